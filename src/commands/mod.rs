@@ -1,0 +1,49 @@
+//! What each subcommand does. Each file here takes its arguments from [`crate::cli`], runs,
+//! and returns the process's exit code; errors bubble up to `main` as [`Error`].
+
+pub mod define;
+pub mod dissect;
+pub mod tour;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, ColorChoice, Command};
+
+/// Any error a command can end with. A boxed error is enough here: every error is shown to a
+/// person and the process ends; no caller needs to match on its kind.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Decide whether to colour, following the usual conventions: `--color` wins; on `auto`,
+/// colour only a terminal, never when `NO_COLOR` is set to anything or `TERM` is `dumb`.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            !no_color && !dumb && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let color = use_color(cli.color);
+    colored::control::set_override(color);
+    match cli.command {
+        Command::Tour(args) => tour::run(&args, color),
+        Command::Layers => define::layers(color),
+        Command::Define(args) => define::define(&args),
+        Command::Dissect(args) => dissect::run(&args, color),
+    }
+}
+
+/// The width to lay text out in: the terminal's, or 100 when it is not a terminal.
+pub fn term_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}

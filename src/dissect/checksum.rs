@@ -1,0 +1,115 @@
+//! The Internet checksum (RFC 1071), used by IPv4, ICMP, TCP and UDP.
+//!
+//! # The idea
+//!
+//! The sender adds up the header (and for TCP and UDP also the data) as 16-bit numbers, using
+//! *one's-complement* addition: whenever a sum carries out of 16 bits, the carry is added back
+//! in at the bottom. It writes the bitwise NOT of that sum into the checksum field. The receiver
+//! adds up the same bytes, checksum field included; if nothing changed on the way, the total is
+//! 0xFFFF (all ones), because a number plus its NOT is all ones.
+//!
+//! It is cheap to compute and catches any single flipped bit, but it is not a security check:
+//! anyone who changes the bytes can fix the checksum too.
+//!
+//! TCP and UDP also cover a *pseudo-header*: the source and destination IP addresses, the
+//! protocol number and the segment length, none of which are in the TCP or UDP header itself.
+//! That way a segment delivered to the wrong address fails its checksum.
+//!
+//! ```
+//! use wirelab::dissect::checksum::internet_checksum;
+//! // An IPv4 header with its checksum field (bytes 10–11) set to zero…
+//! let mut hdr = [0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+//!                0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7];
+//! let sum = internet_checksum(&[&hdr]);
+//! assert_eq!(sum, 0xb861);
+//! // …and with it filled in, the receiver's sum over the whole header comes out as zero.
+//! hdr[10..12].copy_from_slice(&sum.to_be_bytes());
+//! assert_eq!(internet_checksum(&[&hdr]), 0);
+//! ```
+
+use super::cx::IpPair;
+
+/// One's-complement sum of the parts (as if they were one run of bytes), folded to 16 bits.
+pub fn ones_complement_sum(parts: &[&[u8]]) -> u16 {
+    let mut sum: u64 = 0;
+    let mut odd: Option<u8> = None;
+    for part in parts {
+        let mut bytes = *part;
+        // A part that starts after an odd number of bytes pairs its first byte with the last
+        // byte of the previous part.
+        if let Some(hi) = odd.take() {
+            if let Some((&lo, rest)) = bytes.split_first() {
+                sum += u16::from_be_bytes([hi, lo]) as u64;
+                bytes = rest;
+            } else {
+                odd = Some(hi);
+                continue;
+            }
+        }
+        let mut chunks = bytes.chunks_exact(2);
+        for c in &mut chunks {
+            sum += u16::from_be_bytes([c[0], c[1]]) as u64;
+        }
+        if let [last] = chunks.remainder() {
+            odd = Some(*last);
+        }
+    }
+    if let Some(hi) = odd {
+        // An odd byte at the very end is padded with a zero byte.
+        sum += (hi as u64) << 8;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// The checksum to write into a header: the NOT of the one's-complement sum. Computed over
+/// bytes that include a correct checksum, it is 0.
+pub fn internet_checksum(parts: &[&[u8]]) -> u16 {
+    !ones_complement_sum(parts)
+}
+
+/// The TCP or UDP checksum over the pseudo-header and `segment` (header and data, with the
+/// checksum field as it is in the segment). 0 means the stored checksum is right.
+pub fn transport_checksum(ip: &IpPair, protocol: u8, segment: &[u8]) -> u16 {
+    let len = segment.len() as u32;
+    match ip {
+        IpPair::V4 { src, dst } => {
+            let pseudo = [0, protocol, (len >> 8) as u8, len as u8];
+            internet_checksum(&[src, dst, &pseudo, segment])
+        }
+        IpPair::V6 { src, dst } => {
+            let pseudo = [
+                (len >> 24) as u8,
+                (len >> 16) as u8,
+                (len >> 8) as u8,
+                len as u8,
+                0,
+                0,
+                0,
+                protocol,
+            ];
+            internet_checksum(&[src, dst, &pseudo, segment])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_lengths_and_split_parts_agree() {
+        let bytes = [1u8, 2, 3, 4, 5, 6, 7];
+        let whole = ones_complement_sum(&[&bytes]);
+        let split = ones_complement_sum(&[&bytes[..3], &bytes[3..4], &[], &bytes[4..]]);
+        assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn carries_wrap_around() {
+        // 0xffff + 0x0001 = 0x10000, which folds back to 0x0001.
+        assert_eq!(ones_complement_sum(&[&[0xff, 0xff, 0x00, 0x01]]), 0x0001);
+    }
+}

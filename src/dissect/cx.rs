@@ -1,0 +1,208 @@
+//! The dissecting context: what every protocol dissector writes its findings into.
+//!
+//! A dissector is a function `fn(&mut Cx, at, end) -> Next`: it reads the header that starts
+//! at byte `at` (its packet may not go past `end`), records a layer with its fields and any
+//! problems, and says what comes next. It never panics on any bytes: every read goes through
+//! [`FieldDef::read`] or `get`, which return `None` past the end of the frame.
+
+use std::borrow::Cow;
+
+use super::fields::FieldDef;
+use super::model::{Dissection, Field, Layer, Problem, ProblemKind, Proto, Value};
+
+/// The addresses of the IP header a transport header sits in: TCP and UDP checksums cover a
+/// "pseudo-header" made of them, which is how a segment delivered to the wrong address is
+/// caught.
+#[derive(Clone, Copy, Debug)]
+pub enum IpPair {
+    V4 { src: [u8; 4], dst: [u8; 4] },
+    V6 { src: [u8; 16], dst: [u8; 16] },
+}
+
+pub struct Cx<'d> {
+    pub d: &'d mut Dissection,
+    /// The innermost IP header seen so far.
+    pub ip: Option<IpPair>,
+    /// How many IP headers deep we are (2 inside the copy an ICMP error quotes).
+    pub ip_depth: u8,
+    /// True while dissecting the header an ICMP error quotes: its payload is cut short on
+    /// purpose, so a missing payload is not a problem there.
+    pub quoted: bool,
+}
+
+impl<'d> Cx<'d> {
+    pub fn new(d: &'d mut Dissection) -> Cx<'d> {
+        Cx {
+            d,
+            ip: None,
+            ip_depth: 0,
+            quoted: false,
+        }
+    }
+
+    /// The frame's captured bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.d.data
+    }
+
+    /// Bytes `at..at+n` if all of them were captured.
+    pub fn bytes(&self, at: usize, n: usize) -> Option<&[u8]> {
+        self.d.data.get(at..at.checked_add(n)?)
+    }
+
+    pub fn u8_at(&self, at: usize) -> Option<u8> {
+        self.d.data.get(at).copied()
+    }
+
+    pub fn u16_at(&self, at: usize) -> Option<u16> {
+        self.bytes(at, 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    pub fn u32_at(&self, at: usize) -> Option<u32> {
+        self.bytes(at, 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Start a new layer whose header begins at `at`. Its length grows with its fields until
+    /// [`Cx::set_len`] says otherwise.
+    pub fn begin(&mut self, proto: Proto, at: usize) {
+        let n = self.d.fields.len() as u32;
+        self.d.layers.push(Layer {
+            proto,
+            at: at as u32,
+            len: 0,
+            fields: n..n,
+        });
+    }
+
+    /// Set the length of the current layer's header.
+    pub fn set_len(&mut self, len: usize) {
+        if let Some(l) = self.d.layers.last_mut() {
+            l.len = len as u32;
+        }
+    }
+
+    /// Where the current layer starts.
+    pub fn layer_at(&self) -> usize {
+        self.d.layers.last().map(|l| l.at as usize).unwrap_or(0)
+    }
+
+    fn current_proto(&self) -> Proto {
+        self.d
+            .layers
+            .last()
+            .map(|l| l.proto)
+            .unwrap_or(Proto::Frame)
+    }
+
+    /// Add a field to the current layer.
+    pub fn push(&mut self, field: Field) {
+        let end = field.at + field.len;
+        self.d.fields.push(field);
+        if let Some(l) = self.d.layers.last_mut() {
+            l.fields.end = self.d.fields.len() as u32;
+            // A layer covers at least the bytes of its own fields.
+            if end > l.at + l.len {
+                l.len = end - l.at;
+            }
+        }
+    }
+
+    /// Read a field from a header that starts at `base`; `None` if the frame is too short.
+    pub fn read(&mut self, def: &FieldDef, base: usize) -> Option<u64> {
+        let (field, num) = def.read(&self.d.data, base)?;
+        self.push(field);
+        Some(num)
+    }
+
+    /// Read every field of a table, in order, stopping at the first one the frame cannot hold.
+    /// Returns how many were read.
+    pub fn read_all(&mut self, defs: &[FieldDef], base: usize) -> usize {
+        let mut n = 0;
+        for def in defs {
+            if self.read(def, base).is_none() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Add a field whose value was worked out by the dissector rather than read from a table.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        label: &'static str,
+        at: usize,
+        len: usize,
+        value: Value,
+        explain: &'static str,
+    ) -> &mut Field {
+        self.push(Field {
+            name,
+            label,
+            value,
+            meaning: Cow::Borrowed(""),
+            at: at as u32,
+            len: len as u32,
+            mask: 0,
+            depth: 0,
+            explain,
+        });
+        self.d.fields.last_mut().expect("just pushed")
+    }
+
+    /// Give the field just added a meaning ("IPv4" for ethertype 0x0800).
+    pub fn meaning(&mut self, meaning: impl Into<Cow<'static, str>>) {
+        if let Some(f) = self.d.fields.last_mut() {
+            f.meaning = meaning.into();
+        }
+    }
+
+    /// Record a problem at the current layer.
+    pub fn problem(&mut self, kind: ProblemKind, at: usize, message: impl Into<String>) {
+        let proto = self.current_proto();
+        self.d.problems.push(Problem {
+            kind,
+            proto,
+            at: at as u32,
+            message: message.into(),
+        });
+    }
+
+    /// Record that a header needed `need` bytes from `at` but the frame has fewer.
+    pub fn truncated(&mut self, what: &str, at: usize, need: usize) {
+        let have = self.d.data.len().saturating_sub(at);
+        self.problem(
+            ProblemKind::Truncated,
+            at,
+            format!("{what} needs {need} bytes but only {have} were captured"),
+        );
+    }
+}
+
+/// What comes after a header: which protocol the payload is, where it starts and where the
+/// packet that carries it ends (an IP header's length can end the packet before the frame
+/// does, when Ethernet padding follows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing more to dissect.
+    Done,
+    /// A payload named by an EtherType (Ethernet, VLAN tags, Linux cooked capture).
+    EtherType { ty: u16, at: usize, end: usize },
+    /// An IP packet whose version is read from its first nibble (raw-IP link types).
+    Ip { at: usize, end: usize },
+    /// A payload named by an IP protocol number (IPv4 protocol, IPv6 next header).
+    IpProto { proto: u8, at: usize, end: usize },
+    /// The payload of a transport header, to be named by its ports.
+    Ports {
+        transport: Proto,
+        src: u16,
+        dst: u16,
+        at: usize,
+        end: usize,
+    },
+    /// Bytes no dissector claims.
+    Data { at: usize, end: usize },
+}

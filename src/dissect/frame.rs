@@ -1,0 +1,71 @@
+//! The frame record: what the capture itself wrote down about a frame.
+//!
+//! Before any header, a capture file stores for every frame when it was seen, how long it was
+//! on the wire and how many of its bytes were kept (the *snap length* may cut long frames
+//! short). None of this was sent by anyone; it is what the receiving network card and the
+//! capture program observed, so wirelab places it at the physical layer.
+
+use std::borrow::Cow;
+
+use super::cx::Cx;
+use super::model::{Dissection, Field, Layer, Proto, Value};
+
+pub fn dissect(cx: &mut Cx) {
+    cx.begin(Proto::Frame, 0);
+    let number = cx.d.number;
+    let ts = cx.d.ts;
+    let wire = cx.d.wire_len as u64;
+    let cap = cx.d.data.len() as u64;
+    let meta = |name, label, value, explain| Field {
+        name,
+        label,
+        value,
+        meaning: Cow::Borrowed(""),
+        at: 0,
+        len: 0,
+        mask: 0,
+        depth: 0,
+        explain,
+    };
+    cx.push(meta(
+        "frame.number",
+        "Frame number",
+        Value::Uint(number),
+        "The frame's position in the capture, counting from 1.",
+    ));
+    if let Some(ts) = ts {
+        cx.push(meta(
+            "frame.time_epoch",
+            "Arrival time",
+            Value::Time(ts),
+            "When the capture saw the frame, in seconds since 1 January 1970 (UTC).",
+        ));
+    }
+    cx.push(meta(
+        "frame.len",
+        "Length on the wire",
+        Value::Uint(wire),
+        "How many bytes the frame had on the wire.",
+    ));
+    cx.push(meta(
+        "frame.cap_len",
+        "Captured length",
+        Value::Uint(cap),
+        "How many of those bytes the capture kept; fewer than on the wire means the end was cut off.",
+    ));
+    if cap < wire {
+        cx.meaning(format!("{} bytes not captured", wire - cap));
+    }
+}
+
+pub fn describe(d: &Dissection, _layer: &Layer) -> String {
+    let cap = d.data.len();
+    if (d.wire_len as usize) > cap {
+        format!(
+            "Frame {}: {} bytes on the wire, {} captured",
+            d.number, d.wire_len, cap
+        )
+    } else {
+        format!("Frame {}: {} bytes", d.number, cap)
+    }
+}

@@ -1,0 +1,191 @@
+//! The packet engine: from the bytes of one frame to its layers and fields.
+//!
+//! # The idea
+//!
+//! A frame is read from the outside in. The capture's link type says what the first header
+//! is (Ethernet, a Linux cooked header, raw IP…). Each header has a field that names what it
+//! carries: Ethernet's *EtherType* (0x0800 means IPv4), IP's *protocol* number (6 means TCP),
+//! and for TCP and UDP the *port* numbers, which by convention name the application (53 is
+//! DNS). So dissecting is a loop: read a header, look up what its "next" field names, move to
+//! the byte after the header, repeat until nothing more is known.
+//!
+//! Every protocol lives in its own file in this folder, with a field table drawn after its RFC
+//! diagram (see [`fields`]). Each has one function, `dissect(cx, at, end) -> Next`, which reads
+//! its header starting at byte `at`, records what it finds in the [`Cx`], and returns a
+//! [`Next`] naming what follows.
+//!
+//! # Never panic, never give up silently
+//!
+//! Captures are full of short frames (the capture kept only the first bytes), fuzzed files and
+//! plain nonsense. A dissector reads only through checked accessors, takes every field that was
+//! captured, and when a header is cut short or breaks a rule it records a
+//! [`Problem`](model::Problem) at its layer and stops there. What came before is still shown.
+//!
+//! ```
+//! use wirelab::dissect::{dissect, model::{Frame, LinkType, Timestamp}};
+//! // An Ethernet frame cut off after 16 bytes: the Ethernet header is whole, IPv4 is not.
+//! let bytes = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 0x08, 0x00, 0x45, 0x00];
+//! let frame = Frame { number: 1, ts: Some(Timestamp::default()), link: LinkType::ETHERNET,
+//!                     wire_len: 60, data: &bytes };
+//! let d = dissect(&frame);
+//! assert_eq!(d.field("eth.type").unwrap().tshark(&d.data), "0x0800");
+//! assert!(d.is_malformed());
+//! ```
+
+pub mod checksum;
+pub mod cx;
+pub mod fields;
+pub mod model;
+
+pub mod arp;
+pub mod data;
+pub mod dns;
+pub mod ethernet;
+pub mod frame;
+pub mod icmp;
+pub mod icmpv6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod llc;
+pub mod null;
+pub mod sll;
+pub mod tcp;
+pub mod udp;
+pub mod vlan;
+
+use cx::{Cx, Next};
+pub use model::{
+    Dissection, Field, Frame, Layer, LinkType, Osi, Problem, ProblemKind, Proto, TcpIp, Timestamp,
+    Value,
+};
+
+/// How many headers deep the engine will go before it decides the frame is a trap (a packet
+/// that tunnels into itself, as fuzzers like to make).
+const MAX_LAYERS: usize = 32;
+
+/// Dissect one frame.
+pub fn dissect(frame: &Frame) -> Dissection {
+    let mut d = Dissection::default();
+    dissect_into(&mut d, frame);
+    d
+}
+
+/// Dissect one frame into an existing [`Dissection`], reusing its memory.
+pub fn dissect_into(d: &mut Dissection, frame: &Frame) {
+    d.clear();
+    d.number = frame.number;
+    d.ts = frame.ts;
+    d.wire_len = frame.wire_len;
+    d.link = Some(frame.link);
+    d.data.extend_from_slice(frame.data);
+
+    let mut cx = Cx::new(d);
+    frame::dissect(&mut cx);
+    // The packet ends where the wire says it does, even where the capture kept less.
+    let end = (frame.wire_len as usize).max(frame.data.len());
+    let mut next = match frame.link {
+        LinkType::ETHERNET => ethernet::dissect(&mut cx, 0, end),
+        LinkType::LINUX_SLL => sll::dissect_v1(&mut cx, 0, end),
+        LinkType::LINUX_SLL2 => sll::dissect_v2(&mut cx, 0, end),
+        LinkType::NULL => null::dissect(&mut cx, 0, end),
+        LinkType::RAW | LinkType::RAW_OLD | LinkType::IPV4 | LinkType::IPV6 => {
+            Next::Ip { at: 0, end }
+        }
+        other => {
+            cx.problem(
+                ProblemKind::Unsupported,
+                0,
+                format!(
+                    "link type {} is not one wirelab dissects; the frame is shown as raw bytes",
+                    other.0
+                ),
+            );
+            Next::Data { at: 0, end }
+        }
+    };
+    let mut steps = 0;
+    while next != Next::Done {
+        steps += 1;
+        if steps > MAX_LAYERS {
+            let at = cx.data().len();
+            cx.problem(
+                ProblemKind::Malformed,
+                at,
+                format!("more than {MAX_LAYERS} nested headers; stopped dissecting"),
+            );
+            break;
+        }
+        next = step(&mut cx, next);
+    }
+}
+
+/// Hand the payload to the dissector its "next" field names.
+fn step(cx: &mut Cx, next: Next) -> Next {
+    match next {
+        Next::Done => Next::Done,
+        Next::EtherType { ty, at, end } => match ty {
+            0x0800 => ipv4::dissect(cx, at, end),
+            0x86dd => ipv6::dissect(cx, at, end),
+            0x0806 => arp::dissect(cx, at, end),
+            0x8100 | 0x88a8 | 0x9100 => vlan::dissect(cx, ty, at, end),
+            _ => Next::Data { at, end },
+        },
+        Next::Ip { at, end } => match cx.u8_at(at).map(|b| b >> 4) {
+            Some(4) => ipv4::dissect(cx, at, end),
+            Some(6) => ipv6::dissect(cx, at, end),
+            Some(v) => {
+                cx.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    format!("IP version must be 4 or 6, but this packet says {v}"),
+                );
+                Next::Data { at, end }
+            }
+            None => Next::Done,
+        },
+        Next::IpProto { proto, at, end } => match proto {
+            1 => icmp::dissect(cx, at, end),
+            4 => ipv4::dissect(cx, at, end),
+            6 => tcp::dissect(cx, at, end),
+            17 => udp::dissect(cx, at, end),
+            41 => ipv6::dissect(cx, at, end),
+            58 => icmpv6::dissect(cx, at, end),
+            _ => Next::Data { at, end },
+        },
+        Next::Ports {
+            transport,
+            src,
+            dst,
+            at,
+            end,
+        } => {
+            if src == 53 || dst == 53 {
+                dns::dissect(cx, transport, at, end)
+            } else {
+                Next::Data { at, end }
+            }
+        }
+        Next::Data { at, end } => data::dissect(cx, at, end),
+    }
+}
+
+/// A short description of one layer, as the summary view and the layer tree's headings show
+/// it: `TCP 52000 → 80 [SYN] seq=0 win=64240`.
+pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    match layer.proto {
+        Proto::Frame => frame::describe(d, layer),
+        Proto::Ethernet => ethernet::describe(d, layer),
+        Proto::Sll | Proto::Sll2 => sll::describe(d, layer),
+        Proto::Null => null::describe(d, layer),
+        Proto::Vlan => vlan::describe(d, layer),
+        Proto::Arp => arp::describe(d, layer),
+        Proto::Ipv4 => ipv4::describe(d, layer),
+        Proto::Ipv6 => ipv6::describe(d, layer),
+        Proto::Icmp => icmp::describe(d, layer),
+        Proto::Icmpv6 => icmpv6::describe(d, layer),
+        Proto::Tcp => tcp::describe(d, layer),
+        Proto::Udp => udp::describe(d, layer),
+        Proto::Dns => dns::describe(d, layer),
+        _ => data::describe(d, layer),
+    }
+}

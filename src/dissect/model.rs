@@ -1,0 +1,636 @@
+//! The layer model: what one dissected frame looks like.
+//!
+//! A frame on the wire is a set of nested envelopes. The Ethernet header is the outer envelope,
+//! the IP header is inside it, the TCP header inside that, and the application's bytes are the
+//! letter at the centre. Each envelope is a [`Layer`]; each line written on an envelope (a
+//! port, an address, a flag) is a [`Field`].
+//!
+//! Every layer is placed on *both* teaching models at once:
+//!
+//! | OSI (7 layers)                         | TCP/IP (4 layers, RFC 1122)      |
+//! |----------------------------------------|----------------------------------|
+//! | 7 Application, 6 Presentation, 5 Session | Application                    |
+//! | 4 Transport                            | Transport                        |
+//! | 3 Network                              | Internet                         |
+//! | 2 Data link, 1 Physical                | Link                             |
+//!
+//! Fields carry the name Wireshark uses for them (`ip.src`, `tcp.flags.syn`), so that what
+//! wirelab shows can be checked against Wireshark, and so a student who moves on to Wireshark
+//! already knows the names.
+//!
+//! A [`Dissection`] owns a copy of the frame's bytes and every field points back into them
+//! by byte offset (and a bit mask for fields smaller than a byte), which is what lets the hex
+//! view colour each byte by the layer it belongs to.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+
+/// A layer of the OSI reference model (ISO/IEC 7498-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Osi {
+    Physical = 1,
+    DataLink = 2,
+    Network = 3,
+    Transport = 4,
+    Session = 5,
+    Presentation = 6,
+    Application = 7,
+}
+
+impl Osi {
+    /// All seven layers, bottom first.
+    pub const ALL: [Osi; 7] = [
+        Osi::Physical,
+        Osi::DataLink,
+        Osi::Network,
+        Osi::Transport,
+        Osi::Session,
+        Osi::Presentation,
+        Osi::Application,
+    ];
+
+    /// The layer's number, 1 (physical) to 7 (application).
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Osi::Physical => "Physical",
+            Osi::DataLink => "Data link",
+            Osi::Network => "Network",
+            Osi::Transport => "Transport",
+            Osi::Session => "Session",
+            Osi::Presentation => "Presentation",
+            Osi::Application => "Application",
+        }
+    }
+
+    /// Where this OSI layer falls in the four-layer TCP/IP model.
+    pub fn tcpip(self) -> TcpIp {
+        match self {
+            Osi::Physical | Osi::DataLink => TcpIp::Link,
+            Osi::Network => TcpIp::Internet,
+            Osi::Transport => TcpIp::Transport,
+            Osi::Session | Osi::Presentation | Osi::Application => TcpIp::Application,
+        }
+    }
+}
+
+impl fmt::Display for Osi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "L{} {}", self.number(), self.name())
+    }
+}
+
+/// A layer of the TCP/IP (Internet) model, as RFC 1122 names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum TcpIp {
+    Link = 1,
+    Internet = 2,
+    Transport = 3,
+    Application = 4,
+}
+
+impl TcpIp {
+    pub const ALL: [TcpIp; 4] = [
+        TcpIp::Link,
+        TcpIp::Internet,
+        TcpIp::Transport,
+        TcpIp::Application,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpIp::Link => "Link",
+            TcpIp::Internet => "Internet",
+            TcpIp::Transport => "Transport",
+            TcpIp::Application => "Application",
+        }
+    }
+}
+
+impl fmt::Display for TcpIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every protocol the engine knows, with its place on both models.
+///
+/// `Frame` is the capture's own record of the frame (when it was seen, how long it was): it is
+/// not a header anyone sent, but it is where the bits of the physical layer end up, so it is
+/// shown as layer 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Proto {
+    Frame,
+    Ethernet,
+    Sll,
+    Sll2,
+    Null,
+    Vlan,
+    /// IEEE 802.2 Logical Link Control, with a SNAP header naming the payload's EtherType.
+    Llc,
+    Arp,
+    Ipv4,
+    Ipv6,
+    Icmp,
+    Icmpv6,
+    Tcp,
+    Udp,
+    Dns,
+    Http,
+    WebSocket,
+    EngineIo,
+    SocketIo,
+    /// Bytes no dissector claimed (an application wirelab does not know, or a payload).
+    Data,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 20] = [
+        Proto::Frame,
+        Proto::Ethernet,
+        Proto::Sll,
+        Proto::Sll2,
+        Proto::Null,
+        Proto::Vlan,
+        Proto::Llc,
+        Proto::Arp,
+        Proto::Ipv4,
+        Proto::Ipv6,
+        Proto::Icmp,
+        Proto::Icmpv6,
+        Proto::Tcp,
+        Proto::Udp,
+        Proto::Dns,
+        Proto::Http,
+        Proto::WebSocket,
+        Proto::EngineIo,
+        Proto::SocketIo,
+        Proto::Data,
+    ];
+
+    /// The short name Wireshark uses as the prefix of the protocol's fields (`ip` in `ip.src`).
+    /// It is also the name of the protocol in a display filter (`tcp`, `arp`, `dns`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Proto::Frame => "frame",
+            Proto::Ethernet => "eth",
+            Proto::Sll => "sll",
+            Proto::Sll2 => "sll",
+            Proto::Null => "null",
+            Proto::Vlan => "vlan",
+            Proto::Llc => "llc",
+            Proto::Arp => "arp",
+            Proto::Ipv4 => "ip",
+            Proto::Ipv6 => "ipv6",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Dns => "dns",
+            Proto::Http => "http",
+            Proto::WebSocket => "websocket",
+            Proto::EngineIo => "eio",
+            Proto::SocketIo => "sio",
+            Proto::Data => "data",
+        }
+    }
+
+    /// The name a person would say.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Frame => "Frame",
+            Proto::Ethernet => "Ethernet II",
+            Proto::Sll => "Linux cooked capture v1",
+            Proto::Sll2 => "Linux cooked capture v2",
+            Proto::Null => "BSD loopback",
+            Proto::Vlan => "802.1Q VLAN tag",
+            Proto::Llc => "802.2 LLC/SNAP",
+            Proto::Arp => "ARP",
+            Proto::Ipv4 => "IPv4",
+            Proto::Ipv6 => "IPv6",
+            Proto::Icmp => "ICMP",
+            Proto::Icmpv6 => "ICMPv6",
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+            Proto::Dns => "DNS",
+            Proto::Http => "HTTP",
+            Proto::WebSocket => "WebSocket",
+            Proto::EngineIo => "Engine.IO",
+            Proto::SocketIo => "Socket.IO",
+            Proto::Data => "Data",
+        }
+    }
+
+    /// Where the protocol sits on the OSI model.
+    ///
+    /// Two placements are matters of convention, and the lessons say so: ARP maps network
+    /// addresses to link addresses and is carried straight inside Ethernet, so books put it at
+    /// layer 2, 3 or "2.5"; we place it at 3 because what it serves is the network layer. ICMP
+    /// rides inside IP but is IP's own control channel, so it is network layer too.
+    pub fn osi(self) -> Osi {
+        match self {
+            Proto::Frame => Osi::Physical,
+            Proto::Ethernet | Proto::Sll | Proto::Sll2 | Proto::Null | Proto::Vlan | Proto::Llc => {
+                Osi::DataLink
+            }
+            Proto::Arp | Proto::Ipv4 | Proto::Ipv6 | Proto::Icmp | Proto::Icmpv6 => Osi::Network,
+            Proto::Tcp | Proto::Udp => Osi::Transport,
+            Proto::Dns
+            | Proto::Http
+            | Proto::WebSocket
+            | Proto::EngineIo
+            | Proto::SocketIo
+            | Proto::Data => Osi::Application,
+        }
+    }
+
+    /// Where the protocol sits on the TCP/IP model. RFC 1122 puts ARP in the link layer,
+    /// which is one of the places where the two models do not line up.
+    pub fn tcpip(self) -> TcpIp {
+        match self {
+            Proto::Arp => TcpIp::Link,
+            other => other.osi().tcpip(),
+        }
+    }
+
+    /// Look a protocol up by its short name, as written in a display filter.
+    pub fn from_short(name: &str) -> Option<Proto> {
+        Proto::ALL.iter().copied().find(|p| p.short() == name)
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The value of one field.
+///
+/// The variant decides how the value is written, and each is written exactly as
+/// `tshark -T fields` prints a field of that kind, so wirelab's JSON can be compared with
+/// Wireshark's output character for character.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A number shown in decimal: ports, lengths, TTL.
+    Uint(u64),
+    /// A number shown in hexadecimal with a fixed count of digits: `0x0800`, `0x0012`.
+    Hex {
+        value: u64,
+        digits: u8,
+    },
+    /// A single flag bit. tshark 4.0 prints these as `1` and `0`.
+    Bool(bool),
+    Mac([u8; 6]),
+    Ipv4([u8; 4]),
+    Ipv6([u8; 16]),
+    /// Text read from the packet, such as a DNS name or an HTTP method.
+    Text(String),
+    /// Raw bytes of the frame (the field's own byte range), shown as hex.
+    Bytes,
+    /// A moment in time, written as seconds since the Unix epoch with nine decimals.
+    Time(Timestamp),
+    /// A heading with no value of its own, such as "Options", grouping the fields under it.
+    None,
+}
+
+impl Value {
+    /// The value as an unsigned number, where it is one.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Uint(v) | Value::Hex { value: v, .. } => Some(v),
+            Value::Bool(b) => Some(b as u64),
+            _ => None,
+        }
+    }
+}
+
+/// One field of one layer: a name, what it means, its value and exactly which bits hold it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Wireshark's name for the field, such as `tcp.srcport`.
+    pub name: &'static str,
+    /// A short human label, such as "Source port".
+    pub label: &'static str,
+    pub value: Value,
+    /// What a value means when it is a code, such as "IPv4" for ethertype 0x0800, or what
+    /// wirelab worked out about it ("correct" for a checksum). Empty if nothing.
+    pub meaning: Cow<'static, str>,
+    /// First byte of the field, counted from the start of the frame.
+    pub at: u32,
+    /// How many bytes hold the field (for a bit field, the bytes its mask is applied to).
+    pub len: u32,
+    /// For a field smaller than its bytes: which bits of the big-endian number at `at..at+len`
+    /// belong to it. 0 means all of them.
+    pub mask: u32,
+    /// How deep the field sits in the layer's tree: 0 for a header field, 1 for a part of one
+    /// (a single flag bit, one TCP option's length) and so on.
+    pub depth: u8,
+    /// One sentence for a learner: what this field is for.
+    pub explain: &'static str,
+}
+
+impl Field {
+    /// The field's byte range within the frame.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.at as usize..(self.at + self.len) as usize
+    }
+
+    /// The value written exactly as `tshark -T fields -e NAME` writes it.
+    pub fn tshark(&self, frame: &[u8]) -> String {
+        let mut s = String::new();
+        self.write_tshark(frame, &mut s);
+        s
+    }
+
+    /// Write the tshark form of the value into `out` (no allocation for numbers).
+    pub fn write_tshark(&self, frame: &[u8], out: &mut String) {
+        use std::fmt::Write;
+        match &self.value {
+            Value::Uint(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Hex { value, digits } => {
+                let _ = write!(out, "0x{:0w$x}", value, w = *digits as usize);
+            }
+            Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
+            Value::Mac(m) => write_mac(out, m),
+            Value::Ipv4(a) => {
+                let _ = write!(out, "{}", Ipv4Addr::from(*a));
+            }
+            Value::Ipv6(a) => {
+                let _ = write!(out, "{}", Ipv6Addr::from(*a));
+            }
+            Value::Text(t) => out.push_str(t),
+            Value::Time(t) => {
+                let _ = write!(out, "{t}");
+            }
+            Value::Bytes => {
+                let bytes = frame.get(self.range()).unwrap_or(&[]);
+                for (i, b) in bytes.iter().enumerate() {
+                    if i > 0 {
+                        out.push(':');
+                    }
+                    let _ = write!(out, "{b:02x}");
+                }
+            }
+            Value::None => {}
+        }
+    }
+
+    /// The value as a person reads it: the tshark form, plus the meaning where there is one.
+    pub fn display(&self, frame: &[u8]) -> String {
+        let mut s = match self.value {
+            Value::Bool(b) => if b { "1 (set)" } else { "0 (not set)" }.to_string(),
+            Value::Bytes if self.len > 32 => {
+                format!("{} bytes", self.len)
+            }
+            _ => self.tshark(frame),
+        };
+        if !self.meaning.is_empty() {
+            if s.is_empty() {
+                s.push_str(&self.meaning);
+            } else {
+                s.push_str(" (");
+                s.push_str(&self.meaning);
+                s.push(')');
+            }
+        }
+        s
+    }
+}
+
+/// Write a MAC address the way everyone writes them: six hex pairs joined by colons.
+pub fn write_mac(out: &mut String, m: &[u8; 6]) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    );
+}
+
+/// One protocol header found in the frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layer {
+    pub proto: Proto,
+    /// First byte of this layer's header in the frame.
+    pub at: u32,
+    /// Length of the header (its payload belongs to the layers after it). For the last layer,
+    /// everything up to the end of the captured bytes that it claims.
+    pub len: u32,
+    /// This layer's fields: indices into [`Dissection::fields`].
+    pub fields: std::ops::Range<u32>,
+}
+
+impl Layer {
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.at as usize..(self.at + self.len) as usize
+    }
+}
+
+/// What kind of trouble a dissector met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The capture stopped before the header did (the frame was cut short by the snap length,
+    /// or a length field promised more bytes than exist).
+    Truncated,
+    /// The bytes are there, but break a rule of the protocol (an impossible length, a wrong
+    /// version number).
+    Malformed,
+    /// A checksum does not match the bytes it covers.
+    BadChecksum,
+    /// Something wirelab does not dissect (an unknown link type or protocol number). Not an
+    /// error in the packet: the bytes are shown as data.
+    Unsupported,
+}
+
+impl ProblemKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProblemKind::Truncated => "truncated",
+            ProblemKind::Malformed => "malformed",
+            ProblemKind::BadChecksum => "bad checksum",
+            ProblemKind::Unsupported => "not dissected",
+        }
+    }
+}
+
+/// A problem found while dissecting, tied to the layer where it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub proto: Proto,
+    /// Byte offset in the frame where the problem was noticed.
+    pub at: u32,
+    /// What is wrong, stated as the rule that was broken.
+    pub message: String,
+}
+
+/// When the frame was captured: seconds and nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn as_f64(self) -> f64 {
+        self.secs as f64 + self.nanos as f64 / 1e9
+    }
+
+    /// Seconds since another timestamp (negative if this one is earlier).
+    pub fn since(self, earlier: Timestamp) -> f64 {
+        (self.secs - earlier.secs) as f64 + (self.nanos as f64 - earlier.nanos as f64) / 1e9
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Nine decimals, as tshark's `frame.time_epoch`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+/// The link type of a capture: what the first header of each frame is. The numbers are the
+/// LINKTYPE_ values registered for pcap and pcapng.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW: LinkType = LinkType(101);
+    pub const RAW_OLD: LinkType = LinkType(12);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            0 => "NULL (BSD loopback)",
+            1 => "ETHERNET",
+            12 | 101 => "RAW (IP)",
+            113 => "LINUX_SLL",
+            228 => "IPV4",
+            229 => "IPV6",
+            276 => "LINUX_SLL2",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Everything the engine found in one frame.
+///
+/// A `Dissection` can be reused for the next frame ([`crate::dissect::dissect_into`]) so that
+/// reading a million-packet capture allocates almost nothing per packet.
+#[derive(Clone, Debug, Default)]
+pub struct Dissection {
+    /// Position of the frame in its capture, from 1.
+    pub number: u64,
+    /// When it was captured, if the capture recorded it.
+    pub ts: Option<Timestamp>,
+    /// How long the frame was on the wire (it may have been captured only in part).
+    pub wire_len: u32,
+    pub link: Option<LinkType>,
+    /// The captured bytes.
+    pub data: Vec<u8>,
+    pub layers: Vec<Layer>,
+    pub fields: Vec<Field>,
+    pub problems: Vec<Problem>,
+}
+
+impl Dissection {
+    /// Forget the previous frame, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.number = 0;
+        self.ts = None;
+        self.wire_len = 0;
+        self.link = None;
+        self.data.clear();
+        self.layers.clear();
+        self.fields.clear();
+        self.problems.clear();
+    }
+
+    /// The fields of one layer.
+    pub fn layer_fields(&self, layer: &Layer) -> &[Field] {
+        &self.fields[layer.fields.start as usize..layer.fields.end as usize]
+    }
+
+    /// The first field with this name, in any layer.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Every field with this name, outermost first.
+    pub fn fields_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Field> + 'a {
+        self.fields.iter().filter(move |f| f.name == name)
+    }
+
+    /// The value of the first field with this name, as a number.
+    pub fn uint(&self, name: &str) -> Option<u64> {
+        self.field(name).and_then(|f| f.value.as_u64())
+    }
+
+    /// The first field with this name inside one layer.
+    pub fn layer_field<'a>(&'a self, layer: &Layer, name: &str) -> Option<&'a Field> {
+        self.layer_fields(layer).iter().find(|f| f.name == name)
+    }
+
+    /// Does the frame contain this protocol?
+    pub fn has(&self, proto: Proto) -> bool {
+        self.layers.iter().any(|l| l.proto == proto)
+    }
+
+    /// The first layer of this protocol.
+    pub fn layer(&self, proto: Proto) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.proto == proto)
+    }
+
+    /// True if a header was cut short or broke a rule of its protocol.
+    pub fn is_malformed(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| matches!(p.kind, ProblemKind::Truncated | ProblemKind::Malformed))
+    }
+
+    /// The layer stack as Wireshark's `frame.protocols` writes it (`eth:ip:tcp`), without
+    /// tshark's pseudo-layers such as `ethertype`.
+    pub fn protocols(&self) -> String {
+        let mut s = String::new();
+        for l in &self.layers {
+            if l.proto == Proto::Frame {
+                continue;
+            }
+            if !s.is_empty() {
+                s.push(':');
+            }
+            s.push_str(l.proto.short());
+        }
+        s
+    }
+}
+
+/// One captured frame, as a source (a capture file, a live interface, a lesson's own sockets)
+/// hands it to the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// Position in the capture, from 1.
+    pub number: u64,
+    /// When it was captured; `None` where the file recorded no time (a pcapng Simple Packet
+    /// Block).
+    pub ts: Option<Timestamp>,
+    pub link: LinkType,
+    /// Length of the frame on the wire; `data` may be shorter if the capture kept only a part.
+    pub wire_len: u32,
+    pub data: &'a [u8],
+}

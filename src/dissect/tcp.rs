@@ -1,0 +1,598 @@
+//! TCP, the Transmission Control Protocol (RFC 9293).
+//!
+//! # The idea
+//!
+//! TCP turns IP's unreliable packets into a reliable, ordered *stream of bytes* between two
+//! programs. Each end numbers every byte it sends: the *sequence number* of a segment is the
+//! number of its first byte. The other end answers with an *acknowledgment number*: the next
+//! byte it expects, which says "I have everything before this". Whatever is not acknowledged in
+//! time is sent again.
+//!
+//! A connection starts with the *three-way handshake*: SYN (here is my first sequence number),
+//! SYN-ACK (here is mine, and I got yours), ACK. Each end closes its direction with a FIN.
+//! The *window* says how many more bytes the receiver has room for, which keeps a fast sender
+//! from drowning a slow receiver. Ports (one per program) let many connections share one host.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |          Source Port          |       Destination Port        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                        Sequence Number                        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                    Acknowledgment Number                      |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |  Data |     |A|C|E|U|A|P|R|S|F|                               |
+//! | Offset| Rsrv|E|W|C|R|C|S|S|Y|I|            Window             |
+//! |       |     | |R|E|G|K|H|T|N|N|                               |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |           Checksum            |         Urgent Pointer        |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                    Options (if Data Offset > 5)               |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! The sequence numbers here are the raw ones on the wire (`tcp.seq_raw`). Each side starts
+//! from a random *initial sequence number*, so the stream analysis (`--stats`, the ladder)
+//! shows them relative to it as well, as Wireshark does.
+
+use super::checksum::transport_checksum;
+use super::cx::{Cx, Next};
+use super::fields::{FieldDef, Fmt};
+use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
+
+pub const MIN_HEADER_LEN: usize = 20;
+
+/// The fixed header, in the order of the RFC 9293 § 3.1 diagram.
+pub const FIELDS: &[FieldDef] = &[
+    FieldDef::new(
+        "tcp.srcport",
+        "Source port",
+        0,
+        2,
+        Fmt::Dec,
+        "The port of the program that sent the segment; a client usually gets a random high one from its operating system.",
+    ),
+    FieldDef::new(
+        "tcp.dstport",
+        "Destination port",
+        2,
+        2,
+        Fmt::Dec,
+        "The port of the program the segment is for; servers listen on well-known ones (80 for HTTP, 443 for HTTPS).",
+    ),
+    FieldDef::new(
+        "tcp.seq_raw",
+        "Sequence number",
+        4,
+        4,
+        Fmt::Dec,
+        "The number of the first data byte in this segment; a SYN or FIN also counts as one byte.",
+    ),
+    FieldDef::new(
+        "tcp.ack_raw",
+        "Acknowledgment number",
+        8,
+        4,
+        Fmt::Dec,
+        "If ACK is set: the next byte the sender expects to receive, meaning every byte before it has arrived.",
+    ),
+    FieldDef::bits(
+        "tcp.hdr_len",
+        "Header length",
+        12,
+        1,
+        0xf0,
+        Fmt::Words,
+        "Where the data starts; the field counts 32-bit words, shown here in bytes. More than 20 means options follow.",
+    ),
+    FieldDef::bits(
+        "tcp.flags",
+        "Flags",
+        12,
+        2,
+        0x0fff,
+        Fmt::Hex,
+        "Twelve bits that say what the segment does: open (SYN), acknowledge (ACK), close (FIN), abort (RST)…",
+    ),
+    FieldDef::bits(
+        "tcp.flags.res",
+        "Reserved",
+        12,
+        2,
+        0x0e00,
+        Fmt::Dec,
+        "Reserved for future use; must be zero.",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.ae",
+        "Accurate ECN",
+        12,
+        2,
+        0x0100,
+        Fmt::Bool,
+        "Used by Accurate ECN to count congestion marks (formerly the ECN nonce bit).",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.cwr",
+        "Congestion window reduced",
+        12,
+        2,
+        0x0080,
+        Fmt::Bool,
+        "The sender has slowed down after hearing of congestion (ECN).",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.ece",
+        "ECN-Echo",
+        12,
+        2,
+        0x0040,
+        Fmt::Bool,
+        "A router on the way marked a packet as congested; please slow down (ECN).",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.urg",
+        "Urgent",
+        12,
+        2,
+        0x0020,
+        Fmt::Bool,
+        "The urgent pointer is valid; almost never used today.",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.ack",
+        "Acknowledgment",
+        12,
+        2,
+        0x0010,
+        Fmt::Bool,
+        "The acknowledgment number is valid; set on every segment after the first SYN.",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.push",
+        "Push",
+        12,
+        2,
+        0x0008,
+        Fmt::Bool,
+        "Hand the data to the receiving program now rather than waiting to fill a buffer.",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.reset",
+        "Reset",
+        12,
+        2,
+        0x0004,
+        Fmt::Bool,
+        "Abort the connection at once (or: nobody is listening on this port).",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.syn",
+        "Synchronize",
+        12,
+        2,
+        0x0002,
+        Fmt::Bool,
+        "Open a connection: this segment carries the sender's initial sequence number.",
+    )
+    .sub(),
+    FieldDef::bits(
+        "tcp.flags.fin",
+        "Finish",
+        12,
+        2,
+        0x0001,
+        Fmt::Bool,
+        "The sender has no more data to send in this direction.",
+    )
+    .sub(),
+    FieldDef::new(
+        "tcp.window_size_value",
+        "Window",
+        14,
+        2,
+        Fmt::Dec,
+        "How many more bytes the sender of this segment can receive, as written (a window scale option may multiply it).",
+    ),
+    FieldDef::new(
+        "tcp.checksum",
+        "Checksum",
+        16,
+        2,
+        Fmt::Hex,
+        "A checksum over the header, the data and the IP addresses (the pseudo-header).",
+    ),
+    FieldDef::new(
+        "tcp.urgent_pointer",
+        "Urgent pointer",
+        18,
+        2,
+        Fmt::Dec,
+        "With URG set, where the urgent data ends; otherwise unused.",
+    ),
+];
+
+/// The flags byte written the way tcpdump does: `S` SYN, `.` ACK, `P` push, `F` FIN, `R` RST,
+/// `U` urgent, `E` ECE, `W` CWR, `e` AE.
+pub fn flags_short(flags: u16) -> String {
+    let mut s = String::new();
+    for (bit, c) in [
+        (0x002, 'S'),
+        (0x001, 'F'),
+        (0x004, 'R'),
+        (0x008, 'P'),
+        (0x020, 'U'),
+        (0x040, 'E'),
+        (0x080, 'W'),
+        (0x100, 'e'),
+        (0x010, '.'),
+    ] {
+        if flags & bit != 0 {
+            s.push(c);
+        }
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+/// The flags as words: `SYN, ACK`.
+pub fn flags_words(flags: u16) -> String {
+    let names = [
+        (0x002, "SYN"),
+        (0x010, "ACK"),
+        (0x001, "FIN"),
+        (0x004, "RST"),
+        (0x008, "PSH"),
+        (0x020, "URG"),
+        (0x040, "ECE"),
+        (0x080, "CWR"),
+        (0x100, "AE"),
+    ];
+    let v: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
+    cx.begin(Proto::Tcp, at);
+    let read = cx.read_all(FIELDS, at);
+    if read < FIELDS.len() {
+        if !cx.quoted {
+            cx.truncated("A TCP header", at, MIN_HEADER_LEN);
+        }
+        return Next::Done;
+    }
+    let src = cx.u16_at(at).unwrap_or(0);
+    let dst = cx.u16_at(at + 2).unwrap_or(0);
+    let hdr_len = (cx.u8_at(at + 12).unwrap_or(0) >> 4) as usize * 4;
+    let flags = cx.u16_at(at + 12).unwrap_or(0) & 0x0fff;
+    if let Some(i) = field_index(cx, "tcp.flags") {
+        cx.d.fields[i].meaning = flags_words(flags).into();
+    }
+    if hdr_len < MIN_HEADER_LEN {
+        cx.problem(
+            ProblemKind::Malformed,
+            at + 12,
+            format!(
+                "the data offset must be at least 5 words (20 bytes), but it is {hdr_len} bytes"
+            ),
+        );
+        return Next::Done;
+    }
+    if hdr_len > MIN_HEADER_LEN {
+        options(cx, at + MIN_HEADER_LEN, at + hdr_len);
+    }
+    let payload = at + hdr_len;
+    let seg_len = end.saturating_sub(at);
+    if seg_len < hdr_len {
+        cx.problem(
+            ProblemKind::Malformed,
+            at + 12,
+            format!("the header says it is {hdr_len} bytes, but the packet leaves only {seg_len} bytes for TCP"),
+        );
+    }
+    let len = end.saturating_sub(payload);
+    cx.add(
+        "tcp.len",
+        "Segment data length",
+        payload.min(cx.data().len()),
+        0,
+        Value::Uint(len as u64),
+        "How many bytes of data this segment carries (worked out from the IP length minus both headers).",
+    );
+    cx.set_len(hdr_len.min(cx.data().len().saturating_sub(at)));
+    verify_checksum(cx, at, end);
+    if cx.data().len() < payload && !cx.quoted {
+        cx.truncated("The TCP header with its options", at, hdr_len);
+        return Next::Done;
+    }
+    if len == 0 {
+        return Next::Done;
+    }
+    Next::Ports {
+        transport: Proto::Tcp,
+        src,
+        dst,
+        at: payload,
+        end,
+    }
+}
+
+fn field_index(cx: &Cx, name: &str) -> Option<usize> {
+    let start = cx.d.layers.last()?.fields.start as usize;
+    cx.d.fields[start..]
+        .iter()
+        .position(|f| f.name == name)
+        .map(|i| i + start)
+}
+
+fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
+    let Some(ip) = cx.ip else { return };
+    let Some(segment) = cx.bytes(at, end.saturating_sub(at)) else {
+        return; // not all captured: cannot check
+    };
+    if segment.len() < MIN_HEADER_LEN {
+        return;
+    }
+    let segment = segment.to_vec();
+    let segment = &segment[..];
+    let sum = transport_checksum(&ip, 6, segment);
+    let i = field_index(cx, "tcp.checksum");
+    if sum == 0 {
+        if let Some(i) = i {
+            cx.d.fields[i].meaning = "correct".into();
+        }
+    } else {
+        let stored = cx.u16_at(at + 16).unwrap_or(0);
+        if let Some(i) = i {
+            cx.d.fields[i].meaning = "wrong".into();
+        }
+        // Work out what it should have been: the sum with the checksum field zeroed.
+        let mut copy = segment.to_vec();
+        copy[16] = 0;
+        copy[17] = 0;
+        let want = transport_checksum(&ip, 6, &copy);
+        cx.problem(
+            ProblemKind::BadChecksum,
+            at + 16,
+            format!(
+                "TCP checksum is 0x{stored:04x}, but the segment and pseudo-header add up to 0x{want:04x} (a capture on the sending host often shows checksums the network card fills in later)"
+            ),
+        );
+    }
+}
+
+/// TCP options (RFC 9293 § 3.2): a kind byte, then (except for kinds 0 and 1) a length byte
+/// counting the whole option, then the option's data.
+fn options(cx: &mut Cx, start: usize, stop: usize) {
+    let captured = cx.data().len();
+    cx.add(
+        "tcp.options",
+        "Options",
+        start,
+        stop.min(captured).saturating_sub(start),
+        Value::Bytes,
+        "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
+    );
+    let mut i = start;
+    while i < stop {
+        let Some(kind) = cx.u8_at(i) else {
+            if !cx.quoted {
+                cx.truncated("The TCP options", i, stop - i);
+            }
+            return;
+        };
+        let name = option_name(kind);
+        let f = cx.add(
+            "tcp.option_kind",
+            "Kind",
+            i,
+            1,
+            Value::Uint(kind as u64),
+            "Which option this is.",
+        );
+        f.depth = 1;
+        f.meaning = name.into();
+        if kind == 0 {
+            // End of option list: the rest is padding.
+            break;
+        }
+        if kind == 1 {
+            i += 1;
+            continue;
+        }
+        let Some(len) = cx.u8_at(i + 1) else {
+            cx.truncated("A TCP option", i, 2);
+            return;
+        };
+        let len = len as usize;
+        let f = cx.add(
+            "tcp.option_len",
+            "Length",
+            i + 1,
+            1,
+            Value::Uint(len as u64),
+            "The option's length in bytes, counting the kind and length bytes.",
+        );
+        f.depth = 2;
+        if len < 2 || i + len > stop {
+            cx.problem(
+                ProblemKind::Malformed,
+                i + 1,
+                format!(
+                    "TCP option {kind} says it is {len} bytes long, which does not fit in the {} bytes of options left",
+                    stop - i
+                ),
+            );
+            return;
+        }
+        if cx.bytes(i, len).is_none() {
+            cx.truncated("A TCP option", i, len);
+            return;
+        }
+        option_body(cx, kind, i, len);
+        i += len;
+    }
+}
+
+fn option_name(kind: u8) -> &'static str {
+    match kind {
+        0 => "End of option list",
+        1 => "No-operation (padding)",
+        2 => "Maximum segment size",
+        3 => "Window scale",
+        4 => "SACK permitted",
+        5 => "SACK",
+        8 => "Timestamps",
+        19 => "MD5 signature",
+        27 => "Quick-Start response",
+        28 => "User timeout",
+        29 => "TCP authentication",
+        30 => "Multipath TCP",
+        34 => "TCP Fast Open cookie",
+        253 | 254 => "Experimental",
+        _ => "",
+    }
+}
+
+fn option_body(cx: &mut Cx, kind: u8, i: usize, len: usize) {
+    let sub = |cx: &mut Cx, name, label, at, n, value, explain| {
+        let f = cx.add(name, label, at, n, value, explain);
+        f.depth = 2;
+    };
+    match (kind, len) {
+        (2, 4) => sub(
+            cx,
+            "tcp.options.mss_val",
+            "MSS",
+            i + 2,
+            2,
+            Value::Uint(cx.u16_at(i + 2).unwrap_or(0) as u64),
+            "The largest segment data this end wants to receive, so segments fit in one packet on its link.",
+        ),
+        (3, 3) => {
+            let shift = cx.u8_at(i + 2).unwrap_or(0);
+            sub(
+                cx,
+                "tcp.options.wscale.shift",
+                "Shift count",
+                i + 2,
+                1,
+                Value::Uint(shift as u64),
+                "Window values from this end are to be multiplied by 2 to this power, so windows can exceed 65,535 bytes.",
+            );
+            let mult = if shift <= 14 { 1u64 << shift } else { 1 << 14 };
+            sub(
+                cx,
+                "tcp.options.wscale.multiplier",
+                "Multiplier",
+                i + 2,
+                1,
+                Value::Uint(mult),
+                "2 to the power of the shift count (the RFC caps the shift at 14).",
+            );
+        }
+        (4, 2) => sub(
+            cx,
+            "tcp.options.sack_perm",
+            "SACK permitted",
+            i,
+            2,
+            Value::None,
+            "This end understands selective acknowledgments.",
+        ),
+        (5, _) => {
+            let mut j = i + 2;
+            while j + 8 <= i + len {
+                let le = cx.u32_at(j).unwrap_or(0);
+                let re = cx.u32_at(j + 4).unwrap_or(0);
+                sub(
+                    cx,
+                    "tcp.options.sack_le",
+                    "Left edge",
+                    j,
+                    4,
+                    Value::Uint(le as u64),
+                    "First sequence number of a block of data that arrived beyond a gap.",
+                );
+                sub(
+                    cx,
+                    "tcp.options.sack_re",
+                    "Right edge",
+                    j + 4,
+                    4,
+                    Value::Uint(re as u64),
+                    "The sequence number just after that block.",
+                );
+                j += 8;
+            }
+        }
+        (8, 10) => {
+            sub(
+                cx,
+                "tcp.options.timestamp.tsval",
+                "Timestamp value",
+                i + 2,
+                4,
+                Value::Uint(cx.u32_at(i + 2).unwrap_or(0) as u64),
+                "The sender's clock when it sent this segment; used to measure the round-trip time.",
+            );
+            sub(
+                cx,
+                "tcp.options.timestamp.tsecr",
+                "Timestamp echo reply",
+                i + 6,
+                4,
+                Value::Uint(cx.u32_at(i + 6).unwrap_or(0) as u64),
+                "The most recent timestamp value received from the other end, sent back.",
+            );
+        }
+        _ => {}
+    }
+}
+
+pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    let num = |n| d.layer_field(layer, n).and_then(|f| f.value.as_u64());
+    let mut s = format!(
+        "TCP {} → {}",
+        num("tcp.srcport").map_or("?".into(), |v| v.to_string()),
+        num("tcp.dstport").map_or("?".into(), |v| v.to_string()),
+    );
+    if let Some(flags) = num("tcp.flags") {
+        s.push_str(&format!(" [{}]", flags_words(flags as u16)));
+    }
+    if let Some(seq) = num("tcp.seq_raw") {
+        s.push_str(&format!(" seq={seq}"));
+    }
+    if num("tcp.flags").is_some_and(|f| f & 0x10 != 0)
+        && let Some(ack) = num("tcp.ack_raw")
+    {
+        s.push_str(&format!(" ack={ack}"));
+    }
+    if let Some(win) = num("tcp.window_size_value") {
+        s.push_str(&format!(" win={win}"));
+    }
+    if let Some(len) = num("tcp.len") {
+        s.push_str(&format!(" len={len}"));
+    }
+    s
+}

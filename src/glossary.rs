@@ -1,0 +1,1 @@
+//! The course vocabulary in our own words (to be written).

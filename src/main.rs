@@ -1,0 +1,24 @@
+//! The `wirelab` command: parse the arguments, run the command, turn errors into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use wirelab::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match wirelab::commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (`wirelab dissect big.pcap | head`) is not an error: the reader
+            // simply had enough.
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("wirelab: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
