@@ -47,6 +47,25 @@ pub enum Command {
     Define(DefineArgs),
     /// Take a capture file (pcap or pcapng) apart, packet by packet.
     Dissect(DissectArgs),
+    /// Build a large capture by repeating real frames (for the benchmarks).
+    #[command(hide = true)]
+    MakeCapture(MakeCaptureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MakeCaptureArgs {
+    /// Capture files, or folders of them, to take Ethernet frames from.
+    #[arg(long, required = true, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// How many frames to write at least.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub packets: u64,
+    /// Keep writing until the file holds at least this many bytes.
+    #[arg(long, default_value_t = 0)]
+    pub min_bytes: u64,
+    /// The file to write (.pcap or .pcapng).
+    #[arg(short = 'w', long)]
+    pub write: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -1,14 +1,188 @@
-//! `wirelab define TERM` and `wirelab layers` (to be written).
+//! `wirelab define TERM` and `wirelab layers`: the glossary and the two layer models.
 
 use std::process::ExitCode;
 
+use colored::Colorize;
+use tabled::builder::Builder;
+use tabled::settings::themes::BorderCorrection;
+use tabled::settings::{Merge, Style, Width, object::Columns};
+
 use super::Error;
 use crate::cli::DefineArgs;
+use crate::dissect::model::{Osi, Proto};
+use crate::glossary::{self, OSI_ROWS, TERMS};
 
-pub fn define(_args: &DefineArgs) -> Result<ExitCode, Error> {
+/// Print one term, or suggestions when it is unknown.
+pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
+    let query = args.term.join(" ");
+    let width = super::term_width().clamp(40, 100);
+    let Some(term) = glossary::lookup(&query) else {
+        let near = glossary::suggest(&query);
+        if near.is_empty() {
+            eprintln!("wirelab: \"{query}\" is not in the glossary.");
+        } else {
+            eprintln!(
+                "wirelab: \"{query}\" is not in the glossary. Did you mean: {}?",
+                near.join(", ")
+            );
+        }
+        eprintln!(
+            "Terms: {}",
+            TERMS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    };
+    println!("{} — {}", term.name.bold(), term.short);
+    println!();
+    for para in term.text.split("\n\n") {
+        for line in wrap(para, width) {
+            println!("{line}");
+        }
+        println!();
+    }
+    println!("{}", "See it live:".bold());
+    for (cmd, what) in term.live {
+        println!("  {}", cmd.green());
+        for line in wrap(what, width.saturating_sub(6)) {
+            println!("      {line}");
+        }
+    }
+    if !term.see_also.is_empty() {
+        println!();
+        println!("{} {}", "See also:".bold(), term.see_also.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Print the OSI and TCP/IP models side by side, with wirelab's protocols placed on them.
 pub fn layers(_color: bool) -> Result<ExitCode, Error> {
+    print!("{}", layers_text(super::term_width()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `wirelab layers` text, laid out for `width` columns.
+pub fn layers_text(width: usize) -> String {
+    let mut b = Builder::default();
+    b.push_record([
+        "OSI layer",
+        "its job",
+        "unit",
+        "protocols wirelab shows",
+        "TCP/IP layer",
+    ]);
+    for row in OSI_ROWS {
+        let protos: Vec<&str> = glossary::protocols_at(row.layer)
+            .iter()
+            .filter(|p| **p != Proto::Frame)
+            .map(|p| p.name())
+            .collect();
+        let protos = if row.layer == Osi::Physical {
+            "(the capture's record of each frame)".to_string()
+        } else if protos.is_empty() {
+            "—".to_string()
+        } else {
+            protos.join(", ")
+        };
+        let tcpip = row.layer.tcpip();
+        b.push_record([
+            format!("{} {}", row.layer.number(), row.layer.name()),
+            row.job.to_string(),
+            row.pdu.to_string(),
+            protos,
+            format!("{}: {}", tcpip.name(), glossary::tcpip_job(tcpip)),
+        ]);
+    }
+    let mut table = b.build();
+    let total = width.clamp(70, 140);
+    table
+        .with(Style::modern())
+        .modify(
+            Columns::one(1),
+            Width::wrap(total * 22 / 100).keep_words(true),
+        )
+        .modify(
+            Columns::one(2),
+            Width::wrap(total * 12 / 100).keep_words(true),
+        )
+        .modify(
+            Columns::one(3),
+            Width::wrap(total * 26 / 100).keep_words(true),
+        )
+        .modify(
+            Columns::one(4),
+            Width::wrap(total * 18 / 100).keep_words(true),
+        )
+        .with(Merge::vertical())
+        .with(BorderCorrection::span());
+    let mut out = String::new();
+    out.push_str("The OSI model (left) and the TCP/IP model (right), side by side.\n");
+    out.push_str("Every packet wirelab shows places each header on both.\n\n");
+    out.push_str(&table.to_string());
+    out.push_str("\n\nWhere the two models disagree:\n");
+    for line in [
+        "- TCP/IP has no session or presentation layer: TLS, HTTP and WebSocket do those jobs inside the application layer.",
+        "- ARP serves the network layer (it finds the MAC address for an IP address) but travels straight inside Ethernet; RFC 1122 puts it in the TCP/IP link layer, wirelab shows it at OSI layer 3.",
+        "- ICMP rides inside IP yet is part of IP itself (its error and control channel), so both models put it at the network/internet layer.",
+    ] {
+        for (i, l) in wrap(line, width.clamp(40, 100) - 2).into_iter().enumerate() {
+            out.push_str(if i == 0 { "" } else { "  " });
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out.push_str("\nSee each layer in real traffic:\n");
+    for row in OSI_ROWS {
+        out.push_str(&format!(
+            "  L{} {:<13} {}\n",
+            row.layer.number(),
+            row.layer.name(),
+            row.command
+        ));
+    }
+    out
+}
+
+/// Wrap a paragraph to `width` columns at spaces.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_respects_the_width() {
+        let lines = wrap("one two three four five six seven", 10);
+        assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
+        assert_eq!(lines.join(" "), "one two three four five six seven");
+    }
+
+    #[test]
+    fn layers_table_places_the_protocols() {
+        let text = layers_text(100);
+        for needle in [
+            "4 Transport",
+            "TCP, UDP",
+            "IPv4",
+            "Ethernet II",
+            "Application",
+        ] {
+            assert!(text.contains(needle), "missing {needle}:\n{text}");
+        }
+    }
 }
