@@ -249,12 +249,13 @@ pub fn flags_short(flags: u16) -> String {
 
 /// The flags as words: `SYN, ACK`.
 pub fn flags_words(flags: u16) -> String {
+    // Wireshark's order, so that "[SYN, ACK]" and "[PSH, ACK]" read the same in both tools.
     let names = [
-        (0x002, "SYN"),
-        (0x010, "ACK"),
         (0x001, "FIN"),
+        (0x002, "SYN"),
         (0x004, "RST"),
         (0x008, "PSH"),
+        (0x010, "ACK"),
         (0x020, "URG"),
         (0x040, "ECE"),
         (0x080, "CWR"),
