@@ -47,6 +47,14 @@ pub enum Command {
     Define(DefineArgs),
     /// Take a capture file (pcap or pcapng) apart, packet by packet.
     Dissect(DissectArgs),
+    /// The lessons, with your progress.
+    Lessons,
+    /// Show one lesson's text, then run its live demo.
+    Lesson(LessonArgs),
+    /// Grade your answers and exercises (all lessons, or one).
+    Check(CheckArgs),
+    /// A hint for an exercise or a trace question.
+    Hint(HintArgs),
     /// Build a large capture by repeating real frames (for the benchmarks).
     #[command(hide = true)]
     MakeCapture(MakeCaptureArgs),
@@ -73,6 +81,9 @@ pub struct TourArgs {
     /// Wait for Enter between steps (for projecting in class).
     #[arg(long)]
     pub step: bool,
+    /// Write the conversation the tour builds to this capture file, and stop.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub write_trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +92,30 @@ pub struct DefineArgs {
     /// WebSocket, Socket.IO. Several words may be given without quotes.
     #[arg(required = true, num_args = 1..)]
     pub term: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LessonArgs {
+    /// The lesson: its id (03_tcp), number (3) or topic (tcp).
+    pub id: String,
+    /// Show the text only; do not run the demo.
+    #[arg(long)]
+    pub no_demo: bool,
+    /// Run the demo one step at a time (for projecting).
+    #[arg(long)]
+    pub step: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only this lesson (id, number or topic); all lessons if left out.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HintArgs {
+    /// The exercise or question id, as `wirelab check` names it.
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

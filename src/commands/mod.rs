@@ -3,6 +3,7 @@
 
 pub mod define;
 pub mod dissect;
+pub mod lessons;
 pub mod synth;
 pub mod tour;
 
@@ -39,6 +40,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Define(args) => define::define(&args),
         Command::Dissect(args) => dissect::run(&args, color),
         Command::MakeCapture(args) => synth::run(&args),
+        Command::Lessons => lessons::list(),
+        Command::Lesson(args) => lessons::show(&args),
+        Command::Check(args) => lessons::check(&args),
+        Command::Hint(args) => lessons::hint(&args),
     }
 }
 

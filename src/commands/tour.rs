@@ -18,6 +18,14 @@ use crate::render::{Options, Printer, View};
 use crate::source::OwnedFrame;
 
 pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
+    if let Some(path) = &args.write_trace {
+        let mut w = crate::source::file::CaptureWriter::create(path, LinkType::ETHERNET)?;
+        for f in sample_conversation() {
+            w.write(&f.as_frame())?;
+        }
+        w.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let width = super::term_width();
     let mut step = Stepper { on: args.step };
 

@@ -1,0 +1,303 @@
+//! Trace questions: the right answers, worked out from the lesson's own trace by the engine.
+//!
+//! A question such as "what is the acknowledgment number of the SYN-ACK?" is not answered by a
+//! number written down somewhere: the checker reads the lesson's `trace.pcapng`, dissects it,
+//! and finds the SYN-ACK. Regenerate the trace and the right answers change with it.
+
+use std::path::Path;
+
+use crate::dissect::model::{Dissection, Proto, Value};
+use crate::dissect::{dissect_into, model::Field};
+use crate::source::file::CaptureReader;
+
+/// Every computation a `lesson.toml` question may name, with what it finds.
+pub const COMPUTATIONS: &[(&str, &str)] = &[
+    ("client_isn", "the raw sequence number of the client's SYN"),
+    ("synack_ack", "the acknowledgment number of the SYN-ACK"),
+    (
+        "synack_ack_relative",
+        "the SYN-ACK's ack number relative to the client's ISN",
+    ),
+    ("server_port", "the destination port of the first SYN"),
+    ("client_port", "the source port of the first SYN"),
+    ("mss_syn", "the MSS option of the first SYN"),
+    (
+        "first_data_frame",
+        "the number of the first frame carrying TCP data",
+    ),
+    ("fin_count", "how many segments carry FIN"),
+    ("tcp_data_segments", "how many TCP segments carry data"),
+    ("udp_datagrams", "how many UDP datagrams the trace holds"),
+    (
+        "udp_length_first",
+        "the UDP length field of the first datagram",
+    ),
+    (
+        "udp_payload_first",
+        "the payload bytes of the first UDP datagram",
+    ),
+    (
+        "ports_layer_tcpip",
+        "the TCP/IP layer of the header that carries the ports",
+    ),
+    (
+        "ports_layer_osi",
+        "the OSI layer number of the header that carries the ports",
+    ),
+    (
+        "addresses_layer_osi",
+        "the OSI layer number of the header that carries IP addresses",
+    ),
+    ("first_ethertype", "the EtherType of the first IPv4 frame"),
+    ("ttl_first", "the TTL of the first IPv4 packet"),
+    ("fragments", "how many frames are IPv4 fragments"),
+    (
+        "arp_target",
+        "the IPv4 address the first ARP request asks about",
+    ),
+    (
+        "ws_accept",
+        "the Sec-WebSocket-Accept value in the 101 response",
+    ),
+    ("ws_first_opcode", "the opcode of the first WebSocket frame"),
+    (
+        "ws_client_masked",
+        "whether the client's first frame is masked (1 or 0)",
+    ),
+    ("sio_first_event", "the name of the first Socket.IO event"),
+];
+
+/// Read and dissect every frame of a trace.
+pub fn load_trace(path: &Path) -> Result<Vec<Dissection>, String> {
+    let mut r = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    loop {
+        match r.next_frame() {
+            Ok(Some(f)) => {
+                let mut d = Dissection::default();
+                dissect_into(&mut d, &f);
+                out.push(d);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn flags(d: &Dissection) -> Option<u64> {
+    d.uint("tcp.flags")
+}
+
+fn first_syn(t: &[Dissection]) -> Result<&Dissection, String> {
+    t.iter()
+        .find(|d| flags(d).is_some_and(|f| f & 0x12 == 0x02))
+        .ok_or_else(|| "the trace has no SYN".to_string())
+}
+
+fn first_synack(t: &[Dissection]) -> Result<&Dissection, String> {
+    t.iter()
+        .find(|d| flags(d).is_some_and(|f| f & 0x12 == 0x12))
+        .ok_or_else(|| "the trace has no SYN-ACK".to_string())
+}
+
+fn num(d: &Dissection, name: &str) -> Result<u64, String> {
+    d.uint(name)
+        .ok_or_else(|| format!("frame {} has no {name}", d.number))
+}
+
+fn text_field(d: &Dissection, name: &str) -> Option<String> {
+    d.field(name).map(|f: &Field| match &f.value {
+        Value::Text(t) => t.clone(),
+        _ => f.tshark(&d.data),
+    })
+}
+
+/// The layer (of any frame) that holds the field `name`.
+fn layer_holding(t: &[Dissection], name: &str) -> Result<Proto, String> {
+    for d in t {
+        for l in &d.layers {
+            if d.layer_fields(l).iter().any(|f| f.name == name) {
+                return Ok(l.proto);
+            }
+        }
+    }
+    Err(format!("no frame of the trace has {name}"))
+}
+
+/// Work out the answer `name` from the dissected trace.
+pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
+    Ok(match name {
+        "client_isn" => num(first_syn(t)?, "tcp.seq_raw")?.to_string(),
+        "synack_ack" => num(first_synack(t)?, "tcp.ack_raw")?.to_string(),
+        "synack_ack_relative" => {
+            let isn = num(first_syn(t)?, "tcp.seq_raw")?;
+            let ack = num(first_synack(t)?, "tcp.ack_raw")?;
+            (ack.wrapping_sub(isn) & 0xffff_ffff).to_string()
+        }
+        "server_port" => num(first_syn(t)?, "tcp.dstport")?.to_string(),
+        "client_port" => num(first_syn(t)?, "tcp.srcport")?.to_string(),
+        "mss_syn" => num(first_syn(t)?, "tcp.options.mss_val")?.to_string(),
+        "first_data_frame" => t
+            .iter()
+            .find(|d| d.uint("tcp.len").is_some_and(|l| l > 0))
+            .map(|d| d.number.to_string())
+            .ok_or("no TCP segment carries data")?,
+        "fin_count" => t
+            .iter()
+            .filter(|d| flags(d).is_some_and(|f| f & 0x01 != 0))
+            .count()
+            .to_string(),
+        "tcp_data_segments" => t
+            .iter()
+            .filter(|d| d.uint("tcp.len").is_some_and(|l| l > 0))
+            .count()
+            .to_string(),
+        "udp_datagrams" => t.iter().filter(|d| d.has(Proto::Udp)).count().to_string(),
+        "udp_length_first" => num(
+            t.iter()
+                .find(|d| d.has(Proto::Udp))
+                .ok_or("no UDP datagram")?,
+            "udp.length",
+        )?
+        .to_string(),
+        "udp_payload_first" => (num(
+            t.iter()
+                .find(|d| d.has(Proto::Udp))
+                .ok_or("no UDP datagram")?,
+            "udp.length",
+        )?
+        .saturating_sub(8))
+        .to_string(),
+        "ports_layer_tcpip" => layer_holding(t, "tcp.srcport")
+            .or_else(|_| layer_holding(t, "udp.srcport"))?
+            .tcpip()
+            .name()
+            .to_string(),
+        "ports_layer_osi" => layer_holding(t, "tcp.srcport")
+            .or_else(|_| layer_holding(t, "udp.srcport"))?
+            .osi()
+            .number()
+            .to_string(),
+        "addresses_layer_osi" => layer_holding(t, "ip.src")
+            .or_else(|_| layer_holding(t, "ipv6.src"))?
+            .osi()
+            .number()
+            .to_string(),
+        "first_ethertype" => {
+            let d = t
+                .iter()
+                .find(|d| d.has(Proto::Ipv4))
+                .ok_or("no IPv4 packet")?;
+            d.field("eth.type")
+                .map(|f| f.tshark(&d.data))
+                .ok_or("the first IPv4 packet has no Ethernet header")?
+        }
+        "ttl_first" => num(
+            t.iter()
+                .find(|d| d.has(Proto::Ipv4))
+                .ok_or("no IPv4 packet")?,
+            "ip.ttl",
+        )?
+        .to_string(),
+        "fragments" => t
+            .iter()
+            .filter(|d| {
+                d.uint("ip.flags.mf") == Some(1) || d.uint("ip.frag_offset").is_some_and(|o| o > 0)
+            })
+            .count()
+            .to_string(),
+        "arp_target" => t
+            .iter()
+            .find(|d| d.uint("arp.opcode") == Some(1))
+            .and_then(|d| text_field(d, "arp.dst.proto_ipv4"))
+            .ok_or("no ARP request")?,
+        "ws_accept" => t
+            .iter()
+            .find_map(|d| {
+                text_field(d, "websocket.accept")
+                    .or_else(|| text_field(d, "http.sec_websocket_accept"))
+            })
+            .ok_or("no Sec-WebSocket-Accept in the trace")?,
+        "ws_first_opcode" => t
+            .iter()
+            .find_map(|d| d.uint("websocket.opcode"))
+            .map(|v| v.to_string())
+            .ok_or("no WebSocket frame in the trace")?,
+        "ws_client_masked" => t
+            .iter()
+            .find_map(|d| d.uint("websocket.mask"))
+            .map(|v| v.to_string())
+            .ok_or("no WebSocket frame in the trace")?,
+        "sio_first_event" => t
+            .iter()
+            .find_map(|d| text_field(d, "sio.event"))
+            .ok_or("no Socket.IO event in the trace")?,
+        other => return Err(format!("unknown computation {other:?}")),
+    })
+}
+
+/// Does a learner's answer say the same as the right one? Case, spaces and a `0x` versus
+/// decimal spelling of the same number do not matter.
+pub fn same_answer(given: &str, right: &str) -> bool {
+    let norm = |s: &str| s.trim().trim_end_matches('.').to_ascii_lowercase();
+    let (g, r) = (norm(given), norm(right));
+    if g.is_empty() {
+        return false;
+    }
+    if g == r {
+        return true;
+    }
+    let as_num = |s: &str| {
+        s.strip_prefix("0x")
+            .map(|h| u64::from_str_radix(h, 16).ok())
+            .unwrap_or_else(|| s.parse::<u64>().ok())
+    };
+    match (as_num(&g), as_num(&r)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_compare_loosely() {
+        assert!(same_answer(" Transport ", "Transport"));
+        assert!(same_answer("0x0800", "2048"));
+        assert!(!same_answer("", "0"));
+        assert!(!same_answer("5", "6"));
+    }
+
+    #[test]
+    fn computations_work_on_the_tour_conversation() {
+        let frames = crate::commands::tour::sample_conversation();
+        let t: Vec<Dissection> = frames
+            .iter()
+            .map(|f| crate::dissect::dissect(&f.as_frame()))
+            .collect();
+        assert_eq!(compute("client_isn", &t).unwrap(), "1000000");
+        assert_eq!(compute("synack_ack", &t).unwrap(), "1000001");
+        assert_eq!(compute("synack_ack_relative", &t).unwrap(), "1");
+        assert_eq!(compute("ports_layer_tcpip", &t).unwrap(), "Transport");
+        assert_eq!(compute("ports_layer_osi", &t).unwrap(), "4");
+        assert_eq!(compute("first_ethertype", &t).unwrap(), "0x0800");
+        assert_eq!(compute("fin_count", &t).unwrap(), "2");
+        assert!(compute("no_such_thing", &t).is_err());
+    }
+
+    #[test]
+    fn every_computation_is_known() {
+        let frames = crate::commands::tour::sample_conversation();
+        let t: Vec<Dissection> = frames
+            .iter()
+            .map(|f| crate::dissect::dissect(&f.as_frame()))
+            .collect();
+        for (name, _) in COMPUTATIONS {
+            if let Err(e) = compute(name, &t) {
+                assert!(!e.starts_with("unknown computation"), "{name}: {e}");
+            }
+        }
+    }
+}
