@@ -28,6 +28,10 @@ pub struct Cx<'d> {
     /// True while dissecting the header an ICMP error quotes: its payload is cut short on
     /// purpose, so a missing payload is not a problem there.
     pub quoted: bool,
+    /// True while dissecting the payload of the first piece of a fragmented IP packet: the
+    /// rest of that payload travels in other packets, so a payload that stops early (or a
+    /// length field that promises more) is expected there, not a problem.
+    pub fragment: bool,
 }
 
 impl<'d> Cx<'d> {
@@ -37,6 +41,7 @@ impl<'d> Cx<'d> {
             ip: None,
             ip_depth: 0,
             quoted: false,
+            fragment: false,
         }
     }
 
@@ -126,6 +131,80 @@ impl<'d> Cx<'d> {
             n += 1;
         }
         n
+    }
+
+    /// Like [`Cx::read_all`], but a field must also end by `end`, the end of the packet as
+    /// the header around it states it (bytes after that are padding, not this header).
+    pub fn read_all_within(&mut self, defs: &[FieldDef], base: usize, end: usize) -> usize {
+        let mut n = 0;
+        for def in defs {
+            if base + def.end() > end || self.read(def, base).is_none() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Check that a header of `need` bytes starting at `at` fits: inside the packet (which
+    /// ends at `end`) and inside the captured bytes. If not, record why (the packet is too
+    /// short: malformed; the capture is too short: truncated) and return false. Inside an
+    /// ICMP error's quotation, which is cut short on purpose, nothing is recorded. Cut by the
+    /// end of the first piece of a fragmented packet, a header continues in the next piece:
+    /// legal in IPv4 (noted as not dissected), forbidden in IPv6 (malformed).
+    pub fn fits(&mut self, what: &str, at: usize, need: usize, end: usize) -> bool {
+        let want = at.saturating_add(need);
+        if want <= end && want <= self.d.data.len() {
+            return true;
+        }
+        if self.quoted {
+            return false;
+        }
+        if want > end && self.fragment {
+            let room = end.saturating_sub(at);
+            if matches!(self.ip, Some(IpPair::V4 { .. })) {
+                // IPv4 may split a packet anywhere (in 8-byte units), even inside a header.
+                self.problem(
+                    ProblemKind::Unsupported,
+                    at,
+                    format!("{what} needs {need} bytes, but this IP fragment ends after {room}: the rest is in the next fragment, and wirelab dissects each frame on its own"),
+                );
+            } else {
+                self.problem(
+                    ProblemKind::Malformed,
+                    at,
+                    format!("{what} needs {need} bytes, but the first fragment ends after {room}; IPv6 requires the first fragment to hold every header up to the transport header (RFC 8200 § 4.5)"),
+                );
+            }
+            return false;
+        }
+        if want > end {
+            let room = end.saturating_sub(at);
+            self.problem(
+                ProblemKind::Malformed,
+                at,
+                format!("{what} needs {need} bytes, but the packet around it leaves only {room}"),
+            );
+        } else {
+            self.truncated(what, at, need);
+        }
+        false
+    }
+
+    /// The index of the first field named `name` in the current layer.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        let start = self.d.layers.last()?.fields.start as usize;
+        self.d.fields[start..]
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| i + start)
+    }
+
+    /// Give the field named `name` in the current layer a meaning.
+    pub fn set_meaning(&mut self, name: &str, meaning: impl Into<Cow<'static, str>>) {
+        if let Some(i) = self.field_index(name) {
+            self.d.fields[i].meaning = meaning.into();
+        }
     }
 
     /// Add a field whose value was worked out by the dissector rather than read from a table.

@@ -255,7 +255,18 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         cx.truncated("An IPv4 header", at, hdr_len);
         return Next::Done;
     }
-    let total_len = cx.u16_at(at + 2).unwrap_or(0) as usize;
+    let mut total_len = cx.u16_at(at + 2).unwrap_or(0) as usize;
+    if total_len == 0 {
+        // A capture on the sending host can see a large TCP segment before the network card
+        // splits it into packets (TCP segmentation offload); the card fills in each packet's
+        // length later, so the captured header says 0. Take the length from the frame, as
+        // Wireshark does, and say so.
+        total_len = end.saturating_sub(at);
+        if let Some(i) = cx.field_index("ip.len") {
+            cx.d.fields[i].value = Value::Uint(total_len as u64);
+            cx.d.fields[i].meaning = "written as 0: presumed TCP segmentation offload, so the length is taken from the frame".into();
+        }
+    }
     let proto = cx.u8_at(at + 9).unwrap_or(0);
     let frag = cx.u16_at(at + 6).unwrap_or(0);
     let more_fragments = frag & 0x2000 != 0;
@@ -309,12 +320,16 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     }
     // The packet ends where its total length says, never past the frame on the wire.
     let packet_end = (at + total_len).min(end);
+    if cx.quoted && at + total_len <= end {
+        // The ICMP error quoted the whole packet: nothing in it is cut short on purpose.
+        cx.quoted = false;
+    }
     if !cx.quoted && at + total_len > end {
         cx.problem(
             ProblemKind::Malformed,
             at + 2,
             format!(
-                "total length says {total_len} bytes, but the frame holds only {} after the Ethernet header",
+                "total length says {total_len} bytes, but the frame holds only {} for it",
                 end.saturating_sub(at)
             ),
         );
@@ -328,7 +343,11 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
             end: packet_end,
         };
     }
-    let _ = more_fragments;
+    if more_fragments {
+        // The first piece of a fragmented packet: the transport header is here, but the
+        // rest of its payload travels in the other pieces.
+        cx.fragment = true;
+    }
     Next::IpProto {
         proto,
         at: payload,

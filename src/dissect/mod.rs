@@ -117,6 +117,26 @@ pub fn dissect_into(d: &mut Dissection, frame: &Frame) {
         }
         next = step(&mut cx, next);
     }
+    // A frame the capture kept only part of is cut short even where every header was whole
+    // (the payload is missing): say so once, at the innermost layer, unless a dissector
+    // already said where.
+    let captured = frame.data.len();
+    if captured < frame.wire_len as usize
+        && !cx
+            .d
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Truncated)
+    {
+        cx.problem(
+            ProblemKind::Truncated,
+            captured,
+            format!(
+                "the capture kept only the first {captured} of the frame's {} bytes (its snap length), so the rest is missing",
+                frame.wire_len
+            ),
+        );
+    }
 }
 
 /// Hand the payload to the dissector its "next" field names.
@@ -126,7 +146,8 @@ fn step(cx: &mut Cx, next: Next) -> Next {
         Next::EtherType { ty, at, end } => match ty {
             0x0800 => ipv4::dissect(cx, at, end),
             0x86dd => ipv6::dissect(cx, at, end),
-            0x0806 => arp::dissect(cx, at, end),
+            // RARP (0x8035) uses ARP's packet format with opcodes 3 and 4.
+            0x0806 | 0x8035 => arp::dissect(cx, at, end),
             0x8100 | 0x88a8 | 0x9100 => vlan::dissect(cx, ty, at, end),
             _ => Next::Data { at, end },
         },
@@ -178,6 +199,7 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         Proto::Sll | Proto::Sll2 => sll::describe(d, layer),
         Proto::Null => null::describe(d, layer),
         Proto::Vlan => vlan::describe(d, layer),
+        Proto::Llc => llc::describe(d, layer),
         Proto::Arp => arp::describe(d, layer),
         Proto::Ipv4 => ipv4::describe(d, layer),
         Proto::Ipv6 => ipv6::describe(d, layer),

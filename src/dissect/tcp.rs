@@ -275,11 +275,9 @@ pub fn flags_words(flags: u16) -> String {
 
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Tcp, at);
-    let read = cx.read_all(FIELDS, at);
+    let read = cx.read_all_within(FIELDS, at, end);
     if read < FIELDS.len() {
-        if !cx.quoted {
-            cx.truncated("A TCP header", at, MIN_HEADER_LEN);
-        }
+        cx.fits("A TCP header", at, MIN_HEADER_LEN, end);
         return Next::Done;
     }
     let src = cx.u16_at(at).unwrap_or(0);
@@ -299,34 +297,30 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         );
         return Next::Done;
     }
-    if hdr_len > MIN_HEADER_LEN {
-        options(cx, at + MIN_HEADER_LEN, at + hdr_len);
-    }
     let payload = at + hdr_len;
-    let seg_len = end.saturating_sub(at);
-    if seg_len < hdr_len {
-        cx.problem(
-            ProblemKind::Malformed,
-            at + 12,
-            format!("the header says it is {hdr_len} bytes, but the packet leaves only {seg_len} bytes for TCP"),
+    // The options end where the data offset says, unless the packet or the capture ends
+    // first; `fits` below says which, once.
+    let limit = payload.min(end).min(cx.data().len());
+    if hdr_len > MIN_HEADER_LEN {
+        options(cx, at + MIN_HEADER_LEN, payload, limit);
+    }
+    let whole = cx.fits("The TCP header with its options", at, hdr_len, end);
+    let len = end.saturating_sub(payload);
+    // In the first piece of a fragmented IP packet the IP length covers only that piece,
+    // so the segment's data length cannot be worked out from it.
+    if !cx.fragment {
+        cx.add(
+            "tcp.len",
+            "Segment data length",
+            payload.min(cx.data().len()),
+            0,
+            Value::Uint(len as u64),
+            "How many bytes of data this segment carries (worked out from the IP length minus both headers).",
         );
     }
-    let len = end.saturating_sub(payload);
-    cx.add(
-        "tcp.len",
-        "Segment data length",
-        payload.min(cx.data().len()),
-        0,
-        Value::Uint(len as u64),
-        "How many bytes of data this segment carries (worked out from the IP length minus both headers).",
-    );
     cx.set_len(hdr_len.min(cx.data().len().saturating_sub(at)));
     verify_checksum(cx, at, end);
-    if cx.data().len() < payload && !cx.quoted {
-        cx.truncated("The TCP header with its options", at, hdr_len);
-        return Next::Done;
-    }
-    if len == 0 {
+    if !whole || len == 0 {
         return Next::Done;
     }
     Next::Ports {
@@ -347,6 +341,9 @@ fn field_index(cx: &Cx, name: &str) -> Option<usize> {
 }
 
 fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
+    if cx.fragment {
+        return; // the segment continues in other IP fragments
+    }
     let Some(ip) = cx.ip else { return };
     let Some(segment) = cx.bytes(at, end.saturating_sub(at)) else {
         return; // not all captured: cannot check
@@ -383,25 +380,21 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
 }
 
 /// TCP options (RFC 9293 § 3.2): a kind byte, then (except for kinds 0 and 1) a length byte
-/// counting the whole option, then the option's data.
-fn options(cx: &mut Cx, start: usize, stop: usize) {
-    let captured = cx.data().len();
+/// counting the whole option, then the option's data. The options area runs from `start` to
+/// `stop`; only the bytes before `limit` are there to read (the caller reports a cut).
+fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
     cx.add(
         "tcp.options",
         "Options",
         start,
-        stop.min(captured).saturating_sub(start),
+        limit.saturating_sub(start),
         Value::Bytes,
         "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
     );
     let mut i = start;
-    while i < stop {
-        let Some(kind) = cx.u8_at(i) else {
-            if !cx.quoted {
-                cx.truncated("The TCP options", i, stop - i);
-            }
-            return;
-        };
+    let mut seen_end = false;
+    while i < limit {
+        let Some(kind) = cx.u8_at(i) else { return };
         let name = option_name(kind);
         let f = cx.add(
             "tcp.option_kind",
@@ -414,18 +407,23 @@ fn options(cx: &mut Cx, start: usize, stop: usize) {
         f.depth = 1;
         f.meaning = name.into();
         if kind == 0 {
-            // End of option list: the rest is padding.
-            break;
+            // End of option list: the bytes after it are padding, normally zeros, which read
+            // as more end-of-list bytes (Wireshark lists each of them too).
+            if seen_end {
+                f.meaning = "End of option list (padding)".into();
+            }
+            seen_end = true;
+            i += 1;
+            continue;
         }
         if kind == 1 {
             i += 1;
             continue;
         }
-        let Some(len) = cx.u8_at(i + 1) else {
-            cx.truncated("A TCP option", i, 2);
+        if i + 1 >= limit {
             return;
-        };
-        let len = len as usize;
+        }
+        let len = cx.u8_at(i + 1).unwrap_or(0) as usize;
         let f = cx.add(
             "tcp.option_len",
             "Length",
@@ -446,8 +444,7 @@ fn options(cx: &mut Cx, start: usize, stop: usize) {
             );
             return;
         }
-        if cx.bytes(i, len).is_none() {
-            cx.truncated("A TCP option", i, len);
+        if i + len > limit {
             return;
         }
         option_body(cx, kind, i, len);

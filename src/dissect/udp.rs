@@ -84,7 +84,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         return Next::Done;
     }
     let datagram_end = at + len;
-    if datagram_end > end && !cx.quoted {
+    if datagram_end > end && !cx.quoted && !cx.fragment {
         cx.problem(
             ProblemKind::Malformed,
             at + 4,
@@ -95,7 +95,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         );
     }
     let end = datagram_end.min(end);
-    if !cx.quoted {
+    if !cx.quoted && !cx.fragment {
         verify_checksum(cx, at, end, stored);
     }
     Next::Ports {
