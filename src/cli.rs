@@ -164,7 +164,8 @@ pub struct TcpEchoArgs {
     #[arg(long)]
     pub port: Option<u16>,
 
-    /// A message the client sends and the server echoes; repeat for several rounds.
+    /// A message the client sends and the server echoes; repeat for several rounds. `\n`
+    /// stands for a newline.
     #[arg(long = "message", short = 'm', value_name = "TEXT")]
     pub messages: Vec<String>,
 
@@ -231,7 +232,7 @@ pub struct UdpEchoArgs {
 
     /// How many datagrams to send.
     #[arg(long, short = 'n', default_value_t = 5)]
-    pub count: usize,
+    pub datagrams: usize,
 
     /// Lose this percentage of the datagrams (lab only), e.g. --loss 30.
     #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]

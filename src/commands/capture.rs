@@ -48,6 +48,11 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             ..LiveOptions::default()
         },
     )?;
+    // `-c 0` only checks that capture works here.
+    if args.view.count == Some(0) {
+        eprintln!("wirelab: capture on {iface} works here (-c 0: nothing captured)");
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut writer = match &args.write {
         Some(path) => Some(
             CaptureWriter::create(path, cap.link)

@@ -226,7 +226,8 @@ fn echo(a: &TcpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     let messages = if a.messages.is_empty() {
         vec!["hello, lab\n".to_string()]
     } else {
-        a.messages.clone()
+        // Let `\n` in a message on the command line stand for a newline.
+        a.messages.iter().map(|m| m.replace("\\n", "\n")).collect()
     };
     let opts = EchoOptions {
         port,

@@ -40,7 +40,7 @@ fn echo(a: &UdpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     });
     let opts = UdpOptions {
         port,
-        count: a.count,
+        count: a.datagrams,
         loss: a.loss / 100.0,
         reorder: a.reorder,
         seed: a.seed,
@@ -169,9 +169,11 @@ fn summarize(r: &UdpReport, c: Option<&Captured>, place: &Place) -> String {
         (Some((sent, got)), _) => {
             let list = frags
                 .iter()
-                .map(|(off, len, mf)| format!("offset {off} ({len} bytes, MF={mf})"))
+                .map(|(off, len, mf)| {
+                    format!("offset {off} × 8 = byte {}, {len} bytes, MF={mf}", off * 8)
+                })
                 .collect::<Vec<_>>()
-                .join(", ");
+                .join("; ");
             s.push_str(&format!(
                 "  A {sent}-byte datagram on an MTU of {}: {} IPv4 fragments ({}); the server's \
                  one recvfrom() returned {got} bytes.\n",

@@ -248,7 +248,7 @@ pub fn errno_name(e: &io::Error) -> String {
     let name = match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => "ECONNREFUSED",
         Some(libc::ETIMEDOUT) => "ETIMEDOUT",
-        Some(libc::EAGAIN) => "EAGAIN",
+        Some(libc::EAGAIN) => return "EAGAIN: the read timeout passed with nothing to read".into(),
         Some(libc::EADDRINUSE) => "EADDRINUSE",
         Some(libc::ECONNRESET) => "ECONNRESET",
         Some(libc::EPIPE) => "EPIPE",

@@ -165,6 +165,13 @@ fn server(
                 || kernel_tcp_state(bound, Some(peer)),
                 PROC,
             );
+            // A real server would finish its work here; the pause also lets the client's
+            // FIN_WAIT_2 show: its FIN is acknowledged, the server's has not come yet.
+            rec.note(
+                W,
+                "takes 100 ms before closing, as a program finishing its work would",
+            );
+            std::thread::sleep(Duration::from_millis(100));
             break;
         }
         rec.call(

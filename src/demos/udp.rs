@@ -162,14 +162,18 @@ pub fn echo(
                 Impairment::Netem
             }
             Err(e) => {
+                let why = if e.raw_os_error() == Some(libc::ENOENT) {
+                    "this kernel has no netem queueing discipline".to_string()
+                } else {
+                    format!("netem could not be set up: {e}")
+                };
                 report.impairment = Some(format!(
-                    "netem is not available in this kernel ({e}), so a relay on the server host \
-                     plays the lossy network: it receives each datagram from the wire and drops \
-                     {:.0}% of them{} before they reach the server program (which listens on the \
-                     server's 127.0.0.1)",
+                    "{why}, so a relay on the server host plays the lossy network: it receives \
+                     each datagram from the wire and drops {:.0}% of them before they reach the \
+                     server program (which listens on the server's own 127.0.0.1){}",
                     o.loss * 100.0,
                     if o.reorder {
-                        ", and holds some back to deliver after the next one"
+                        ", and holds some back to deliver them after the next one"
                     } else {
                         ""
                     }
