@@ -104,6 +104,11 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub no_promiscuous: bool,
 
+    /// How to read frames: batch (recvmmsg, 64 frames a system call) or pnet (pnet_datalink's
+    /// receiver, one frame per poll + recvfrom).
+    #[arg(long, value_enum, default_value_t = crate::source::live::Reader::Batch)]
+    pub reader: crate::source::live::Reader,
+
     #[command(flatten)]
     pub view: ViewArgs,
 }

@@ -45,6 +45,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
         &LiveOptions {
             buffer: args.buffer << 20,
             promiscuous: !args.no_promiscuous,
+            reader: args.reader,
             ..LiveOptions::default()
         },
     )?;
