@@ -260,7 +260,7 @@ fn send(a: &UdpSendArgs, color: bool) -> Result<ExitCode, Error> {
         W,
         "close",
         format!("fd {fd}"),
-        || Ok(drop(s)),
+        || crate::demos::closed(s),
         |_| "0".into(),
     )?;
     Ok(ExitCode::SUCCESS)
@@ -334,7 +334,7 @@ fn recv(a: &UdpRecvArgs, color: bool) -> Result<ExitCode, Error> {
         W,
         "close",
         format!("fd {fd}"),
-        || Ok(drop(s)),
+        || crate::demos::closed(s),
         |_| "0".into(),
     )?;
     Ok(ExitCode::SUCCESS)

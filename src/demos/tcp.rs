@@ -182,14 +182,26 @@ fn server(
             |n| n.to_string(),
         )?;
     }
-    rec.call(W, "close", format!("fd {cfd}"), || Ok(drop(c)), ok0)?;
+    rec.call(
+        W,
+        "close",
+        format!("fd {cfd}"),
+        || crate::demos::closed(c),
+        ok0,
+    )?;
     rec.observe(
         W,
         "the connection",
         || kernel_tcp_state(bound, Some(peer)),
         PROC,
     );
-    rec.call(W, "close", format!("fd {lfd}"), || Ok(drop(l)), ok0)?;
+    rec.call(
+        W,
+        "close",
+        format!("fd {lfd}"),
+        || crate::demos::closed(l),
+        ok0,
+    )?;
     Ok(())
 }
 
@@ -281,7 +293,13 @@ fn client(place: &Place, rec: &Recorder, o: &EchoOptions, port: u16) -> io::Resu
         || kernel_tcp_state(local, Some(server)),
         PROC,
     );
-    rec.call(W, "close", format!("fd {fd}"), || Ok(drop(s)), ok0)?;
+    rec.call(
+        W,
+        "close",
+        format!("fd {fd}"),
+        || crate::demos::closed(s),
+        ok0,
+    )?;
     std::thread::sleep(Duration::from_millis(20));
     rec.observe(
         W,

@@ -304,7 +304,7 @@ fn datagrams(
                 W,
                 "close",
                 format!("fd {fd}"),
-                || Ok(drop(sock)),
+                || crate::demos::closed(sock),
                 |_| "0".into(),
             )?;
             relay_stop.store(true, Ordering::Relaxed);
@@ -367,7 +367,7 @@ fn datagrams(
                 W,
                 "close",
                 format!("fd {fd}"),
-                || Ok(drop(sock)),
+                || crate::demos::closed(sock),
                 |_| "0".into(),
             )?;
             Ok(echoed)
@@ -504,7 +504,7 @@ fn stream(
                 }
                 reads.push(data.len());
             }
-            rec.call(W, "close", format!("fd {cfd}"), || Ok(drop(c)), |_| "0".into())?;
+            rec.call(W, "close", format!("fd {cfd}"), || crate::demos::closed(c), |_| "0".into())?;
             drop(l);
             Ok(reads)
         });
@@ -554,7 +554,7 @@ fn stream(
                 W,
                 "close",
                 format!("fd {fd}"),
-                || Ok(drop(sock)),
+                || crate::demos::closed(sock),
                 |_| "0".into(),
             )?;
             Ok(sends)
@@ -619,7 +619,7 @@ fn fragments(
                 W,
                 "close",
                 format!("fd {fd}"),
-                || Ok(drop(sock)),
+                || crate::demos::closed(sock),
                 |_| "0".into(),
             )?;
             Ok(n)
@@ -656,7 +656,7 @@ fn fragments(
                 W,
                 "close",
                 format!("fd {fd}"),
-                || Ok(drop(sock)),
+                || crate::demos::closed(sock),
                 |_| "0".into(),
             )?;
             Ok(())

@@ -446,7 +446,7 @@ impl LiveCapture {
     }
 
     /// The next frame, or `None` if none came within the read timeout.
-    pub fn next(&mut self) -> io::Result<Option<Frame<'_>>> {
+    pub fn next_frame(&mut self) -> io::Result<Option<Frame<'_>>> {
         let quiet = |e: &io::Error| {
             matches!(
                 e.kind(),
@@ -527,7 +527,7 @@ impl LiveCapture {
         mut each: impl FnMut(&Frame) -> io::Result<bool>,
     ) -> io::Result<KernelStats> {
         while !stop.load(Ordering::Relaxed) {
-            match self.next()? {
+            match self.next_frame()? {
                 Some(frame) => {
                     if !each(&frame)? {
                         break;
