@@ -267,14 +267,19 @@ fn talk(
 ) -> io::Result<()> {
     let fd = sock.as_raw_fd();
     let sock = Arc::new(sock);
-    let writer = sock.clone();
+    // The sending half runs on its own thread, so typing and receiving happen at once. It
+    // holds only a weak reference, so that when this side closes the socket it is really
+    // closed, even while that thread still waits for a line.
+    let writer = Arc::downgrade(&sock);
     let rec2 = rec.clone();
-    // The sending half runs on its own thread, so typing and receiving happen at once.
     std::thread::spawn(move || {
         let stdin = io::stdin();
         for line in stdin.lock().lines() {
             let Ok(mut line) = line else { break };
             line.push('\n');
+            let Some(writer) = writer.upgrade() else {
+                return;
+            };
             if rec2
                 .call(
                     who,
@@ -288,6 +293,9 @@ fn talk(
                 return;
             }
         }
+        let Some(writer) = writer.upgrade() else {
+            return;
+        };
         let _ = rec2.call(
             who,
             "shutdown",
@@ -327,8 +335,13 @@ fn talk(
         out.write_all(&data)?;
         out.flush()?;
     }
-    let _ = rec.call(who, "close", format!("fd {fd}"), || Ok(()), |_| "0".into());
-    drop(sock);
+    let _ = rec.call(
+        who,
+        "close",
+        format!("fd {fd}"),
+        || crate::demos::closed(sock),
+        |_| "0".into(),
+    );
     rec.observe(
         who,
         "the connection",
