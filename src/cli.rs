@@ -58,6 +58,271 @@ pub enum Command {
     /// Build a large capture by repeating real frames (for the benchmarks).
     #[command(hide = true)]
     MakeCapture(MakeCaptureArgs),
+    /// Capture live traffic on a network interface and show it (Ctrl-C stops).
+    Capture(CaptureArgs),
+    /// The lab: a private two-host network wirelab builds for itself, no root needed.
+    Lab(LabArgs),
+    /// TCP: the echo demo (handshake, data, teardown, socket states), or a server and a
+    /// client in two terminals.
+    Tcp(TcpArgs),
+    /// UDP: datagrams keep their boundaries, need no handshake, may be lost.
+    Udp(UdpArgs),
+    /// Send a bounded UDP flood to 127.0.0.1 (for bench/capture.sh).
+    #[command(hide = true)]
+    Flood(FloodArgs),
+}
+
+impl Command {
+    /// Does this command use the lab? The lab must be built before any thread starts, so
+    /// `main` asks this first.
+    pub fn wants_lab(&self) -> bool {
+        use crate::demos::NetChoice;
+        let wants = |n: NetChoice| matches!(n, NetChoice::Auto | NetChoice::Lab);
+        match self {
+            Command::Lab(_) => true,
+            Command::Tcp(TcpArgs {
+                command: TcpCommand::Echo(a),
+            }) => wants(a.net),
+            Command::Udp(UdpArgs {
+                command: UdpCommand::Echo(a),
+            }) => wants(a.net),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The interface to capture on. Default: the lab's eth0 when run inside the lab
+    /// (`wirelab lab shell`), else the loopback interface lo.
+    #[arg(long, short = 'i', value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// Also write the packets shown to this file: pcapng if the name ends in .pcapng, else
+    /// pcap. The file is complete even if you stop with Ctrl-C.
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Do not print packets (only count them, and write them with -w).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// The kernel's buffer for frames waiting to be read, in MiB.
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    pub buffer: usize,
+
+    /// Capture only frames addressed to this host (do not ask for promiscuous mode).
+    #[arg(long)]
+    pub no_promiscuous: bool,
+
+    /// How to read frames: batch (recvmmsg, 64 frames a system call) or pnet (pnet_datalink's
+    /// receiver, one frame per poll + recvfrom).
+    #[arg(long, value_enum, default_value_t = crate::source::live::Reader::Batch)]
+    pub reader: crate::source::live::Reader,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub action: Option<LabAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabAction {
+    /// Run a shell (or a command) on one of the lab's hosts, e.g.
+    /// `wirelab lab shell -- wirelab capture -c 5`.
+    Shell(LabShellArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LabShellArgs {
+    /// Which host: client (192.0.2.1) or server (192.0.2.2).
+    #[arg(long, value_enum, default_value_t = LabHost::Client)]
+    pub host: LabHost,
+    /// The command to run (default: your $SHELL).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LabHost {
+    Client,
+    Server,
+}
+
+#[derive(Debug, Args)]
+pub struct TcpArgs {
+    #[command(subcommand)]
+    pub command: TcpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TcpCommand {
+    /// A server and a client in the lab: every socket call, the packets it causes, and the
+    /// socket states the kernel reports.
+    Echo(TcpEchoArgs),
+    /// Be a TCP server: wait for a connection, print what arrives, send what you type.
+    Serve(TcpServeArgs),
+    /// Be a TCP client: connect, send what you type, print what arrives.
+    Connect(TcpConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TcpEchoArgs {
+    /// Where to run: the lab, the host's loopback, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// The server's port (default: 7007 in the lab, a free one on loopback).
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// A message the client sends and the server echoes; repeat for several rounds. `\n`
+    /// stands for a newline.
+    #[arg(long = "message", short = 'm', value_name = "TEXT")]
+    pub messages: Vec<String>,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sock: crate::demos::SockOpts,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TcpServeArgs {
+    /// The port to listen on.
+    #[arg(long, short = 'p', default_value_t = 7007)]
+    pub port: u16,
+    /// Listen on every interface (0.0.0.0) instead of 127.0.0.1: other machines can connect.
+    #[arg(long)]
+    pub public: bool,
+    /// After a connection ends, wait for the next one.
+    #[arg(long, short = 'k')]
+    pub keep: bool,
+    #[command(flatten)]
+    pub sock: crate::demos::SockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct TcpConnectArgs {
+    /// Where to connect, as HOST:PORT (e.g. 127.0.0.1:7007).
+    pub addr: String,
+    #[command(flatten)]
+    pub sock: crate::demos::SockOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct UdpArgs {
+    #[command(subcommand)]
+    pub command: UdpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UdpCommand {
+    /// Datagrams in the lab: N sends make N datagrams, no handshake, loss and reordering,
+    /// next to TCP where N small writes arrive as fewer reads; and IP fragments.
+    Echo(UdpEchoArgs),
+    /// Send each MESSAGE as one datagram to HOST:PORT.
+    Send(UdpSendArgs),
+    /// Receive datagrams on a port and print each one.
+    Recv(UdpRecvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UdpEchoArgs {
+    /// Where to run: the lab, the host's loopback, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// The port (default: 7008 in the lab, a free one on loopback).
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// How many datagrams to send.
+    #[arg(long, short = 'n', default_value_t = 5)]
+    pub datagrams: usize,
+
+    /// Lose this percentage of the datagrams (lab only), e.g. --loss 30.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
+    pub loss: f64,
+
+    /// Deliver some datagrams out of order (lab only).
+    #[arg(long)]
+    pub reorder: bool,
+
+    /// Seed for the relay's random choices (the same seed makes the same losses).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+
+    /// Skip the TCP comparison.
+    #[arg(long)]
+    pub no_tcp: bool,
+
+    /// Size of the datagram sent to show IP fragmentation (0 to skip).
+    #[arg(long, default_value_t = 3000, value_name = "BYTES")]
+    pub big: usize,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sock: crate::demos::SockOpts,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UdpSendArgs {
+    /// Where to send, as HOST:PORT.
+    pub addr: String,
+    /// The messages; each one becomes one datagram.
+    #[arg(required = true)]
+    pub messages: Vec<String>,
+    /// Afterwards, wait a second for replies and print them.
+    #[arg(long)]
+    pub replies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UdpRecvArgs {
+    /// The port to receive on.
+    #[arg(long, short = 'p', default_value_t = 7008)]
+    pub port: u16,
+    /// Receive on every interface (0.0.0.0) instead of 127.0.0.1.
+    #[arg(long)]
+    pub public: bool,
+    /// Stop after this many datagrams.
+    #[arg(long, short = 'n')]
+    pub count: Option<u64>,
+    /// Send each datagram back to its sender.
+    #[arg(long)]
+    pub echo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FloodArgs {
+    /// Datagrams per second.
+    #[arg(long, default_value_t = 200_000)]
+    pub rate: u64,
+    /// For how many seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// The port on 127.0.0.1.
+    #[arg(long, default_value_t = 9)]
+    pub port: u16,
+    /// Payload bytes per datagram.
+    #[arg(long, default_value_t = 16)]
+    pub size: usize,
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,10 @@
 //!
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
 //!   diagrams ([`dissect::fields`]), and one file per protocol.
-//! * [`source`]: where frames come from: capture files ([`source::file`]).
+//! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
+//!   ([`source::live`]) and the lab, a private two-host network ([`source::lab`]).
+//! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
+//!   call is narrated next to the packets it caused.
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
@@ -25,6 +28,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod demos;
 pub mod dissect;
 pub mod filter;
 pub mod glossary;

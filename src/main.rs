@@ -7,6 +7,11 @@ use wirelab::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The lab's namespaces can only be made while the process has a single thread: do it
+    // now, before anything starts a thread.
+    if cli.command.wants_lab() {
+        wirelab::source::lab::prepare();
+    }
     match wirelab::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -1,11 +1,15 @@
 //! What each subcommand does. Each file here takes its arguments from [`crate::cli`], runs,
 //! and returns the process's exit code; errors bubble up to `main` as [`Error`].
 
+pub mod capture;
 pub mod define;
 pub mod dissect;
+pub mod lab;
 pub mod lessons;
 pub mod synth;
+pub mod tcp;
 pub mod tour;
+pub mod udp;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -44,6 +48,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Lesson(args) => lessons::show(&args),
         Command::Check(args) => lessons::check(&args),
         Command::Hint(args) => lessons::hint(&args),
+        Command::Capture(args) => capture::run(&args, color),
+        Command::Lab(args) => lab::run(&args, color),
+        Command::Tcp(args) => tcp::run(&args, color),
+        Command::Udp(args) => udp::run(&args, color),
+        Command::Flood(args) => udp::flood(&args),
     }
 }
 

@@ -4,6 +4,8 @@
 //! downstream knows or cares which source it was.
 
 pub mod file;
+pub mod lab;
+pub mod live;
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 

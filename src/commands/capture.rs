@@ -1,0 +1,185 @@
+//! `wirelab capture`: live capture on an interface, shown in any view, optionally written to
+//! a file.
+//!
+//! The capture runs on its own thread, reading with a short timeout so that it notices when
+//! it should stop. The main thread waits for Ctrl-C (or for the thread to finish by itself,
+//! after `-c N` packets). Each frame is written to the file *before* it is printed, and the
+//! writer is flushed when the capture stops, so every packet shown is in the file and the file
+//! ends on a whole record.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::Error;
+use super::dissect::options;
+use crate::cli::CaptureArgs;
+use crate::dissect::{Dissection, dissect_into};
+use crate::filter::Filter;
+use crate::render::Printer;
+use crate::source::file::CaptureWriter;
+use crate::source::lab;
+use crate::source::live::{KernelStats, LiveCapture, LiveOptions};
+
+/// What the capture thread reports when it ends.
+struct Outcome {
+    stats: KernelStats,
+    read: u64,
+    shown: u64,
+    /// Standard output was closed (`| head`): not an error.
+    pipe_closed: bool,
+}
+
+pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
+    let filter = match &args.view.filter {
+        Some(expr) => Some(Filter::parse(expr).map_err(|e| format!("--filter {expr:?}: {e}"))?),
+        None => None,
+    };
+    let iface = match &args.interface {
+        Some(i) => i.clone(),
+        None => lab::current_lab_interface().unwrap_or_else(|| "lo".to_string()),
+    };
+    let mut cap = LiveCapture::open(
+        &iface,
+        &LiveOptions {
+            buffer: args.buffer << 20,
+            promiscuous: !args.no_promiscuous,
+            reader: args.reader,
+            ..LiveOptions::default()
+        },
+    )?;
+    // `-c 0` only checks that capture works here.
+    if args.view.count == Some(0) {
+        eprintln!("wirelab: capture on {iface} works here (-c 0: nothing captured)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut writer = match &args.write {
+        Some(path) => Some(
+            CaptureWriter::create(path, cap.link)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    // Catch Ctrl-C (SIGINT) and SIGTERM from now on, so that a stop request always ends the
+    // capture cleanly instead of killing the process with a half-written file.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut sigint, mut sigterm) = rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok::<_, io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
+    eprintln!(
+        "wirelab: capturing on {iface}{}; Ctrl-C stops",
+        if cap.loopback {
+            " (each packet once: outgoing copies are ignored)"
+        } else {
+            ""
+        }
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let quiet = args.quiet;
+    let count = args.view.count;
+    let opts = options(&args.view, color);
+    let handle = std::thread::Builder::new().name("capture".into()).spawn(
+        move || -> io::Result<Outcome> {
+            let stdout = io::stdout().lock();
+            let mut printer = Printer::new(BufWriter::with_capacity(1 << 16, stdout), opts);
+            let mut d = Dissection::default();
+            let mut shown = 0u64;
+            let mut pipe_closed = false;
+            // Dissect only when something needs it.
+            let need_dissect = !quiet || filter.is_some();
+            let result = cap.run(&flag, |frame| {
+                if need_dissect {
+                    dissect_into(&mut d, frame);
+                    if filter.as_ref().is_some_and(|f| !f.matches(&d)) {
+                        return Ok(true);
+                    }
+                }
+                if let Some(w) = writer.as_mut() {
+                    w.write(frame)?;
+                }
+                shown += 1;
+                if !quiet && !pipe_closed {
+                    if let Err(e) = printer.print(&d) {
+                        if e.kind() == io::ErrorKind::BrokenPipe {
+                            pipe_closed = true;
+                            // Keep writing the file only if there is one.
+                            if writer.is_none() {
+                                return Ok(false);
+                            }
+                        } else {
+                            return Err(e);
+                        }
+                    }
+                }
+                Ok(count.is_none_or(|c| shown < c))
+            });
+            // Whatever happened, finish the file: flush every whole record written so far.
+            let flushed = writer.as_mut().map_or(Ok(()), |w| w.flush());
+            if let Err(e) = printer.flush()
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(e);
+            }
+            let stats = result?;
+            flushed?;
+            let read = cap.read_count();
+            let _ = done_tx.send(());
+            Ok(Outcome {
+                stats,
+                read,
+                shown,
+                pipe_closed,
+            })
+        },
+    )?;
+
+    // Wait for Ctrl-C or for the capture to end by itself (-c N, an error).
+    rt.block_on(async {
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+            _ = done_rx => {}
+        }
+    });
+    stop.store(true, Ordering::Relaxed);
+    let outcome = handle.join().map_err(|_| "the capture thread panicked")??;
+
+    let mut err = io::stderr().lock();
+    writeln!(
+        err,
+        "wirelab: {} packet{} captured{}, {} received by the kernel's filter, {} dropped by the kernel",
+        outcome.read,
+        if outcome.read == 1 { "" } else { "s" },
+        if filter_shown(args) {
+            format!(" ({} matched the filter)", outcome.shown)
+        } else {
+            String::new()
+        },
+        outcome.stats.received,
+        outcome.stats.dropped
+    )?;
+    if let Some(path) = &args.write {
+        writeln!(
+            err,
+            "wirelab: {} packets written to {}",
+            outcome.shown,
+            path.display()
+        )?;
+    }
+    let _ = outcome.pipe_closed;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn filter_shown(args: &CaptureArgs) -> bool {
+    args.view.filter.is_some()
+}
