@@ -3,6 +3,7 @@
 
 pub mod define;
 pub mod dissect;
+pub mod handshake;
 pub mod lessons;
 pub mod synth;
 pub mod tour;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Lesson(args) => lessons::show(&args),
         Command::Check(args) => lessons::check(&args),
         Command::Hint(args) => lessons::hint(&args),
+        Command::TcpHandshake(args) => handshake::run(&args, color),
     }
 }
 
