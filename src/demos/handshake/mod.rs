@@ -581,3 +581,245 @@ pub fn free_port(ip: std::net::Ipv4Addr) -> io::Result<u16> {
     let l = std::net::TcpListener::bind(SocketAddrV4::new(ip, 0))?;
     Ok(l.local_addr()?.port())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::net::Ipv4Addr;
+
+    use super::stack::IsnClock;
+    use super::*;
+
+    const KERNEL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(169, 254, 77, 1), 40_000);
+    const US: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(169, 254, 77, 2), 7007);
+
+    /// A wire that hands out prepared packets and keeps what is sent: a TUN device without
+    /// the kernel.
+    struct FakeTun {
+        incoming: VecDeque<Vec<u8>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Wire for FakeTun {
+        fn send(&mut self, packet: &[u8]) -> io::Result<()> {
+            self.sent.push(packet.to_vec());
+            Ok(())
+        }
+        fn recv(&mut self, _: Duration) -> io::Result<Option<Captured>> {
+            Ok(self.incoming.pop_front().map(|data| Captured {
+                link: LinkType::RAW,
+                data,
+                ip_at: 0,
+            }))
+        }
+        fn captures_own(&self) -> bool {
+            false
+        }
+    }
+
+    fn seg(src: SocketAddrV4, dst: SocketAddrV4, seq: u32, ack: u32, f: u8, d: &[u8]) -> Segment {
+        Segment {
+            src,
+            dst,
+            seq,
+            ack,
+            flags: f,
+            window: 64_240,
+            mss: (f & flags::SYN != 0).then_some(1460),
+            other_options: Vec::new(),
+            payload: d.to_vec(),
+        }
+    }
+
+    fn steps(events: &[Event]) -> Vec<&Step> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Step { step, .. } => Some(step),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn session_ignores_ipv6_drops_bad_checksums_and_serves_the_rest() {
+        let mut rs = vec![0x60, 0, 0, 0, 0, 8, 58, 255]; // an IPv6 router solicitation
+        rs.extend([0u8; 40]);
+        let mut bad = seg(KERNEL, US, 1000, 0, flags::SYN, b"").to_bytes(1);
+        bad[30] ^= 0x40; // one bit of the sequence number
+        let mut wire = FakeTun {
+            incoming: VecDeque::from([
+                rs,
+                bad,
+                seg(KERNEL, US, 1000, 0, flags::SYN, b"").to_bytes(2),
+                seg(KERNEL, US, 1001, 5001, flags::ACK, b"").to_bytes(3),
+                seg(KERNEL, US, 1001, 5001, flags::ACK | flags::PSH, b"hi").to_bytes(4),
+                seg(KERNEL, US, 1003, 5003, flags::ACK | flags::FIN, b"").to_bytes(5),
+            ]),
+            sent: Vec::new(),
+        };
+        let mut events: Vec<Event> = Vec::new();
+        let (tcb, _) = Tcb::listen(US, IsnClock::fixed(5000));
+        let mut s = Session::new(&mut wire, &mut events, tcb);
+        let mut app = |s: &mut Session, _: &Seen| -> io::Result<()> {
+            let data = std::mem::take(&mut s.tcb.received);
+            s.tcb.send(&data);
+            s.flush()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        s.pump(deadline, &mut app, &|s| s.tcb.state == State::CloseWait)
+            .unwrap();
+        // 6 frames in, 3 out (SYN-ACK, echo, ACK of the FIN), numbered in order.
+        assert_eq!(s.frames.len(), 9);
+        assert!(
+            s.frames
+                .iter()
+                .enumerate()
+                .all(|(i, f)| f.number == i as u64 + 1)
+        );
+        assert_eq!(
+            s.transitions,
+            [
+                (State::Listen, State::SynReceived),
+                (State::SynReceived, State::Established),
+                (State::Established, State::CloseWait)
+            ]
+        );
+        drop(s);
+        let st = steps(&events);
+        assert!(matches!(st[0], Step::Ignored { why } if why.contains("IPv6")));
+        assert!(matches!(st[1], Step::Dropped { why, .. } if why.contains("checksum")));
+        let sent: Vec<Segment> = wire
+            .sent
+            .iter()
+            .map(|b| Segment::parse(b).unwrap())
+            .collect();
+        assert_eq!(sent[0].flags, flags::SYN | flags::ACK);
+        assert_eq!(
+            (sent[1].payload.as_slice(), sent[1].ack),
+            (&b"hi"[..], 1003)
+        );
+        assert_eq!((sent[2].flags, sent[2].ack), (flags::ACK, 1004));
+        // Each idea is explained once.
+        let topics: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Explain { topic, .. } => Some(*topic),
+                _ => None,
+            })
+            .collect();
+        let mut unique = topics.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(topics.len(), unique.len(), "{topics:?}");
+        assert!(topics.contains(&"checksum") && topics.contains(&"isn"));
+    }
+
+    /// A loopback: what is sent comes back through the capture (behind an Ethernet header),
+    /// along with whatever the test adds.
+    struct FakeLoopback {
+        queue: VecDeque<Vec<u8>>,
+        later: VecDeque<Vec<u8>>,
+    }
+
+    fn eth(ip: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend([0x08, 0x00]);
+        f.extend_from_slice(ip);
+        f
+    }
+
+    impl Wire for FakeLoopback {
+        fn send(&mut self, packet: &[u8]) -> io::Result<()> {
+            self.queue.push_back(eth(packet));
+            // What the "kernel" says after the packet we send.
+            self.queue.extend(self.later.drain(..));
+            Ok(())
+        }
+        fn recv(&mut self, _: Duration) -> io::Result<Option<Captured>> {
+            Ok(self.queue.pop_front().map(|data| Captured {
+                link: LinkType::ETHERNET,
+                data,
+                ip_at: 14,
+            }))
+        }
+        fn captures_own(&self) -> bool {
+            true
+        }
+        fn local_offload(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn loopback_session_tells_ours_theirs_and_our_kernels_apart() {
+        let lo = Ipv4Addr::LOCALHOST;
+        let me = SocketAddrV4::new(lo, 41_000);
+        let listener = SocketAddrV4::new(lo, 8080);
+        // The SYN-ACK with an unfinished checksum (only the pseudo-header's sum), as the
+        // loopback carries it.
+        let synack = seg(listener, me, 9000, 101, flags::SYN | flags::ACK, b"");
+        let mut bytes = synack.to_bytes(1);
+        let pseudo = synack.pseudo_header((bytes.len() - 20) as u16);
+        let partial = crate::dissect::checksum::ones_complement_sum(&[&pseudo]);
+        bytes[36..38].copy_from_slice(&partial.to_be_bytes());
+        let rst = seg(me, listener, 101, 0, flags::RST, b"").to_bytes(2);
+        let mut wire = FakeLoopback {
+            queue: VecDeque::new(),
+            later: VecDeque::from([eth(&bytes), eth(&rst)]),
+        };
+        let mut events: Vec<Event> = Vec::new();
+        let (tcb, r) = Tcb::connect(me, listener, IsnClock::fixed(100));
+        let mut s = Session::new(&mut wire, &mut events, tcb);
+        s.hold_replies = true;
+        s.transmit(r.replies).unwrap();
+        let mut seen = Vec::new();
+        while let Some(cap) = s.wire.recv(Duration::ZERO).unwrap() {
+            seen.push(s.handle(cap).unwrap());
+        }
+        assert!(matches!(seen[0], Seen::Ours));
+        assert!(matches!(seen[1], Seen::Theirs { .. }));
+        assert!(matches!(&seen[2], Seen::OurKernel { segment, .. } if segment.has(flags::RST)));
+        assert_eq!(
+            s.tcb.state,
+            State::Established,
+            "the offloaded checksum was accepted"
+        );
+        assert_eq!(s.held.len(), 1, "the ACK is held back");
+        drop(s);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Explain {
+                topic: "offload",
+                ..
+            }
+        )));
+        let senders: Vec<Sender> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Frame { from, .. } => Some(*from),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            senders,
+            [Sender::Wirelab, Sender::Kernel, Sender::OurKernel]
+        );
+    }
+
+    #[test]
+    fn an_unfinished_checksum_is_refused_off_the_loopback() {
+        let synack = seg(KERNEL, US, 9000, 101, flags::SYN | flags::ACK, b"");
+        let mut bytes = synack.to_bytes(1);
+        let pseudo = synack.pseudo_header((bytes.len() - 20) as u16);
+        let partial = crate::dissect::checksum::ones_complement_sum(&[&pseudo]);
+        bytes[36..38].copy_from_slice(&partial.to_be_bytes());
+        assert!(matches!(
+            Segment::parse(&bytes),
+            Err(ParseError::BadTcpChecksum { offload: true, .. })
+        ));
+        let (mut tcb, _) = Tcb::connect(US, KERNEL, IsnClock::fixed(100));
+        assert!(tcb.on_packet(&bytes).dropped());
+        assert_eq!(tcb.state, State::SynSent);
+    }
+}
