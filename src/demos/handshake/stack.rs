@@ -152,11 +152,6 @@ impl std::fmt::Display for State {
     }
 }
 
-/// The flags of a segment as words, in Wireshark's order: `SYN, ACK`.
-pub fn flag_words(f: u8) -> String {
-    crate::dissect::tcp::flags_words(f as u16)
-}
-
 // ───────────────────────────── segments: bytes in, bytes out ─────────────────────────────
 
 /// One TCP segment with the addresses of the IPv4 packet that carries it.
@@ -1719,6 +1714,17 @@ mod tests {
         let r = t.on_packet(&from_kernel(1000, 0, 0, b"early"));
         assert!(r.dropped());
         assert_eq!(t.state, State::Listen);
+    }
+
+    #[test]
+    fn data_riding_on_the_handshake_ack_is_taken() {
+        // The peer's bare ACK was lost; its first data segment carries the same ACK.
+        let mut t = listening();
+        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 5001, flags::PSH | flags::ACK, b"early"));
+        assert_eq!(r.transitions(), [(State::SynReceived, State::Established)]);
+        assert_eq!(t.received, b"early");
+        assert_eq!(t.poll_output()[0].ack, 1006);
     }
 
     #[test]

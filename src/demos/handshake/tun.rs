@@ -361,8 +361,8 @@ pub enum ListenerNews {
 }
 
 /// A kernel echo server: bind `addr` now (so a SYN sent after this returns finds it), then in a
-/// thread accept connections until `timeout`, echo each and close it when the peer does. News
-/// comes through the channel.
+/// thread accept one connection (waiting at most `timeout`), echo it and close it when the peer
+/// does. News comes through the channel.
 pub fn kernel_echo_listener(
     addr: SocketAddrV4,
     timeout: Duration,
@@ -397,6 +397,7 @@ pub fn kernel_echo_listener(
                         Ok(()) => ListenerNews::Closed,
                         Err(e) => ListenerNews::Failed(e.to_string()),
                     });
+                    return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     std::thread::sleep(Duration::from_millis(5));
