@@ -168,6 +168,9 @@ pub enum TcpCommand {
     Serve(TcpServeArgs),
     /// Be a TCP client: connect, send what you type, print what arrives.
     Connect(TcpConnectArgs),
+    /// TCP by hand: wirelab's own TCP makes the three-way handshake with the kernel's, through
+    /// a TUN device; and why a raw SYN gets a RST from the kernel.
+    Handshake(HandshakeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +326,58 @@ pub struct FloodArgs {
     /// Payload bytes per datagram.
     #[arg(long, default_value_t = 16)]
     pub size: usize,
+}
+
+/// `wirelab tcp handshake`: the hand-made TCP handshake.
+///
+/// It runs in a private network namespace that wirelab makes for itself (as `unshare -Urn`
+/// does), so nothing on the machine's own network changes. Without --raw or --rst-demo, all
+/// three parts run in turn.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Examples:\n  wirelab tcp handshake --raw\n  wirelab tcp handshake --raw \
+                        --client --view layers\n  wirelab tcp handshake --rst-demo -w rst.pcap"
+)]
+pub struct HandshakeArgs {
+    /// wirelab's TCP, in userspace behind a TUN device, is the server: the kernel connects to
+    /// it, and wirelab answers the SYN, echoes the data and closes.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// With --raw: wirelab's TCP is the client and connects to a kernel listener instead.
+    #[arg(long, requires = "raw")]
+    pub client: bool,
+
+    /// Send a hand-made SYN through a raw socket and watch the kernel answer with RST; then drop
+    /// that RST with an nftables rule (inside the private namespace) and finish the handshake.
+    #[arg(long)]
+    pub rst_demo: bool,
+
+    /// The TCP port of the server side.
+    #[arg(long, default_value_t = 7007, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// X in the link-local addresses 169.254.X.1 (the kernel) and 169.254.X.2 (wirelab).
+    #[arg(long, default_value_t = 77, value_parser = clap::value_parser!(u8).range(1..=254))]
+    pub net: u8,
+
+    /// The message sent and echoed back.
+    #[arg(long, default_value = "hello, TCP\n")]
+    pub message: String,
+
+    /// Give up on a part after this many seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub timeout: u64,
+
+    /// How to show the segments: one line each (summary), every layer and field (layers), the
+    /// bytes (hex), or JSON Lines with the state machine's steps (json).
+    #[arg(long, value_enum, default_value_t = View::Summary)]
+    pub view: View,
+
+    /// Also write each part's frames to a capture file (pcap); with several parts, the part's
+    /// name is added to the file name.
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

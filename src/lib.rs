@@ -22,6 +22,7 @@
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
+//! * [`demos`]: lessons that make traffic themselves, such as the hand-made TCP handshake.
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.

@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod define;
 pub mod dissect;
+pub mod handshake;
 pub mod lab;
 pub mod lessons;
 pub mod synth;

@@ -32,6 +32,7 @@ pub fn run(args: &TcpArgs, color: bool) -> Result<ExitCode, Error> {
         TcpCommand::Echo(a) => echo(a, color),
         TcpCommand::Serve(a) => serve(a, color),
         TcpCommand::Connect(a) => connect(a, color),
+        TcpCommand::Handshake(a) => super::handshake::run(a, color),
     }
 }
 

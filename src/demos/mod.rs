@@ -11,7 +11,11 @@
 //! cable, see [`crate::source::lab`]), else the host's loopback interface, where capture needs
 //! CAP_NET_RAW. When nothing can be captured, the demo still shows its socket calls, and the
 //! command replays the lesson's recorded trace for the packets.
+//!
+//! [`handshake`] is the odd one out: a TCP three-way handshake made by hand in userspace, over
+//! a TUN device and a raw socket, next to the kernel's TCP (`wirelab tcp handshake`).
 
+pub mod handshake;
 pub mod narrate;
 pub mod tcp;
 pub mod udp;
