@@ -472,31 +472,43 @@ fn is_protocol(name: &str) -> bool {
 /// three: `tcp.prot` → `tcp.port`.
 pub fn suggest(name: &str) -> Vec<&'static str> {
     let limit = 2 + name.chars().count() / 4;
-    let mut best: Vec<(usize, &'static str)> = known_fields()
+    // At the same distance, a name of the same protocol (`tcp.` for `tcp.prot`) comes first.
+    let proto = |n: &str| n.split('.').next().unwrap_or("").to_string();
+    let own = proto(name);
+    let mut best: Vec<(usize, bool, &'static str)> = known_fields()
         .map(|(n, _)| n)
         .chain(Proto::ALL.iter().map(|p| p.short()))
-        .map(|n| (levenshtein(name, n), n))
-        .filter(|(d, _)| *d <= limit)
+        .map(|n| (levenshtein(name, n), proto(n) != own, n))
+        .filter(|(d, _, _)| *d <= limit)
         .collect();
     best.sort();
-    best.dedup_by(|a, b| a.1 == b.1);
-    best.into_iter().take(3).map(|(_, n)| n).collect()
+    best.dedup_by(|a, b| a.2 == b.2);
+    best.into_iter().take(3).map(|(_, _, n)| n).collect()
 }
 
-/// The number of one-character edits (insert, delete, replace) that turn `a` into `b`.
+/// The number of one-character edits (insert, delete, replace, or swap two neighbouring
+/// characters) that turn `a` into `b`: Levenshtein's distance, with the swap that typing
+/// errors so often are (`scr` for `src`) counted as one edit rather than two.
 ///
 /// The classic dynamic programme: row `i` holds the distances from the first `i` characters
-/// of `a` to every prefix of `b`, and each row is worked out from the one before.
+/// of `a` to every prefix of `b`, and each row is worked out from the two before it.
 pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
+    for i in 0..a.len() {
         cur[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let replace = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = replace.min(prev[j + 1] + 1).min(cur[j] + 1);
+        for j in 0..b.len() {
+            let replace = prev[j] + usize::from(a[i] != b[j]);
+            let mut best = replace.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                best = best.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = best;
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
@@ -883,12 +895,25 @@ impl Parser<'_> {
         self.not()
     }
 
+    /// After `&&`, `||` or `!` something to test must follow.
     fn expect_expression(&self, after: &Token) -> Result<(), FilterError> {
         match self.peek() {
             None => Err(self.err_at(
                 after,
                 format!("expected something to test after '{}'", after.text),
             )),
+            Some(t)
+                if matches!(t.tok, Tok::AndAnd | Tok::OrOr | Tok::RParen | Tok::Cmp(_))
+                    || matches!(&t.tok, Tok::Word(w) if w == "and" || w == "or") =>
+            {
+                Err(self.err_at(
+                    t,
+                    format!(
+                        "expected something to test after '{}', found '{}'",
+                        after.text, t.text
+                    ),
+                ))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -924,6 +949,7 @@ impl Parser<'_> {
                 if self.peek().is_none() {
                     return Err(self.err_at(&t, "this '(' is never closed"));
                 }
+                self.expect_expression(&t)?;
                 let inner = self.or()?;
                 self.depth -= 1;
                 match self.next() {
@@ -988,6 +1014,12 @@ impl Parser<'_> {
                         ..
                     },
                 ) => v,
+                Some(
+                    t @ Token {
+                        tok: Tok::Unclosed | Tok::Stray('\''),
+                        ..
+                    },
+                ) => return Err(self.stray(&t)),
                 _ => {
                     return Err(
                         self.err_at(&op_tok, format!("expected a value after '{}'", op_tok.text))
@@ -1306,7 +1338,10 @@ mod tests {
         assert_eq!(levenshtein("kitten", "sitting"), 3);
         assert_eq!(levenshtein("", "abc"), 3);
         assert_eq!(levenshtein("tcp.port", "tcp.port"), 0);
-        assert_eq!(levenshtein("tcp.prot", "tcp.port"), 2);
+        assert_eq!(levenshtein("tcp.prot", "tcp.port"), 1);
+        assert_eq!(levenshtein("ip.scr", "ip.src"), 1);
+        assert_eq!(levenshtein("ab", "ba"), 1);
+        assert_eq!(levenshtein("ca", "abc"), 3);
     }
 
     #[test]
