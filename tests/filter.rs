@@ -1212,7 +1212,7 @@ fn every_name_the_engine_produces_is_known() {
             for fl in &d.fields {
                 seen += 1;
                 if !is_known_field(fl.name) {
-                    unknown.insert(fl.name);
+                    unknown.insert(fl.name.to_string());
                 }
             }
         }
@@ -1223,10 +1223,12 @@ fn every_name_the_engine_produces_is_known() {
         let text = std::fs::read_to_string(&path).expect("oracle reads");
         for col in text.lines().next().unwrap_or("").split('\t') {
             let proto = col.split('.').next().unwrap_or("");
-            if col.contains('.') && Proto::from_short(proto).is_some() && col != "frame.protocols" {
-                if !is_known_field(col) {
-                    unknown.insert(Box::leak(col.to_string().into_boxed_str()));
-                }
+            if col.contains('.')
+                && Proto::from_short(proto).is_some()
+                && col != "frame.protocols"
+                && !is_known_field(col)
+            {
+                unknown.insert(col.to_string());
             }
         }
     }
