@@ -37,7 +37,7 @@ use tabled::settings::{Color as TColor, Padding, Style};
 use super::{
     Options, UNCLAIMED_COLOR, bit_pattern, byte_range, packet_heading, paint, proto_color, wrap,
 };
-use crate::dissect::model::{Dissection, Field, LinkType, ProblemKind, Timestamp};
+use crate::dissect::model::{Dissection, Field, LinkType, Proto, Timestamp};
 
 /// Who a byte belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,27 +120,19 @@ fn owners(d: &Dissection) -> Vec<Owner> {
     let n = d.data.len();
     let mut own = vec![Owner::Unclaimed; n];
     for (i, l) in d.layers.iter().enumerate() {
-        let r = l.range();
-        let end = r.end.min(n);
-        for o in own.iter_mut().take(end).skip(r.start) {
+        if l.proto == Proto::Frame {
+            continue;
+        }
+        let (at, len) = super::layer_range(d, i);
+        let end = ((at + len) as usize).min(n);
+        for o in own.iter_mut().take(end).skip(at as usize) {
             *o = Owner::Layer(i);
         }
     }
-    // Unclaimed bytes after the last claimed one: if the innermost layer was cut off by the
-    // end of the capture, they are the beginning of its header that was captured (too few to
-    // hold a whole field); otherwise they are padding or a trailer.
-    let last = own.iter().rev().find_map(|o| match o {
-        Owner::Layer(i) => Some(*i),
-        _ => None,
-    });
-    let cut_off = last.filter(|&i| {
-        d.problems
-            .iter()
-            .any(|p| p.kind == ProblemKind::Truncated && super::problem_layer(d, p) == i)
-    });
+    // Unclaimed bytes after the last claimed one are padding or a trailer.
     for o in own.iter_mut().rev() {
         match o {
-            Owner::Unclaimed => *o = cut_off.map_or(Owner::Pad, Owner::Layer),
+            Owner::Unclaimed => *o = Owner::Pad,
             _ => break,
         }
     }

@@ -48,8 +48,9 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     let ranges: Vec<String> = d
         .layers
         .iter()
-        .map(|l| {
-            let (at, len) = layer_range(d, l);
+        .enumerate()
+        .map(|(i, _)| {
+            let (at, len) = layer_range(d, i);
             byte_range(at, len)
         })
         .collect();

@@ -29,7 +29,7 @@ use std::io::{self, Write};
 use clap::ValueEnum;
 use colored::{Color, Colorize};
 
-use crate::dissect::model::{Dissection, Layer, Problem, Proto, Timestamp};
+use crate::dissect::model::{Dissection, Problem, Proto, Timestamp};
 
 /// Which view to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -199,10 +199,22 @@ pub fn byte_range(at: u32, len: u32) -> String {
     }
 }
 
-/// The bytes a layer covers, for display: the frame record covers the whole frame.
-pub fn layer_range(d: &Dissection, l: &Layer) -> (u32, u32) {
+/// The bytes layer `i` covers, for display, as `(first byte, length)`. The frame record
+/// covers the whole frame. A header the capture cut off (a truncation problem at the innermost
+/// layer) covers everything up to the end of what was captured: the engine records only the
+/// fields it could read whole, but the bytes after them are still the start of that header.
+pub fn layer_range(d: &Dissection, i: usize) -> (u32, u32) {
+    let l = &d.layers[i];
+    let cap = d.data.len() as u32;
     if l.proto == Proto::Frame {
-        (0, d.data.len() as u32)
+        return (0, cap);
+    }
+    let innermost = d.layers[i + 1..].iter().all(|m| m.len == 0);
+    let cut = d.problems.iter().any(|p| {
+        p.kind == crate::dissect::model::ProblemKind::Truncated && problem_layer(d, p) == i
+    });
+    if innermost && cut && l.at < cap && l.at + l.len < cap {
+        (l.at, cap - l.at)
     } else {
         (l.at, l.len)
     }

@@ -23,7 +23,9 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use crate::dissect::describe;
-use crate::dissect::model::{Dissection, Layer, Proto, Timestamp, Value, write_mac};
+use crate::dissect::fields::FieldDef;
+use crate::dissect::model::{Dissection, Field, Layer, Proto, Timestamp, Value, write_mac};
+use crate::dissect::{ipv4, tcp, udp};
 
 /// Append the summary line for `d` (with a newline) to `out`.
 pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
@@ -117,30 +119,83 @@ fn network_layer(d: &Dissection) -> Option<&Layer> {
         .or_else(|| find(&[Proto::Ethernet]))
 }
 
+/// Where a protocol's header table puts a field: its index in the table, worked out when
+/// compiling. The layer's fields start with the table's, in order, whenever the header was
+/// captured whole.
+const fn table_index(table: &[FieldDef], name: &str) -> usize {
+    let mut i = 0;
+    while i < table.len() {
+        let a = table[i].name.as_bytes();
+        let b = name.as_bytes();
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such field in the table")
+}
+
+/// The field `name` of a layer: first where its table puts it (`at`), which is one string
+/// comparison, else wherever it is.
+fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
+    match fs.get(at) {
+        Some(f) if f.name == name => Some(f),
+        _ => fs.iter().find(|f| f.name == name),
+    }
+}
+
+/// The value of a field as a number (see [`field_of`]).
+fn num_of(fs: &[Field], at: usize, name: &str) -> Option<u64> {
+    field_of(fs, at, name).and_then(|f| f.value.as_u64())
+}
+
+const TCP_SRC: usize = table_index(tcp::FIELDS, "tcp.srcport");
+const TCP_DST: usize = table_index(tcp::FIELDS, "tcp.dstport");
+const TCP_SEQ: usize = table_index(tcp::FIELDS, "tcp.seq_raw");
+const TCP_ACK: usize = table_index(tcp::FIELDS, "tcp.ack_raw");
+const TCP_FLAGS: usize = table_index(tcp::FIELDS, "tcp.flags");
+const TCP_WIN: usize = table_index(tcp::FIELDS, "tcp.window_size_value");
+const UDP_SRC: usize = table_index(udp::FIELDS, "udp.srcport");
+const UDP_DST: usize = table_index(udp::FIELDS, "udp.dstport");
+const UDP_LEN: usize = table_index(udp::FIELDS, "udp.length");
+const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
+const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
+
 /// The ports of the outermost TCP or UDP layer.
 fn ports(d: &Dissection) -> Option<(u64, u64)> {
     let l = d
         .layers
         .iter()
         .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
-    let (mut src, mut dst) = (None, None);
-    for f in d.layer_fields(l) {
-        match f.name {
-            "tcp.srcport" | "udp.srcport" => src = f.value.as_u64(),
-            "tcp.dstport" | "udp.dstport" => dst = f.value.as_u64(),
-            _ => {}
-        }
-    }
+    let fs = d.layer_fields(l);
+    let (src, dst) = if l.proto == Proto::Tcp {
+        (
+            num_of(fs, TCP_SRC, "tcp.srcport"),
+            num_of(fs, TCP_DST, "tcp.dstport"),
+        )
+    } else {
+        (
+            num_of(fs, UDP_SRC, "udp.srcport"),
+            num_of(fs, UDP_DST, "udp.dstport"),
+        )
+    };
     Some((src?, dst?))
 }
 
-/// The source and destination address fields of a network layer.
-fn address_names(p: Proto) -> (&'static str, &'static str) {
+/// The source and destination address fields of a network layer, with where IPv4's table
+/// puts them (other protocols are searched).
+fn address_names(p: Proto) -> (&'static str, &'static str, usize, usize) {
     match p {
-        Proto::Ipv4 => ("ip.src", "ip.dst"),
-        Proto::Ipv6 => ("ipv6.src", "ipv6.dst"),
-        Proto::Arp => ("arp.src.hw_mac", "arp.dst.hw_mac"),
-        _ => ("eth.src", "eth.dst"),
+        Proto::Ipv4 => ("ip.src", "ip.dst", IP_SRC, IP_DST),
+        Proto::Ipv6 => ("ipv6.src", "ipv6.dst", usize::MAX, usize::MAX),
+        Proto::Arp => ("arp.src.hw_mac", "arp.dst.hw_mac", usize::MAX, usize::MAX),
+        _ => ("eth.src", "eth.dst", usize::MAX, usize::MAX),
     }
 }
 
@@ -152,16 +207,12 @@ fn write_endpoints(
     out: &mut String,
 ) {
     let Some(net) = net else { return };
-    let (src_name, dst_name) = address_names(net.proto);
-    let (mut src, mut dst) = (None, None);
-    for f in d.layer_fields(net) {
-        if f.name == src_name {
-            src = Some(&f.value);
-        } else if f.name == dst_name {
-            dst = Some(&f.value);
-        }
-    }
-    let (Some(src), Some(dst)) = (src, dst) else {
+    let (src_name, dst_name, src_at, dst_at) = address_names(net.proto);
+    let fs = d.layer_fields(net);
+    let (Some(src), Some(dst)) = (
+        field_of(fs, src_at, src_name).map(|f| &f.value),
+        field_of(fs, dst_at, dst_name).map(|f| &f.value),
+    ) else {
         return;
     };
     let v6 = matches!(src, Value::Ipv6(_));
@@ -205,17 +256,13 @@ fn push_address(out: &mut String, v: &Value) {
 /// The info of a TCP layer: `[SYN, ACK] seq=0 ack=1 win=64240 len=0`, the same as
 /// `tcp::describe` says after its ports.
 fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
-    let (mut flags, mut seq, mut ack, mut win, mut len) = (None, None, None, None, None);
-    for f in d.layer_fields(l) {
-        match f.name {
-            "tcp.flags" => flags = f.value.as_u64(),
-            "tcp.seq_raw" => seq = f.value.as_u64(),
-            "tcp.ack_raw" => ack = f.value.as_u64(),
-            "tcp.window_size_value" => win = f.value.as_u64(),
-            "tcp.len" => len = f.value.as_u64(),
-            _ => {}
-        }
-    }
+    let fs = d.layer_fields(l);
+    let flags = num_of(fs, TCP_FLAGS, "tcp.flags");
+    let seq = num_of(fs, TCP_SEQ, "tcp.seq_raw");
+    let ack = num_of(fs, TCP_ACK, "tcp.ack_raw");
+    let win = num_of(fs, TCP_WIN, "tcp.window_size_value");
+    // The data length is worked out after the options, so it is the layer's last field.
+    let len = num_of(fs, fs.len().wrapping_sub(1), "tcp.len");
     let mut sep = "";
     if let Some(flags) = flags {
         out.push('[');
@@ -268,11 +315,7 @@ fn push_flag_words(out: &mut String, flags: u16) {
 
 /// The info of a UDP layer: `len=33` (the data length), as `udp::describe` says it.
 fn udp_info(d: &Dissection, l: &Layer, out: &mut String) {
-    let len = d
-        .layer_fields(l)
-        .iter()
-        .find(|f| f.name == "udp.length")
-        .and_then(|f| f.value.as_u64());
+    let len = num_of(d.layer_fields(l), UDP_LEN, "udp.length");
     out.push_str("len=");
     match len {
         Some(v) => push_uint(out, v.saturating_sub(8)),
