@@ -349,13 +349,14 @@ fn always_wins_over_the_environment() {
     assert!(String::from_utf8_lossy(&out).contains(ESC));
 }
 
-/// Run wirelab with `--color auto` inside a pseudo-terminal (`script` from util-linux), so its
-/// standard output *is* a terminal. Returns `None` if `script` is not installed.
-fn in_terminal(env: &[(&str, &str)]) -> Option<String> {
+/// Run wirelab with `--color auto` inside a pseudo-terminal (`script` from util-linux) of 40
+/// rows and 72 columns, so its standard output *is* a terminal. Returns `None` if `script` is
+/// not installed.
+fn in_terminal(env: &[(&str, &str)], args: &str) -> Option<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let pcap = write_pcap(dir.path());
     let inner = format!(
-        "'{}' --color auto dissect '{}' -c 1",
+        "stty rows 40 cols 72; '{}' --color auto dissect '{}' {args}",
         env!("CARGO_BIN_EXE_wirelab"),
         pcap.display()
     );
@@ -364,8 +365,8 @@ fn in_terminal(env: &[(&str, &str)]) -> Option<String> {
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
+        .env_remove("COLUMNS")
         .env("TERM", "xterm-256color")
-        .env("COLUMNS", "100")
         .stdin(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -374,12 +375,12 @@ fn in_terminal(env: &[(&str, &str)]) -> Option<String> {
     if !out.status.success() {
         panic!("script failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"))
 }
 
 #[test]
 fn auto_colours_a_terminal_unless_told_not_to() {
-    let Some(tty) = in_terminal(&[]) else {
+    let Some(tty) = in_terminal(&[], "-c 1") else {
         common::skip_or_fail(
             "auto_colours_a_terminal_unless_told_not_to",
             "`script` (util-linux) is not installed, so no pseudo-terminal can be made",
@@ -389,14 +390,42 @@ fn auto_colours_a_terminal_unless_told_not_to() {
     assert!(tty.contains(ESC), "a terminal gets colour: {tty:?}");
     assert!(tty.contains("TCP"), "the summary was printed: {tty:?}");
 
-    let no_color = in_terminal(&[("NO_COLOR", "1")]).expect("script ran before");
+    let no_color = in_terminal(&[("NO_COLOR", "1")], "-c 1").expect("script ran before");
     assert!(!no_color.contains(ESC), "NO_COLOR=1: {no_color:?}");
     assert!(no_color.contains("TCP"));
 
     // NO_COLOR set but empty does not count (no-color.org: "present and not an empty string").
-    let empty = in_terminal(&[("NO_COLOR", "")]).expect("script ran before");
+    let empty = in_terminal(&[("NO_COLOR", "")], "-c 1").expect("script ran before");
     assert!(empty.contains(ESC), "NO_COLOR='': {empty:?}");
 
-    let dumb = in_terminal(&[("TERM", "dumb")]).expect("script ran before");
+    let dumb = in_terminal(&[("TERM", "dumb")], "-c 1").expect("script ran before");
     assert!(!dumb.contains(ESC), "TERM=dumb: {dumb:?}");
+}
+
+/// Without $COLUMNS, the layer tree fits the terminal's own width (72 columns here).
+#[test]
+fn layers_fit_the_terminal_width() {
+    let Some(text) = in_terminal(&[("NO_COLOR", "1")], "--view layers") else {
+        common::skip_or_fail(
+            "layers_fit_the_terminal_width",
+            "`script` (util-linux) is not installed, so no pseudo-terminal can be made",
+        );
+        return;
+    };
+    assert!(text.contains("L4 Transport"), "{text}");
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(
+        (60..=72).contains(&widest),
+        "the widest line is {widest} columns"
+    );
+}
+
+/// `--field` marks the field's line in the layer tree too.
+#[test]
+fn layers_mark_the_chosen_field() {
+    let text = print(View::Layers, false, Some("tcp.flags.syn"), 100);
+    let marked: Vec<&str> = text.lines().filter(|l| l.starts_with("  ▶ ")).collect();
+    // Packet 1 has the flag; packet 4 was cut off before it.
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert!(marked[0].contains("Synchronize") && marked[0].contains("tcp.flags.syn"));
 }

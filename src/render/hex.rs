@@ -1,15 +1,21 @@
 //! The hex view: the frame's bytes, each marked with the layer it belongs to.
 //!
 //! ```text
-//! ── Packet 1 ── 0.000000 s ── 60 bytes ── eth:ip:udp ───────────────────────────
-//!   Key  Layer        Bytes  OSI model     TCP/IP model
-//!   eth  Ethernet II  0–13   L2 Data link  Link
-//!   ip   IPv4         14–33  L3 Network    Internet
-//!   udp  UDP          34–41  L4 Transport  Transport
-//!   pad  padding      42–59  —             —
+//! ── Packet 3 ── 0.500000 s ── 60 bytes ── eth:ip:icmp ─────────────────────────────────
+//!   Key   Layer                         Bytes   OSI model      TCP/IP model
+//!   eth   Ethernet II                   0–13    L2 Data link   Link
+//!   ip    IPv4                          14–33   L3 Network     Internet
+//!   icmp  ICMP                          34–45   L3 Network     Internet
+//!   pad   Ethernet padding or trailer   46–59   —              —
 //!
 //! 0000  02 00 00 00 00 02 02 00  00 00 00 01 08 00 45 00   ..............E.
-//!       eth────────────────────────────────────────── ip───
+//!       eth─────────────────────────────────────── ip───
+//! 0010  00 20 00 00 40 00 40 01  49 6e c0 a8 38 0a c0 a8   . ..@.@.In..8...
+//!       ip──────────────────────────────────────────────
+//! 0020  38 14 08 00 18 ec 00 42  00 01 70 69 6e 67 00 00   8......B..ping..
+//!       ip─── icmp──────────────────────────────── pad··
+//! 0030  00 00 00 00 00 00 00 00  00 00 00 00               ............
+//!       pad·································
 //! ```
 //!
 //! Each row shows 16 bytes: the offset of the first one (in hex, as every hex dump does), the

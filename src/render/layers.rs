@@ -1,14 +1,21 @@
 //! The layer tree: every header of a packet, placed on both layer models, field by field.
 //!
 //! ```text
-//! ── Packet 1 ── 0.000000 s ── 74 bytes ── eth:ip:tcp ────────────────────────────
+//! ── Packet 1 ── 0.000000 s ── 74 bytes ── eth:ip:tcp ──────────────────────────────────
 //!   OSI model        TCP/IP model  Bytes  Header
-//!
-//!   L4 Transport     Transport     34–73  TCP 52000 → 80 [SYN] seq=0 win=64240 len=0
-//!     Source port              52000                tcp.srcport
-//!       The port of the program that sent the segment; a client usually gets a …
-//!     Flags                    .... 0000 0000 0010 = 0x002 (SYN)   tcp.flags
-//!       Synchronize            .... .... .... ..1. = 1 (set)       tcp.flags.syn
+//!   …
+//!   L4 Transport     Transport     34–73  TCP 52000 → 80 [SYN] seq=1000000 win=64240 len=0
+//!     Source port                  52000                                 tcp.srcport
+//!       The port of the program that sent the segment; a client usually gets a random
+//!       high one from its operating system.
+//!     …
+//!     Flags                        .... 0000 0000 0010 = 0x0002 (SYN)    tcp.flags
+//!       Twelve bits that say what the segment does: open (SYN), acknowledge (ACK), …
+//!       …
+//!       Synchronize                .... .... .... ..1. = 1 (set)         tcp.flags.syn
+//!         Open a connection: this segment carries the sender's initial sequence number.
+//!     …
+//!     [Segment data length]        0                                     tcp.len
 //! ```
 //!
 //! Each layer's heading names its place on the OSI model and on the TCP/IP model side by
@@ -21,7 +28,10 @@
 //! learns the names display filters use (`-Y 'tcp.flags.syn == 1'`). Fields smaller than a
 //! byte show their bits the way Wireshark does (`0100 ....`). Fields in `[brackets]` are not
 //! stored in the packet: wirelab worked them out (a segment's data length, for example).
-//! Under each field, dimmed, one sentence saying what the field is for.
+//! Under each field, dimmed, one sentence saying what the field is for (only the first time a
+//! name occurs in the packet: each TCP option has a Kind, and one explanation is enough).
+//! Everything is wrapped to the terminal's width; on a narrow one each value moves under its
+//! label.
 //!
 //! Problems (a truncated header, a wrong checksum) are printed at the layer where they were
 //! found, marked `!!`, so they stand out in black and white too.

@@ -15,7 +15,7 @@
 //! written straight into the one `String` the [`Printer`](super::Printer) reuses, numbers and
 //! IPv4 addresses are formatted by hand, and the two most common top layers (TCP and UDP) are
 //! described here directly from their fields instead of through
-//! [`describe`](crate::dissect::describe), which builds a new `String` each time. A unit test
+//! [`crate::dissect::describe`], which builds a new `String` each time. A unit test
 //! checks that the two always say the same thing.
 
 use std::fmt::Write;
