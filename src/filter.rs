@@ -516,8 +516,9 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 /// Check a field name given on the command line (`--field`), with suggestions if it is not
 /// one the engine knows.
+/// A protocol name (`tcp`) is accepted too: it stands for the protocol's whole header.
 pub fn check_field_name(name: &str) -> Result<(), String> {
-    if is_known_field(name) {
+    if is_known_field(name) || is_protocol(name) {
         return Ok(());
     }
     Err(format!("unknown field name '{name}'{}", did_you_mean(name)))

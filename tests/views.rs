@@ -429,3 +429,25 @@ fn layers_mark_the_chosen_field() {
     assert_eq!(marked.len(), 1, "{marked:?}");
     assert!(marked[0].contains("Synchronize") && marked[0].contains("tcp.flags.syn"));
 }
+
+/// `--field` with a protocol name highlights that protocol's whole header.
+#[test]
+fn hex_highlights_a_whole_header() {
+    let text = print(View::Hex, false, Some("udp"), 100);
+    assert!(
+        text.contains("  ^^ udp (UDP header): bytes 34–41\n"),
+        "{text}"
+    );
+    // Under the row at 0x20: the eight UDP bytes 0x22..0x29 are marked.
+    let rows: Vec<&str> = text.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.starts_with("0020  38 14 9c 40"))
+        .expect("row 0x20 of packet 2");
+    assert!(
+        rows[at + 1].starts_with("      ip─── udp───────────────────── "),
+        "{}",
+        rows[at + 1]
+    );
+    assert_eq!(rows[at + 2], "            ^^ ^^ ^^ ^^ ^^ ^^  ^^ ^^");
+}

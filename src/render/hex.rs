@@ -315,7 +315,24 @@ fn highlight(d: &Dissection, name: &str, marked: &mut [bool], color: bool, out: 
         out.push('\n');
     };
     if found.is_empty() {
-        line(format!("{name}: not in this packet"));
+        // A protocol name stands for its whole header.
+        let layers: Vec<usize> = (0..d.layers.len())
+            .filter(|&i| d.layers[i].proto.short() == name && d.layers[i].proto != Proto::Frame)
+            .collect();
+        if layers.is_empty() {
+            line(format!("{name}: not in this packet"));
+        }
+        for i in layers {
+            let (at, len) = super::layer_range(d, i);
+            for m in marked.iter_mut().skip(at as usize).take(len as usize) {
+                *m = true;
+            }
+            line(format!(
+                "{name} ({} header): bytes {}",
+                d.layers[i].proto.name(),
+                byte_range(at, len)
+            ));
+        }
         return;
     }
     for f in found {

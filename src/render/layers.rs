@@ -194,8 +194,11 @@ fn fields<'f>(
     let narrow = room < 16;
     let value_w = value_w.min(room);
 
+    // `--field`: the chosen field, or the fields an alias such as `ip.addr` stands for.
+    let chosen = opts.highlight.as_deref().unwrap_or("");
+    let aliased = crate::filter::field_names(chosen);
     for (i, f) in fs.iter().enumerate() {
-        let marked = opts.highlight.as_deref() == Some(f.name);
+        let marked = f.name == chosen || aliased.contains(&f.name);
         // Label column.
         if marked {
             paint(out, "  ▶ ", Some(colored::Color::Yellow), true, color);
