@@ -173,10 +173,10 @@ fn owner_key(o: Owner, keys: &[String]) -> &str {
     }
 }
 
-fn owner_color(o: Owner, d: &Dissection) -> colored::Color {
+fn owner_color(o: Owner, d: &Dissection) -> Option<colored::Color> {
     match o {
         Owner::Layer(i) => proto_color(d.layers[i].proto),
-        Owner::Pad | Owner::Unclaimed => UNCLAIMED_COLOR,
+        Owner::Pad | Owner::Unclaimed => Some(UNCLAIMED_COLOR),
     }
 }
 
@@ -212,12 +212,12 @@ fn legend(d: &Dissection, owners: &[Owner], keys: &[String], color: bool, out: &
             .collect();
         v.join(", ")
     };
-    let mut rows: Vec<(Owner, &str, colored::Color)> = Vec::new();
+    let mut rows: Vec<(Owner, &str, Option<colored::Color>)> = Vec::new();
     for (i, l) in d.layers.iter().enumerate() {
         rows.push((Owner::Layer(i), l.proto.name(), proto_color(l.proto)));
     }
-    rows.push((Owner::Pad, pad_name(d), UNCLAIMED_COLOR));
-    rows.push((Owner::Unclaimed, "not dissected", UNCLAIMED_COLOR));
+    rows.push((Owner::Pad, pad_name(d), Some(UNCLAIMED_COLOR)));
+    rows.push((Owner::Unclaimed, "not dissected", Some(UNCLAIMED_COLOR)));
     let mut row_colors = Vec::new();
     for (owner, name, c) in rows {
         let held = spans(owner);
@@ -252,11 +252,11 @@ fn legend(d: &Dissection, owners: &[Owner], keys: &[String], color: bool, out: &
     if color {
         table.modify(Cell::new(0, 0), TColor::new("\x1b[2m", "\x1b[0m"));
         for (r, c) in row_colors.iter().enumerate() {
-            let code = c.to_fg_str();
-            table.modify(
-                Cell::new(r + 1, 0),
-                TColor::new(format!("\x1b[1;{code}m"), "\x1b[0m"),
-            );
+            let start = match c {
+                Some(c) => format!("\x1b[1;{}m", c.to_fg_str()),
+                None => "\x1b[1m".to_string(),
+            };
+            table.modify(Cell::new(r + 1, 0), TColor::new(start, "\x1b[0m"));
         }
     }
     // tabled pads every cell; trailing spaces only get in the way of copying.
@@ -276,8 +276,11 @@ fn pad_name(d: &Dissection) -> &'static str {
     }
 }
 
-fn color_name(c: colored::Color) -> &'static str {
+fn color_name(c: Option<colored::Color>) -> &'static str {
     use colored::Color as C;
+    let Some(c) = c else {
+        return "default";
+    };
     match c {
         C::Black => "black",
         C::Red => "red",
@@ -309,7 +312,7 @@ fn highlight(d: &Dissection, name: &str, marked: &mut [bool], color: bool, out: 
         .collect();
     let mut line = |text: String| {
         out.push_str("  ");
-        paint(out, "^^", Some(colored::Color::Yellow), true, color);
+        paint(out, "^^", None, true, color);
         out.push(' ');
         out.push_str(&text);
         out.push('\n');
@@ -422,8 +425,10 @@ fn styled(text: &str, o: Owner, hl: bool, d: &Dissection, color: bool, out: &mut
         out.push_str(text);
         return;
     }
-    let c = owner_color(o, d);
-    let s = text.color(c);
+    let s = match owner_color(o, d) {
+        Some(c) => text.color(c),
+        None => text.normal(),
+    };
     let s = if hl { s.reversed().bold() } else { s };
     let _ = write!(out, "{s}");
 }

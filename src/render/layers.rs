@@ -127,7 +127,7 @@ fn heading(
     pad_to(&mut cols, range, bytes_w);
     cols.push_str("  ");
     let summary = describe(d, layer);
-    let c = Some(super::proto_color(p));
+    let c = super::proto_color(p);
     let mut indent = cols.chars().count();
     if width.saturating_sub(indent) < 24 {
         // Too narrow for the summary beside the columns: put it under them.
@@ -201,7 +201,7 @@ fn fields<'f>(
         let marked = f.name == chosen || aliased.contains(&f.name);
         // Label column.
         if marked {
-            paint(out, "  ▶ ", Some(colored::Color::Yellow), true, color);
+            paint(out, "  ▶ ", None, true, color);
         } else {
             out.push_str(&" ".repeat(FIELD_INDENT));
         }

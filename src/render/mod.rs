@@ -126,26 +126,24 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// The colour of a protocol, the same in every view. Neighbouring layers get colours that are
-/// easy to tell apart (blue link, green network, magenta transport, cyan application); red is
-/// kept for problems and grey for bytes no layer claims.
-pub fn proto_color(p: Proto) -> Color {
-    match p {
-        Proto::Frame => Color::White,
+/// The colour of a protocol, the same in every view, or `None` for the terminal's own text
+/// colour. Neighbouring layers get colours that are easy to tell apart (blue link, green
+/// network, magenta transport, cyan application). Only colours that read on both dark and
+/// light backgrounds are used (projectors often show a white one): no white, no yellow. Red
+/// is kept for problems and grey for bytes no layer claims.
+pub fn proto_color(p: Proto) -> Option<Color> {
+    Some(match p {
+        Proto::Frame | Proto::Data => return None,
         Proto::Ethernet | Proto::Sll | Proto::Sll2 | Proto::Null => Color::Blue,
-        Proto::Vlan => Color::BrightBlue,
-        Proto::Llc => Color::BrightCyan,
-        Proto::Arp => Color::Yellow,
+        Proto::Vlan | Proto::Llc => Color::Cyan,
+        // ARP and ICMP never share a packet with an application protocol.
+        Proto::Arp | Proto::Icmp | Proto::Icmpv6 => Color::Cyan,
         Proto::Ipv4 | Proto::Ipv6 => Color::Green,
-        Proto::Icmp | Proto::Icmpv6 => Color::BrightYellow,
         Proto::Tcp => Color::Magenta,
         Proto::Udp => Color::BrightMagenta,
         Proto::Dns | Proto::Http => Color::Cyan,
-        Proto::WebSocket => Color::BrightCyan,
-        Proto::EngineIo => Color::BrightGreen,
-        Proto::SocketIo => Color::BrightBlue,
-        Proto::Data => Color::BrightWhite,
-    }
+        Proto::WebSocket | Proto::EngineIo | Proto::SocketIo => Color::BrightBlue,
+    })
 }
 
 /// The colour of bytes that no layer claims.
