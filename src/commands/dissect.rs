@@ -22,9 +22,14 @@ pub fn options(view: &ViewArgs, color: bool) -> Options {
 
 pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let filter = match &args.view.filter {
-        Some(expr) => Some(Filter::parse(expr)?),
+        Some(expr) => {
+            Some(Filter::parse(expr).map_err(|e| format!("bad display filter (--filter): {e}"))?)
+        }
         None => None,
     };
+    if let Some(name) = &args.view.field {
+        crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
+    }
     let mut reader = CaptureReader::open(&args.file)?;
     let stdout = io::stdout().lock();
     let mut printer = Printer::new(

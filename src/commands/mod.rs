@@ -57,10 +57,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
-/// The width to lay text out in: the terminal's, or 100 when it is not a terminal.
+/// The width to lay text out in: `$COLUMNS` if set, else the terminal's, or 100 when standard
+/// output is not a terminal.
 pub fn term_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
         .unwrap_or(100)
 }

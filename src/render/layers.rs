@@ -1,11 +1,306 @@
-//! The layer tree (to be written).
+//! The layer tree: every header of a packet, placed on both layer models, field by field.
+//!
+//! ```text
+//! ── Packet 1 ── 0.000000 s ── 74 bytes ── eth:ip:tcp ──────────────────────────────────
+//!   OSI model        TCP/IP model  Bytes  Header
+//!   …
+//!   L4 Transport     Transport     34–73  TCP 52000 → 80 [SYN] seq=1000000 win=64240 len=0
+//!     Source port                  52000                                 tcp.srcport
+//!       The port of the program that sent the segment; a client usually gets a random
+//!       high one from its operating system.
+//!     …
+//!     Flags                        .... 0000 0000 0010 = 0x0002 (SYN)    tcp.flags
+//!       Twelve bits that say what the segment does: open (SYN), acknowledge (ACK), …
+//!       …
+//!       Synchronize                .... .... .... ..1. = 1 (set)         tcp.flags.syn
+//!         Open a connection: this segment carries the sender's initial sequence number.
+//!     …
+//!     [Segment data length]        0                                     tcp.len
+//! ```
+//!
+//! Each layer's heading names its place on the OSI model and on the TCP/IP model side by
+//! side, in the same columns for every layer: that is the lesson, the same header seen by
+//! both models (and the few places where they disagree, such as ARP). Then come the layer's
+//! byte range in the frame and its one-line summary.
+//!
+//! Under the heading, one line per field: its label (indented by its depth in the tree), its
+//! value with what the value means, and the name Wireshark uses for it, so that a student
+//! learns the names display filters use (`-Y 'tcp.flags.syn == 1'`). Fields smaller than a
+//! byte show their bits the way Wireshark does (`0100 ....`). Fields in `[brackets]` are not
+//! stored in the packet: wirelab worked them out (a segment's data length, for example).
+//! Under each field, dimmed, one sentence saying what the field is for (only the first time a
+//! name occurs in the packet: each TCP option has a Kind, and one explanation is enough).
+//! Everything is wrapped to the terminal's width; on a narrow one each value moves under its
+//! label.
+//!
+//! Problems (a truncated header, a wrong checksum) are printed at the layer where they were
+//! found, marked `!!`, so they stand out in black and white too.
 
-use super::Options;
-use crate::dissect::model::Dissection;
+use super::{Options, byte_range, dim, layer_range, packet_heading, paint, problem_layer, wrap};
+use crate::dissect::describe;
+use crate::dissect::model::{Dissection, Field, Layer, Problem, Timestamp, Value};
 
-pub fn tree(d: &Dissection, _opts: &Options, out: &mut String) {
-    for l in &d.layers {
-        out.push_str(&crate::dissect::describe(d, l));
+/// Width of the OSI column: the longest entry is "L6 Presentation".
+const OSI_W: usize = 15;
+/// Width of the TCP/IP column: its heading, "TCP/IP model", is the longest entry.
+const TCPIP_W: usize = 12;
+/// Where field lines start.
+const FIELD_INDENT: usize = 4;
+/// The label column is never wider than this; a longer label pushes its value along.
+const MAX_LABEL_W: usize = 30;
+
+/// Append the layer tree of `d`.
+pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) {
+    let width = opts.width();
+    let color = opts.color;
+    packet_heading(d, first, opts, out);
+
+    let ranges: Vec<String> = d
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let (at, len) = layer_range(d, i);
+            byte_range(at, len)
+        })
+        .collect();
+    let bytes_w = ranges
+        .iter()
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("Bytes".len());
+
+    // The column heading, once per packet: it says what the two model columns are.
+    let mut head = String::from("  ");
+    pad_to(&mut head, "OSI model", OSI_W);
+    head.push_str("  ");
+    pad_to(&mut head, "TCP/IP model", TCPIP_W);
+    head.push_str("  ");
+    pad_to(&mut head, "Bytes", bytes_w);
+    head.push_str("  Header");
+    dim(out, &head, color);
+    out.push('\n');
+
+    // One label column for the whole packet, so values line up from layer to layer.
+    let label_w = d
+        .fields
+        .iter()
+        .map(|f| label_text(f).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(MAX_LABEL_W);
+    // A field that occurs again (each TCP option has a Kind) is explained only the first time.
+    let mut explained: Vec<&str> = Vec::new();
+    for (i, layer) in d.layers.iter().enumerate() {
+        out.push('\n');
+        heading(d, layer, &ranges[i], bytes_w, width, color, out);
+        fields(d, d.layer_fields(layer), label_w, &mut explained, opts, out);
+        for p in d.problems.iter().filter(|p| problem_layer(d, p) == i) {
+            problem(p, width, color, out);
+        }
+    }
+    if d.layers.is_empty() {
+        for p in &d.problems {
+            problem(p, width, color, out);
+        }
+    }
+    out.push('\n');
+}
+
+/// The layer's heading line: OSI place, TCP/IP place, bytes, summary (wrapped under itself).
+fn heading(
+    d: &Dissection,
+    layer: &Layer,
+    range: &str,
+    bytes_w: usize,
+    width: usize,
+    color: bool,
+    out: &mut String,
+) {
+    let p = layer.proto;
+    let mut cols = String::from("  ");
+    pad_to(&mut cols, &p.osi().to_string(), OSI_W);
+    cols.push_str("  ");
+    pad_to(&mut cols, p.tcpip().name(), TCPIP_W);
+    cols.push_str("  ");
+    pad_to(&mut cols, range, bytes_w);
+    cols.push_str("  ");
+    let summary = describe(d, layer);
+    let c = super::proto_color(p);
+    let mut indent = cols.chars().count();
+    if width.saturating_sub(indent) < 24 {
+        // Too narrow for the summary beside the columns: put it under them.
+        paint(out, cols.trim_end(), c, true, color);
+        out.push('\n');
+        indent = FIELD_INDENT;
+        cols = " ".repeat(indent);
+    }
+    let lines = wrap(&summary, width.saturating_sub(indent));
+    for (n, line) in lines.iter().enumerate() {
+        if n == 0 {
+            paint(out, &cols, c, true, color);
+        } else {
+            out.push_str(&" ".repeat(indent));
+        }
+        paint(out, line, c, true, color);
         out.push('\n');
     }
+}
+
+/// What the value column shows for a field: its bits (for a bit field) and its value with
+/// its meaning.
+fn value_text(d: &Dissection, f: &Field) -> String {
+    let shown = f.display(&d.data);
+    match super::bit_pattern(&d.data, f.at, f.len, f.mask) {
+        Some(bits) if !shown.is_empty() => format!("{bits} = {shown}"),
+        _ => shown,
+    }
+}
+
+/// A field's label as the tree shows it: `[label]` when wirelab worked the value out rather
+/// than reading it from the packet's bytes.
+fn label_text(f: &Field) -> String {
+    let computed = f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None);
+    let indent = "  ".repeat(f.depth as usize);
+    if computed {
+        format!("{indent}[{}]", f.label)
+    } else {
+        format!("{indent}{}", f.label)
+    }
+}
+
+/// The field lines of one layer.
+fn fields<'f>(
+    d: &Dissection,
+    fs: &'f [Field],
+    label_w: usize,
+    explained: &mut Vec<&'f str>,
+    opts: &Options,
+    out: &mut String,
+) {
+    if fs.is_empty() {
+        return;
+    }
+    let width = opts.width();
+    let color = opts.color;
+    let labels: Vec<String> = fs.iter().map(label_text).collect();
+    let values: Vec<String> = fs.iter().map(|f| value_text(d, f)).collect();
+    let name_w = fs.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
+    // Room left for the value between the label column and the name column. On a narrow
+    // terminal there is not enough, and each value goes on its own line under its label.
+    let room = width.saturating_sub(FIELD_INDENT + label_w + 2 + 2 + name_w);
+    let narrow = room < 16;
+    let value_w = value_w.min(room);
+
+    // `--field`: the chosen field, or the fields an alias such as `ip.addr` stands for.
+    let chosen = opts.highlight.as_deref().unwrap_or("");
+    let aliased = crate::filter::field_names(chosen);
+    for (i, f) in fs.iter().enumerate() {
+        let marked = f.name == chosen || aliased.contains(&f.name);
+        // Label column.
+        if marked {
+            paint(out, "  ▶ ", None, true, color);
+        } else {
+            out.push_str(&" ".repeat(FIELD_INDENT));
+        }
+        let label = &labels[i];
+        paint(out, label, None, marked, color);
+        if narrow {
+            narrow_value(f, &values[i], width, color, out);
+        } else {
+            let label_len = label.chars().count();
+            out.push_str(&" ".repeat(label_w.saturating_sub(label_len) + 2));
+            let value_col = FIELD_INDENT + label_w.max(label_len) + 2;
+            // The value, wrapped if it is long (a byte string); the name on its first line.
+            for (n, v) in wrap(&values[i], value_w).iter().enumerate() {
+                if n > 0 {
+                    out.push_str(&" ".repeat(value_col));
+                }
+                out.push_str(v);
+                if n == 0 {
+                    out.push_str(&" ".repeat(value_w.saturating_sub(v.chars().count()) + 2));
+                    paint(out, f.name, Some(colored::Color::Cyan), false, color);
+                }
+                trim_line_end(out);
+                out.push('\n');
+            }
+        }
+
+        // The explanation, under the label.
+        if !f.explain.is_empty() && !explained.contains(&f.name) {
+            explained.push(f.name);
+            let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
+            for line in wrap(f.explain, width.saturating_sub(indent).max(20)) {
+                out.push_str(&" ".repeat(indent));
+                dim(out, &line, color);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// On a narrow terminal: `label:` ends its line, and the value follows on the next ones,
+/// with the field's name after it if it fits, else on a line of its own.
+fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut String) {
+    out.push_str(":\n");
+    let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
+    let avail = width.saturating_sub(indent);
+    let lines = if value.is_empty() {
+        Vec::new()
+    } else {
+        wrap(value, avail)
+    };
+    let mut last_len = None;
+    for line in &lines {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(line);
+        out.push('\n');
+        last_len = Some(line.chars().count());
+    }
+    match last_len {
+        Some(n) if n + 2 + f.name.len() <= avail => {
+            out.pop();
+            out.push_str("  ");
+        }
+        _ => out.push_str(&" ".repeat(indent)),
+    }
+    paint(out, f.name, Some(colored::Color::Cyan), false, color);
+    out.push('\n');
+}
+
+/// A problem, marked so it stands out without colour: `!! truncated at byte 40: …`.
+fn problem(p: &Problem, width: usize, color: bool, out: &mut String) {
+    let tag = format!("!! {} at byte {}:", p.kind.name(), p.at);
+    let indent = FIELD_INDENT;
+    let text = format!("{tag} {}", p.message);
+    let lines = wrap(&text, width.saturating_sub(indent + 3).max(20));
+    for (n, line) in lines.iter().enumerate() {
+        if n == 0 {
+            out.push_str(&" ".repeat(indent));
+            let rest = line.strip_prefix(&tag).unwrap_or(line);
+            paint(out, &tag, Some(colored::Color::Red), true, color);
+            out.push_str(rest);
+        } else {
+            out.push_str(&" ".repeat(indent + 3));
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+}
+
+/// Append `s` padded with spaces to `w` characters.
+fn pad_to(out: &mut String, s: &str, w: usize) {
+    out.push_str(s);
+    let n = s.chars().count();
+    if n < w {
+        out.push_str(&" ".repeat(w - n));
+    }
+}
+
+/// Remove spaces at the end of the line being written.
+fn trim_line_end(out: &mut String) {
+    let trimmed = out.trim_end_matches(' ').len();
+    out.truncate(trimmed);
 }

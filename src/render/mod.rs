@@ -2,24 +2,34 @@
 //!
 //! * [`summary`]: one line a packet, like tcpdump: number, time, who → whom, protocol, what.
 //! * [`layers`]: the layer tree, each layer placed on the OSI and TCP/IP models, each field
-//!   with its value and what it is for.
-//! * [`hex`]: the bytes themselves, coloured by the layer they belong to.
+//!   with its value, its Wireshark name and what it is for.
+//! * [`hex`]: the bytes themselves, each coloured (or, without colour, labelled) by the layer
+//!   it belongs to.
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
 //! Every view writes into a `String` first and the [`Printer`] sends it out through one
 //! buffered writer, so a million packets cost a million appends, not a million system calls.
+//!
+//! # Colour
+//!
+//! Colour is a help, never the only way something is said: each view must read the same in
+//! black and white (a log file, a pipe, `NO_COLOR`, a projector with washed-out colours). Every
+//! protocol has one colour ([`proto_color`]) used everywhere: the layer headings of the tree,
+//! the bytes of the hex dump and the key of its legend.
 
 pub mod hex;
 pub mod json;
 pub mod layers;
 pub mod summary;
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
+use colored::{Color, Colorize};
 
-use crate::dissect::model::{Dissection, Timestamp};
+use crate::dissect::model::{Dissection, Problem, Proto, Timestamp};
 
 /// Which view to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -41,23 +51,43 @@ pub struct Options {
     pub view: View,
     /// Use colour (escape codes).
     pub color: bool,
-    /// A field name whose bytes the hex view highlights (`--field tcp.flags`).
+    /// A field name whose bytes the hex view highlights (`--field tcp.flags`); the layer tree
+    /// marks its line.
     pub highlight: Option<String>,
-    /// Terminal width to fit into.
+    /// Terminal width to fit into (0 means the default, 100).
     pub width: usize,
+}
+
+impl Options {
+    /// The width to lay text out in: never less than 40, 100 if not set.
+    pub fn width(&self) -> usize {
+        match self.width {
+            0 => 100,
+            w => w.max(40),
+        }
+    }
 }
 
 /// Prints dissections one after another in the chosen view.
 pub struct Printer<W: Write> {
     out: W,
     pub opts: Options,
-    /// The first packet's time, so the summary can show times relative to it.
+    /// The first packet's time, so views can show times relative to it.
     first: Option<Timestamp>,
     buf: String,
 }
 
 impl<W: Write> Printer<W> {
+    /// A printer for `out`.
+    ///
+    /// With `opts.color` set it tells the `colored` crate to colour even when standard output
+    /// is not a terminal (a test capturing output, `--color always | less -R`). Without it,
+    /// the views never ask `colored` for a colour at all, so its global setting does not
+    /// matter.
     pub fn new(out: W, opts: Options) -> Printer<W> {
+        if opts.color {
+            colored::control::set_override(true);
+        }
         Printer {
             out,
             opts,
@@ -75,8 +105,8 @@ impl<W: Write> Printer<W> {
         self.buf.clear();
         match self.opts.view {
             View::Summary => summary::line(d, first, self.opts.color, &mut self.buf),
-            View::Layers => layers::tree(d, &self.opts, &mut self.buf),
-            View::Hex => hex::dump(d, &self.opts, &mut self.buf),
+            View::Layers => layers::tree(d, first, &self.opts, &mut self.buf),
+            View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
         }
         self.out.write_all(self.buf.as_bytes())
@@ -93,5 +123,252 @@ impl<W: Write> Printer<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+/// The colour of a protocol, the same in every view, or `None` for the terminal's own text
+/// colour. Neighbouring layers get colours that are easy to tell apart (blue link, green
+/// network, magenta transport, cyan application). Only colours that read on both dark and
+/// light backgrounds are used (projectors often show a white one): no white, no yellow. Red
+/// is kept for problems and grey for bytes no layer claims.
+pub fn proto_color(p: Proto) -> Option<Color> {
+    Some(match p {
+        Proto::Frame | Proto::Data => return None,
+        Proto::Ethernet | Proto::Sll | Proto::Sll2 | Proto::Null => Color::Blue,
+        Proto::Vlan | Proto::Llc => Color::Cyan,
+        // ARP and ICMP never share a packet with an application protocol.
+        Proto::Arp | Proto::Icmp | Proto::Icmpv6 => Color::Cyan,
+        Proto::Ipv4 | Proto::Ipv6 => Color::Green,
+        Proto::Tcp => Color::Magenta,
+        Proto::Udp => Color::BrightMagenta,
+        Proto::Dns | Proto::Http => Color::Cyan,
+        Proto::WebSocket | Proto::EngineIo | Proto::SocketIo => Color::BrightBlue,
+    })
+}
+
+/// The colour of bytes that no layer claims.
+pub const UNCLAIMED_COLOR: Color = Color::BrightBlack;
+
+/// The heading every multi-line view starts a packet with, drawn as a rule across the width:
+///
+/// ```text
+/// ── Packet 1 ── 0.000000 s ── 74 bytes ── eth:ip:tcp ─────────────────────────
+/// ```
+pub fn packet_heading(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) {
+    let width = opts.width();
+    let mut text = format!("── Packet {} ", d.number);
+    let cap = d.data.len();
+    let mut parts = Vec::with_capacity(3);
+    if let Some(ts) = d.ts {
+        parts.push(format!("── {:.6} s ", ts.since(first)));
+    }
+    if (d.wire_len as usize) > cap {
+        parts.push(format!("── {cap} of {} bytes captured ", d.wire_len));
+    } else {
+        parts.push(format!("── {cap} bytes "));
+    }
+    let protos = d.protocols();
+    if !protos.is_empty() {
+        parts.push(format!("── {protos} "));
+    }
+    // Each part only if it fits, leaving room for the rule to end the line.
+    for part in parts {
+        if text.chars().count() + part.chars().count() + 2 <= width {
+            text.push_str(&part);
+        }
+    }
+    let used = text.chars().count();
+    let fill = width.saturating_sub(used).max(2);
+    text.push_str(&"─".repeat(fill));
+    if opts.color {
+        let _ = write!(out, "{}", text.bold());
+    } else {
+        out.push_str(&text);
+    }
+    out.push('\n');
+}
+
+/// A byte range as a person counts it: `14–33` (first and last byte), `—` if empty.
+pub fn byte_range(at: u32, len: u32) -> String {
+    match len {
+        0 => "—".to_string(),
+        1 => format!("{at}"),
+        _ => format!("{at}–{}", at + len - 1),
+    }
+}
+
+/// The bytes layer `i` covers, for display, as `(first byte, length)`. The frame record
+/// covers the whole frame. A header the capture cut off (a truncation problem at the innermost
+/// layer) covers everything up to the end of what was captured: the engine records only the
+/// fields it could read whole, but the bytes after them are still the start of that header.
+pub fn layer_range(d: &Dissection, i: usize) -> (u32, u32) {
+    let l = &d.layers[i];
+    let cap = d.data.len() as u32;
+    if l.proto == Proto::Frame {
+        return (0, cap);
+    }
+    let innermost = d.layers[i + 1..].iter().all(|m| m.len == 0);
+    let cut = d.problems.iter().any(|p| {
+        p.kind == crate::dissect::model::ProblemKind::Truncated && problem_layer(d, p) == i
+    });
+    if innermost && cut && l.at < cap && l.at + l.len < cap {
+        (l.at, cap - l.at)
+    } else {
+        (l.at, l.len)
+    }
+}
+
+/// Which layer a problem belongs to: the last layer of its protocol that starts at or before
+/// the byte where it was found (an IP header quoted inside an ICMP error is a second IPv4
+/// layer), else the first of its protocol, else the last layer.
+pub fn problem_layer(d: &Dissection, p: &Problem) -> usize {
+    let same = || {
+        d.layers
+            .iter()
+            .enumerate()
+            .filter(move |(_, l)| l.proto == p.proto)
+    };
+    same()
+        .filter(|(_, l)| l.at <= p.at)
+        .map(|(i, _)| i)
+        .next_back()
+        .or_else(|| same().map(|(i, _)| i).next())
+        .unwrap_or(d.layers.len().saturating_sub(1))
+}
+
+/// How many characters wide a text is on screen (every character counted as one column,
+/// which holds for the text wirelab writes).
+pub fn text_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Break text into lines of at most `width` characters, at spaces where possible; a word
+/// longer than a line is cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut line_w = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        // Cut words that cannot fit on any line.
+        while word.len() > width {
+            if line_w > 0 {
+                lines.push(std::mem::take(&mut line));
+                line_w = 0;
+            }
+            let rest = word.split_off(width);
+            lines.push(word.into_iter().collect());
+            word = rest;
+        }
+        let need = if line_w == 0 {
+            word.len()
+        } else {
+            line_w + 1 + word.len()
+        };
+        if need > width && line_w > 0 {
+            lines.push(std::mem::take(&mut line));
+            line_w = 0;
+        }
+        if line_w > 0 {
+            line.push(' ');
+            line_w += 1;
+        }
+        line.extend(word.iter());
+        line_w += word.len();
+    }
+    if line_w > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The bits of a field smaller than its bytes, the way Wireshark draws them: the field's own
+/// bits as 0 and 1, the others as dots, in groups of four. `0100 ....` is the IPv4 version
+/// nibble of 0x45. `None` for a whole-byte field.
+pub fn bit_pattern(frame: &[u8], at: u32, len: u32, mask: u32) -> Option<String> {
+    if mask == 0 || len == 0 || len > 4 {
+        return None;
+    }
+    let bytes = frame.get(at as usize..(at + len) as usize)?;
+    let raw = bytes.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32);
+    let bits = len * 8;
+    let mut s = String::with_capacity(bits as usize + bits as usize / 4);
+    for i in (0..bits).rev() {
+        if i != bits - 1 && (i + 1) % 4 == 0 {
+            s.push(' ');
+        }
+        s.push(if mask >> i & 1 == 0 {
+            '.'
+        } else if raw >> i & 1 == 1 {
+            '1'
+        } else {
+            '0'
+        });
+    }
+    Some(s)
+}
+
+/// Append `text` painted in `color` (bold if asked), or plain when colour is off.
+pub(crate) fn paint(out: &mut String, text: &str, color: Option<Color>, bold: bool, on: bool) {
+    if !on || (color.is_none() && !bold) {
+        out.push_str(text);
+        return;
+    }
+    let mut s = text.normal();
+    if let Some(c) = color {
+        s = s.color(c);
+    }
+    if bold {
+        s = s.bold();
+    }
+    let _ = write!(out, "{s}");
+}
+
+/// Append `text` dimmed, or plain when colour is off.
+pub(crate) fn dim(out: &mut String, text: &str, on: bool) {
+    if on {
+        let _ = write!(out, "{}", text.dimmed());
+    } else {
+        out.push_str(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(
+            wrap("the quick brown fox jumps", 10),
+            vec!["the quick", "brown fox", "jumps"]
+        );
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(
+            wrap("aaaaaaaaaaaaaaaaaaaa", 8),
+            vec!["aaaaaaaa", "aaaaaaaa", "aaaa"]
+        );
+    }
+
+    #[test]
+    fn bit_pattern_shows_the_field_bits() {
+        assert_eq!(
+            bit_pattern(&[0x45], 0, 1, 0xf0).as_deref(),
+            Some("0100 ....")
+        );
+        assert_eq!(
+            bit_pattern(&[0x50, 0x12], 0, 2, 0x0002).as_deref(),
+            Some(".... .... .... ..1.")
+        );
+        assert_eq!(bit_pattern(&[0x45], 0, 1, 0), None);
+        assert_eq!(bit_pattern(&[0x45], 0, 2, 0xf000), None);
+    }
+
+    #[test]
+    fn byte_range_is_inclusive() {
+        assert_eq!(byte_range(14, 20), "14–33");
+        assert_eq!(byte_range(3, 1), "3");
+        assert_eq!(byte_range(3, 0), "—");
     }
 }

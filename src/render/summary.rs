@@ -1,133 +1,539 @@
 //! The summary view: one line a packet.
 //!
 //! ```text
-//!    1   0.000000  10.0.0.1:55920 → 10.0.0.2:80  TCP  [SYN] seq=928549246 win=32767 len=0
+//!     1    0.000000  10.0.0.1:55920 → 10.0.0.2:80  TCP  [SYN] seq=928549246 win=32767 len=0
 //! ```
 //!
-//! The time is seconds since the first packet shown. The addresses are those of the innermost
+//! The time is seconds since the first packet shown. The addresses are those of the outermost
 //! network layer, with the ports of the transport layer; the protocol is the topmost layer
-//! wirelab recognised, and the rest describes it.
+//! wirelab recognised, and the rest describes it. Problems follow in brackets
+//! (`[truncated: tcp]`), so `grep '\['` finds every damaged packet.
+//!
+//! # Speed
+//!
+//! This is the view used on big captures, so it is written to cost little: everything is
+//! written straight into the one `String` the [`Printer`](super::Printer) reuses, numbers and
+//! IPv4 addresses are formatted by hand, and the two most common top layers (TCP and UDP) are
+//! described here directly from their fields instead of through
+//! [`crate::dissect::describe`], which builds a new `String` each time. A unit test
+//! checks that the two always say the same thing.
 
 use std::fmt::Write;
 
 use colored::Colorize;
 
 use crate::dissect::describe;
-use crate::dissect::model::{Dissection, Proto, Timestamp};
+use crate::dissect::fields::FieldDef;
+use crate::dissect::model::{Dissection, Field, Layer, Proto, Timestamp, Value, write_mac};
+use crate::dissect::{ipv4, tcp, udp};
 
 /// Append the summary line for `d` (with a newline) to `out`.
 pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
+    push_padded(out, d.number, 5);
+    out.push(' ');
     match d.ts {
-        Some(ts) => {
-            let _ = write!(out, "{:>5} {:>11.6}  ", d.number, ts.since(first));
-        }
-        None => {
-            let _ = write!(out, "{:>5} {:>11}  ", d.number, "-");
-        }
+        Some(ts) => push_seconds(out, ts, first),
+        None => out.push_str("          -"),
     }
-    let (src, dst) = endpoints(d);
+    out.push_str("  ");
+
     let top = top_layer(d);
     let proto = top.map(|l| l.proto).unwrap_or(Proto::Frame);
-    let info = match top {
-        Some(l) => {
-            let mut s = describe(d, l);
-            // The description starts with the protocol's name; the column already says it.
-            if let Some(rest) = s.strip_prefix(l.proto.name()) {
-                s = rest.trim_start_matches([',', ' ']).to_string();
+    let net = network_layer(d);
+    let ports = ports(d);
+
+    // Who → whom.
+    let start = out.len();
+    write_endpoints(d, net, ports, out);
+    if color && out.len() > start {
+        let plain = out.split_off(start);
+        match plain.split_once(" → ") {
+            Some((a, b)) => {
+                let _ = write!(out, "{} → {}", a.cyan(), b.cyan());
             }
-            // …and so do the ports.
-            let ports = |a, b| Some(format!("{} → {} ", d.uint(a)?, d.uint(b)?));
-            let prefix =
-                ports("tcp.srcport", "tcp.dstport").or_else(|| ports("udp.srcport", "udp.dstport"));
-            if let Some(rest) = prefix.and_then(|p| s.strip_prefix(&p).map(str::to_string)) {
-                s = rest;
-            }
-            s
+            None => out.push_str(&plain),
         }
-        None => String::new(),
-    };
-    let arrow = if src.is_empty() && dst.is_empty() {
-        ""
-    } else {
-        " → "
-    };
-    let name = proto.name();
+    }
+    out.push_str("  ");
     if color {
-        let _ = write!(
-            out,
-            "{}{}{}  {}  {}",
-            src.cyan(),
-            arrow,
-            dst.cyan(),
-            name.bold(),
-            info
-        );
+        let _ = write!(out, "{}", proto.name().bold());
     } else {
-        let _ = write!(out, "{src}{arrow}{dst}  {name}  {info}");
+        out.push_str(proto.name());
     }
+    out.push_str("  ");
+
+    // What.
+    let info_start = out.len();
+    match top {
+        Some(l) if l.proto == Proto::Tcp => tcp_info(d, l, out),
+        Some(l) if l.proto == Proto::Udp => udp_info(d, l, out),
+        Some(l) => {
+            let s = describe(d, l);
+            out.push_str(strip_known_prefix(&s, d, l, net, ports));
+        }
+        None => {}
+    }
+
+    if out.len() == info_start {
+        // Nothing to say (a header cut off after its ports): no gap before the problems.
+        out.truncate(info_start - 2);
+    }
+
     for p in &d.problems {
+        out.push_str("  ");
         if color {
-            let _ = write!(
-                out,
-                "  {}",
-                format!("[{}: {}]", p.kind.name(), p.proto.short()).red()
-            );
+            let tag = format!("[{}: {}]", p.kind.name(), p.proto.short());
+            let _ = write!(out, "{}", tag.red());
         } else {
-            let _ = write!(out, "  [{}: {}]", p.kind.name(), p.proto.short());
+            out.push('[');
+            out.push_str(p.kind.name());
+            out.push_str(": ");
+            out.push_str(p.proto.short());
+            out.push(']');
         }
     }
+    // A description may end in a space (a field that is absent); keep lines tidy.
+    let trimmed = out.trim_end_matches(' ').len();
+    out.truncate(trimmed);
     out.push('\n');
 }
 
 /// The layer the summary describes: the topmost one, skipping a trailing data layer when a
-/// transport layer below it says more.
-fn top_layer(d: &Dissection) -> Option<&crate::dissect::model::Layer> {
-    let mut layers = d.layers.iter().rev();
-    let top = layers.next()?;
-    if top.proto == Proto::Data {
-        if let Some(below) = d.layers.iter().rev().nth(1) {
-            if below.proto != Proto::Frame {
-                return Some(below);
-            }
-        }
+/// layer below it says more.
+fn top_layer(d: &Dissection) -> Option<&Layer> {
+    let top = d.layers.last()?;
+    if top.proto == Proto::Data
+        && let Some(below) = d.layers.iter().rev().nth(1)
+        && below.proto != Proto::Frame
+    {
+        return Some(below);
     }
     Some(top)
 }
 
-/// Source and destination as `address:port` (or MAC addresses when there is no IP layer).
-fn endpoints(d: &Dissection) -> (String, String) {
-    let mut src = String::new();
-    let mut dst = String::new();
-    // The innermost network-layer addresses, outside any ICMP error's quoted header.
-    let first_of = |name: &str| d.field(name).map(|f| f.tshark(&d.data));
-    if let (Some(s), Some(t)) = (first_of("ip.src"), first_of("ip.dst")) {
-        src = s;
-        dst = t;
-    } else if let (Some(s), Some(t)) = (first_of("ipv6.src"), first_of("ipv6.dst")) {
-        src = s;
-        dst = t;
-    } else if let (Some(s), Some(t)) = (first_of("arp.src.hw_mac"), first_of("arp.dst.hw_mac")) {
-        src = s;
-        dst = t;
-    } else if let (Some(s), Some(t)) = (first_of("eth.src"), first_of("eth.dst")) {
-        src = s;
-        dst = t;
-    }
-    let v6 = src.contains(':') && d.has(Proto::Ipv6);
-    let port = |a: &str, b: &str| d.uint(a).or_else(|| d.uint(b));
-    if let Some(p) = port("tcp.srcport", "udp.srcport") {
-        src = join(&src, p, v6);
-    }
-    if let Some(p) = port("tcp.dstport", "udp.dstport") {
-        dst = join(&dst, p, v6);
-    }
-    (src, dst)
+/// The outermost layer with addresses worth showing: IPv4 or IPv6, else ARP, else the link.
+fn network_layer(d: &Dissection) -> Option<&Layer> {
+    let find = |p: &[Proto]| d.layers.iter().find(|l| p.contains(&l.proto));
+    find(&[Proto::Ipv4, Proto::Ipv6])
+        .or_else(|| find(&[Proto::Arp]))
+        .or_else(|| find(&[Proto::Ethernet]))
 }
 
-fn join(addr: &str, port: u64, v6: bool) -> String {
-    if v6 {
-        format!("[{addr}]:{port}")
+/// Where a protocol's header table puts a field: its index in the table, worked out when
+/// compiling. The layer's fields start with the table's, in order, whenever the header was
+/// captured whole.
+const fn table_index(table: &[FieldDef], name: &str) -> usize {
+    let mut i = 0;
+    while i < table.len() {
+        let a = table[i].name.as_bytes();
+        let b = name.as_bytes();
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such field in the table")
+}
+
+/// The field `name` of a layer: first where its table puts it (`at`), which is one string
+/// comparison, else wherever it is.
+fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
+    match fs.get(at) {
+        Some(f) if f.name == name => Some(f),
+        _ => fs.iter().find(|f| f.name == name),
+    }
+}
+
+/// The value of a field as a number (see [`field_of`]).
+fn num_of(fs: &[Field], at: usize, name: &str) -> Option<u64> {
+    field_of(fs, at, name).and_then(|f| f.value.as_u64())
+}
+
+const TCP_SRC: usize = table_index(tcp::FIELDS, "tcp.srcport");
+const TCP_DST: usize = table_index(tcp::FIELDS, "tcp.dstport");
+const TCP_SEQ: usize = table_index(tcp::FIELDS, "tcp.seq_raw");
+const TCP_ACK: usize = table_index(tcp::FIELDS, "tcp.ack_raw");
+const TCP_FLAGS: usize = table_index(tcp::FIELDS, "tcp.flags");
+const TCP_WIN: usize = table_index(tcp::FIELDS, "tcp.window_size_value");
+const UDP_SRC: usize = table_index(udp::FIELDS, "udp.srcport");
+const UDP_DST: usize = table_index(udp::FIELDS, "udp.dstport");
+const UDP_LEN: usize = table_index(udp::FIELDS, "udp.length");
+const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
+const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
+
+/// The ports of the outermost TCP or UDP layer.
+fn ports(d: &Dissection) -> Option<(u64, u64)> {
+    let l = d
+        .layers
+        .iter()
+        .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
+    let fs = d.layer_fields(l);
+    let (src, dst) = if l.proto == Proto::Tcp {
+        (
+            num_of(fs, TCP_SRC, "tcp.srcport"),
+            num_of(fs, TCP_DST, "tcp.dstport"),
+        )
     } else {
-        format!("{addr}:{port}")
+        (
+            num_of(fs, UDP_SRC, "udp.srcport"),
+            num_of(fs, UDP_DST, "udp.dstport"),
+        )
+    };
+    Some((src?, dst?))
+}
+
+/// The source and destination address fields of a network layer, with where IPv4's table
+/// puts them (other protocols are searched).
+fn address_names(p: Proto) -> (&'static str, &'static str, usize, usize) {
+    match p {
+        Proto::Ipv4 => ("ip.src", "ip.dst", IP_SRC, IP_DST),
+        Proto::Ipv6 => ("ipv6.src", "ipv6.dst", usize::MAX, usize::MAX),
+        Proto::Arp => ("arp.src.hw_mac", "arp.dst.hw_mac", usize::MAX, usize::MAX),
+        _ => ("eth.src", "eth.dst", usize::MAX, usize::MAX),
+    }
+}
+
+/// Write `src:port → dst:port` (IPv6 addresses in brackets when a port follows).
+fn write_endpoints(
+    d: &Dissection,
+    net: Option<&Layer>,
+    ports: Option<(u64, u64)>,
+    out: &mut String,
+) {
+    let Some(net) = net else { return };
+    let (src_name, dst_name, src_at, dst_at) = address_names(net.proto);
+    let fs = d.layer_fields(net);
+    let (Some(src), Some(dst)) = (
+        field_of(fs, src_at, src_name).map(|f| &f.value),
+        field_of(fs, dst_at, dst_name).map(|f| &f.value),
+    ) else {
+        return;
+    };
+    let v6 = matches!(src, Value::Ipv6(_));
+    let one = |out: &mut String, v: &Value, port: Option<u64>| {
+        if v6 && port.is_some() {
+            out.push('[');
+        }
+        push_address(out, v);
+        if let Some(p) = port {
+            if v6 {
+                out.push(']');
+            }
+            out.push(':');
+            push_uint(out, p);
+        }
+    };
+    one(out, src, ports.map(|p| p.0));
+    out.push_str(" → ");
+    one(out, dst, ports.map(|p| p.1));
+}
+
+/// Write an address value (IPv4 by hand, the rest through their usual formatting).
+fn push_address(out: &mut String, v: &Value) {
+    match v {
+        Value::Ipv4(a) => {
+            for (i, b) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_uint(out, *b as u64);
+            }
+        }
+        Value::Ipv6(a) => {
+            let _ = write!(out, "{}", std::net::Ipv6Addr::from(*a));
+        }
+        Value::Mac(m) => write_mac(out, m),
+        _ => out.push('?'),
+    }
+}
+
+/// The info of a TCP layer: `[SYN, ACK] seq=0 ack=1 win=64240 len=0`, the same as
+/// `tcp::describe` says after its ports.
+fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
+    let fs = d.layer_fields(l);
+    let flags = num_of(fs, TCP_FLAGS, "tcp.flags");
+    let seq = num_of(fs, TCP_SEQ, "tcp.seq_raw");
+    let ack = num_of(fs, TCP_ACK, "tcp.ack_raw");
+    let win = num_of(fs, TCP_WIN, "tcp.window_size_value");
+    // The data length is worked out after the options, so it is the layer's last field.
+    let len = num_of(fs, fs.len().wrapping_sub(1), "tcp.len");
+    let mut sep = "";
+    if let Some(flags) = flags {
+        out.push('[');
+        push_flag_words(out, flags as u16);
+        out.push(']');
+        sep = " ";
+    }
+    for (name, v) in [
+        ("seq=", seq),
+        ("ack=", ack.filter(|_| flags.is_some_and(|f| f & 0x10 != 0))),
+        ("win=", win),
+        ("len=", len),
+    ] {
+        if let Some(v) = v {
+            out.push_str(sep);
+            out.push_str(name);
+            push_uint(out, v);
+            sep = " ";
+        }
+    }
+}
+
+/// TCP flags as words, in the order `tcp::flags_words` uses.
+fn push_flag_words(out: &mut String, flags: u16) {
+    const NAMES: [(u16, &str); 9] = [
+        (0x002, "SYN"),
+        (0x010, "ACK"),
+        (0x001, "FIN"),
+        (0x004, "RST"),
+        (0x008, "PSH"),
+        (0x020, "URG"),
+        (0x040, "ECE"),
+        (0x080, "CWR"),
+        (0x100, "AE"),
+    ];
+    let mut first = true;
+    for (bit, name) in NAMES {
+        if flags & bit != 0 {
+            if !first {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+            first = false;
+        }
+    }
+    if first {
+        out.push_str("none");
+    }
+}
+
+/// The info of a UDP layer: `len=33` (the data length), as `udp::describe` says it.
+fn udp_info(d: &Dissection, l: &Layer, out: &mut String) {
+    let len = num_of(d.layer_fields(l), UDP_LEN, "udp.length");
+    out.push_str("len=");
+    match len {
+        Some(v) => push_uint(out, v.saturating_sub(8)),
+        None => out.push('?'),
+    }
+}
+
+/// A layer's description without what the line already said: its protocol's name and the
+/// `src → dst` (addresses or ports) the endpoint column shows.
+fn strip_known_prefix<'s>(
+    s: &'s str,
+    d: &Dissection,
+    l: &Layer,
+    net: Option<&Layer>,
+    ports: Option<(u64, u64)>,
+) -> &'s str {
+    let mut s = s;
+    if let Some(rest) = s.strip_prefix(l.proto.name()) {
+        s = rest.trim_start_matches([',', ' ']);
+    }
+    let mut pair = String::new();
+    if matches!(l.proto, Proto::Tcp | Proto::Udp) {
+        if let Some((a, b)) = ports {
+            let _ = write!(pair, "{a} → {b}");
+        }
+    } else if net.is_some_and(|n| std::ptr::eq(n, l)) {
+        write_endpoints(d, net, None, &mut pair);
+    }
+    if !pair.is_empty()
+        && let Some(rest) = s.strip_prefix(pair.as_str())
+    {
+        s = rest.trim_start_matches([',', ' ']);
+    }
+    s
+}
+
+/// "00" to "99", two characters each, to write numbers two digits at a time.
+const PAIRS: &str = {
+    const BYTES: [u8; 200] = {
+        let mut t = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            t[2 * i] = b'0' + (i / 10) as u8;
+            t[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        t
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("digits are ASCII"),
+    }
+};
+
+/// Append a number in decimal without going through `fmt`, two digits at a time.
+fn push_uint(out: &mut String, mut v: u64) {
+    // Base-100 digits, least significant first.
+    let mut pairs = [0u8; 10];
+    let mut n = 0;
+    while v >= 100 {
+        pairs[n] = (v % 100) as u8;
+        v /= 100;
+        n += 1;
+    }
+    let v = v as usize;
+    if v >= 10 {
+        out.push_str(&PAIRS[2 * v..2 * v + 2]);
+    } else {
+        out.push((b'0' + v as u8) as char);
+    }
+    for &p in pairs[..n].iter().rev() {
+        let p = p as usize;
+        out.push_str(&PAIRS[2 * p..2 * p + 2]);
+    }
+}
+
+/// Append a number right-aligned in `width` columns.
+fn push_padded(out: &mut String, v: u64, width: usize) {
+    let digits = v.checked_ilog10().unwrap_or(0) as usize + 1;
+    for _ in digits..width {
+        out.push(' ');
+    }
+    push_uint(out, v);
+}
+
+/// Append the seconds from `first` to `ts` with six decimals, right-aligned in 11 columns
+/// (`   0.000037`), worked out in whole nanoseconds so no floating point is involved.
+fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
+    let ns = (ts.secs as i128 - first.secs as i128) * 1_000_000_000 + ts.nanos as i128
+        - first.nanos as i128;
+    let negative = ns < 0;
+    // Round to the nearest microsecond, halves away from zero.
+    let us = (ns.unsigned_abs() + 500) / 1000;
+    let secs = (us / 1_000_000) as u64;
+    let frac = (us % 1_000_000) as u64;
+    let digits = secs.checked_ilog10().unwrap_or(0) as usize + 1 + usize::from(negative);
+    for _ in digits + 7..11 {
+        out.push(' ');
+    }
+    if negative {
+        out.push('-');
+    }
+    push_uint(out, secs);
+    out.push('.');
+    let frac_digits = frac.checked_ilog10().unwrap_or(0) as usize + 1;
+    for _ in frac_digits..6 {
+        out.push('0');
+    }
+    push_uint(out, frac);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::dissect;
+    use crate::dissect::model::{Frame, LinkType};
+
+    #[test]
+    fn push_uint_writes_decimal() {
+        for v in [0, 7, 10, 99, 12345, u64::MAX] {
+            let mut s = String::new();
+            push_uint(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
+
+    #[test]
+    fn push_seconds_matches_float_formatting() {
+        let first = Timestamp {
+            secs: 1_700_000_000,
+            nanos: 999_999_000,
+        };
+        for (secs, nanos) in [
+            (1_700_000_000, 999_999_000),
+            (1_700_000_001, 36_000),
+            (1_700_000_123, 456_789_000),
+            (1_700_000_000, 0),
+            (1_700_100_000, 1),
+        ] {
+            let ts = Timestamp { secs, nanos };
+            let mut s = String::new();
+            push_seconds(&mut s, ts, first);
+            assert_eq!(s, format!("{:>11.6}", ts.since(first)), "{secs}.{nanos}");
+        }
+    }
+
+    /// Every packet of the shared corpus: the summary's own TCP and UDP descriptions say
+    /// exactly what `describe` says after the ports.
+    #[test]
+    fn fast_paths_agree_with_describe() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/pcaps");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!(
+                "SKIPPED fast_paths_agree_with_describe: no corpus at {}",
+                dir.display()
+            );
+            return;
+        };
+        let mut checked = 0;
+        for e in entries.flatten() {
+            let Ok(frames) = crate::source::file::read_all(&e.path()) else {
+                continue;
+            };
+            for f in &frames {
+                let d = dissect(&f.as_frame());
+                for l in &d.layers {
+                    let mut fast = String::new();
+                    let prefix = match l.proto {
+                        Proto::Tcp => {
+                            tcp_info(&d, l, &mut fast);
+                            "TCP"
+                        }
+                        Proto::Udp => {
+                            udp_info(&d, l, &mut fast);
+                            "UDP"
+                        }
+                        _ => continue,
+                    };
+                    let slow = describe(&d, l);
+                    let rest = slow.strip_prefix(prefix).expect("starts with its name");
+                    // Drop " src → dst" (which may be "?" when a port is missing).
+                    let mut parts = rest.trim_start().splitn(4, ' ');
+                    let (_src, _arrow, _dst) = (parts.next(), parts.next(), parts.next());
+                    let info = parts.next().unwrap_or("");
+                    assert_eq!(
+                        fast.trim_end(),
+                        info,
+                        "{}: frame {}",
+                        e.path().display(),
+                        f.number
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} layers checked");
+    }
+
+    #[test]
+    fn ipv4_top_layer_does_not_repeat_the_addresses() {
+        // An IPv4 header carrying protocol 253 (for experiments): nothing above IP.
+        let mut bytes = vec![0u8; 14];
+        bytes[12] = 0x08;
+        bytes.extend_from_slice(&[
+            0x45, 0, 0, 20, 0, 1, 0, 0, 64, 253, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        let sum = crate::dissect::checksum::internet_checksum(&[&bytes[14..34]]);
+        bytes[24..26].copy_from_slice(&sum.to_be_bytes());
+        let frame = Frame {
+            number: 1,
+            ts: Some(Timestamp::default()),
+            link: LinkType::ETHERNET,
+            wire_len: bytes.len() as u32,
+            data: &bytes,
+        };
+        let d = dissect(&frame);
+        let mut s = String::new();
+        line(&d, Timestamp::default(), false, &mut s);
+        assert!(s.contains("10.0.0.1 → 10.0.0.2  IPv4  ttl 64"), "{s}");
     }
 }
