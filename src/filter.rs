@@ -62,7 +62,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::dissect::fields::{FieldDef, Fmt};
 use crate::dissect::model::{Dissection, Field, Proto, Timestamp, Value};
-use crate::dissect::{ethernet, ipv4, tcp, udp};
+use crate::dissect::{arp, dns, ethernet, icmp, icmpv6, ipv4, ipv6, llc, tcp, udp, vlan};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -191,9 +191,37 @@ impl Kind {
 /// produces. (The protocols whose dissectors add fields one by one are listed in [`EXTRA`].)
 const TABLES: &[&[FieldDef]] = &[
     &[ethernet::DST, ethernet::SRC, ethernet::TYPE, ethernet::LEN],
+    arp::FIELDS,
+    dns::FIELDS,
+    icmp::FIELDS,
+    icmp::ECHO,
+    icmp::TIMESTAMPS,
+    icmp::FRAG_NEEDED,
+    icmp::PARAM,
+    icmp::ROUTER_ADV,
+    icmp::EXT_ECHO_REQUEST,
+    icmp::EXT_ECHO_REPLY,
+    icmpv6::FIELDS,
+    icmpv6::ECHO,
+    icmpv6::RA,
+    icmpv6::NS,
+    icmpv6::NA,
+    icmpv6::REDIRECT,
+    icmpv6::MLD,
+    icmpv6::RR,
     ipv4::FIELDS,
+    ipv6::FIELDS,
+    ipv6::HOPOPTS_FIELDS,
+    ipv6::DSTOPTS_FIELDS,
+    ipv6::ROUTING_FIELDS,
+    ipv6::FRAG_FIELDS,
+    llc::FIELDS,
+    llc::CONTROL_U,
+    llc::CONTROL_IS,
     tcp::FIELDS,
     udp::FIELDS,
+    vlan::FIELDS,
+    vlan::AD_FIELDS,
 ];
 
 /// Names that stand for several fields at once, as in Wireshark: `tcp.port` is either port.
@@ -440,6 +468,57 @@ pub const EXTRA: &[(&str, Kind)] = &[
     // Bytes nobody dissects.
     ("data.data", Y),
     ("data.len", N),
+    // More dns fields, added one by one by its dissector.
+    ("dns.data", Y),
+    ("dns.opt.code", N),
+    ("dns.opt.data", Y),
+    ("dns.opt.len", N),
+    ("dns.qry", L),
+    ("dns.resp.edns0_version", N),
+    ("dns.resp.ext_rcode", N),
+    ("dns.resp.z", N),
+    ("dns.resp.z.do", B),
+    ("dns.rr", L),
+    ("dns.rr.udp_payload_size", N),
+    ("dns.soa.expire_limit", N),
+    ("dns.soa.minimum_ttl", N),
+    ("dns.soa.refresh_interval", N),
+    ("dns.soa.retry_interval", N),
+    ("dns.soa.serial_number", N),
+    ("dns.txt.length", N),
+    // More icmpv6 fields, added one by one by its dissector.
+    ("icmpv6.mld.flag.qrv", B),
+    ("icmpv6.mld.flag.s", B),
+    ("icmpv6.mld.maximum_response_code", N),
+    ("icmpv6.mld.nb_sources", N),
+    ("icmpv6.mld.qqi", N),
+    ("icmpv6.mldr.mar", L),
+    ("icmpv6.mldr.mar.aux_data_len", N),
+    ("icmpv6.mldr.mar.multicast_address", V6),
+    ("icmpv6.mldr.mar.nb_sources", N),
+    ("icmpv6.mldr.mar.record_type", N),
+    ("icmpv6.mldr.nb_mcast_records", N),
+    ("icmpv6.opt", L),
+    ("icmpv6.opt.prefix.flag", N),
+    ("icmpv6.opt.prefix.flag.a", B),
+    ("icmpv6.opt.prefix.flag.l", B),
+    ("icmpv6.opt.rdnss", L),
+    ("icmpv6.opt.rdnss.lifetime", N),
+    // More ipv6 fields, added one by one by its dissector.
+    ("ipv6.dstopts", L),
+    ("ipv6.fraghdr", L),
+    ("ipv6.hopopts", L),
+    ("ipv6.opt", L),
+    ("ipv6.opt.mipv6.home_address", V6),
+    ("ipv6.opt.router_alert", N),
+    ("ipv6.opt.type.action", N),
+    ("ipv6.opt.type.change", N),
+    ("ipv6.routing", L),
+    ("ipv6.routing.src.reserved", N),
+    // More llc fields, added one by one by its dissector.
+    ("llc.type", N),
+    // More sll fields, added one by one by its dissector.
+    ("sll.reserved", N),
 ];
 
 /// Every field name a filter may use, with its kind: the header tables, the extra names and

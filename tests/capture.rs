@@ -218,6 +218,11 @@ fn start_capture(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiv
 /// Send datagrams to our own socket on 127.0.0.1 (so no ICMP errors), and return its port.
 fn loopback_traffic(n: usize) -> u16 {
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    send_to_sink(&sink, n)
+}
+
+/// Send `n` datagrams to `sink` (a socket bound on 127.0.0.1) and return its port.
+fn send_to_sink(sink: &UdpSocket, n: usize) -> u16 {
     let port = sink.local_addr().unwrap().port();
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..n {
@@ -250,8 +255,21 @@ fn loopback_capture_stopped_with_ctrl_c_matches_tshark() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lo.pcap");
-    let (child, rx) = start_capture(&["-i", "lo", "--view", "json", "-w", file.to_str().unwrap()]);
-    let port = loopback_traffic(5);
+    // Other programs may be busy on the loopback interface too: filter on our own port, so the
+    // test looks at (and the capture prints and writes) only our datagrams.
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let filter = format!("udp.dstport == {}", sink.local_addr().unwrap().port());
+    let (child, rx) = start_capture(&[
+        "-i",
+        "lo",
+        "--view",
+        "json",
+        "--filter",
+        &filter,
+        "-w",
+        file.to_str().unwrap(),
+    ]);
+    let port = send_to_sink(&sink, 5);
     // Ctrl-C.
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -276,7 +294,12 @@ fn loopback_capture_stopped_with_ctrl_c_matches_tshark() {
         .iter()
         .filter(|p| p["fields"]["udp.dstport"].as_str() == Some(&port.to_string()))
         .collect();
-    assert_eq!(mine.len(), 5, "each datagram once, not twice");
+    assert_eq!(
+        mine.len(),
+        5,
+        "each datagram once, not twice; stderr: {err}; {} packets on stdout",
+        ours.len()
+    );
     for (i, p) in mine.iter().enumerate() {
         let len = format!("wirelab capture test {i}").len() + 8;
         assert_eq!(

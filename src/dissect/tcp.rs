@@ -248,29 +248,42 @@ pub fn flags_short(flags: u16) -> String {
 }
 
 /// The flags as words: `SYN, ACK`.
-pub fn flags_words(flags: u16) -> String {
-    // Wireshark's order, so that "[SYN, ACK]" and "[PSH, ACK]" read the same in both tools.
-    let names = [
-        (0x001, "FIN"),
-        (0x002, "SYN"),
-        (0x004, "RST"),
-        (0x008, "PSH"),
-        (0x010, "ACK"),
-        (0x020, "URG"),
-        (0x040, "ECE"),
-        (0x080, "CWR"),
-        (0x100, "AE"),
-    ];
-    let v: Vec<&str> = names
-        .iter()
-        .filter(|(b, _)| flags & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
+/// The flag bits with their names, in Wireshark's order, so that "[SYN, ACK]" and
+/// "[PSH, ACK]" read the same in both tools.
+pub const FLAG_NAMES: [(u16, &str); 9] = [
+    (0x001, "FIN"),
+    (0x002, "SYN"),
+    (0x004, "RST"),
+    (0x008, "PSH"),
+    (0x010, "ACK"),
+    (0x020, "URG"),
+    (0x040, "ECE"),
+    (0x080, "CWR"),
+    (0x100, "AE"),
+];
+
+/// The flags as words, `SYN, ACK` (or `none`), written into `out` without allocating.
+pub fn write_flags_words(out: &mut String, flags: u16) {
+    let mut first = true;
+    for (bit, name) in FLAG_NAMES {
+        if flags & bit != 0 {
+            if !first {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+            first = false;
+        }
     }
+    if first {
+        out.push_str("none");
+    }
+}
+
+/// The flags as words: `SYN, ACK`, or `none`.
+pub fn flags_words(flags: u16) -> String {
+    let mut s = String::new();
+    write_flags_words(&mut s, flags);
+    s
 }
 
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {

@@ -266,7 +266,7 @@ fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
     let mut sep = "";
     if let Some(flags) = flags {
         out.push('[');
-        push_flag_words(out, flags as u16);
+        crate::dissect::tcp::write_flags_words(out, flags as u16);
         out.push(']');
         sep = " ";
     }
@@ -282,34 +282,6 @@ fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
             push_uint(out, v);
             sep = " ";
         }
-    }
-}
-
-/// TCP flags as words, in the order `tcp::flags_words` uses.
-fn push_flag_words(out: &mut String, flags: u16) {
-    const NAMES: [(u16, &str); 9] = [
-        (0x002, "SYN"),
-        (0x010, "ACK"),
-        (0x001, "FIN"),
-        (0x004, "RST"),
-        (0x008, "PSH"),
-        (0x020, "URG"),
-        (0x040, "ECE"),
-        (0x080, "CWR"),
-        (0x100, "AE"),
-    ];
-    let mut first = true;
-    for (bit, name) in NAMES {
-        if flags & bit != 0 {
-            if !first {
-                out.push_str(", ");
-            }
-            out.push_str(name);
-            first = false;
-        }
-    }
-    if first {
-        out.push_str("none");
     }
 }
 

@@ -526,13 +526,23 @@ impl LiveCapture {
         stop: &AtomicBool,
         mut each: impl FnMut(&Frame) -> io::Result<bool>,
     ) -> io::Result<KernelStats> {
-        while !stop.load(Ordering::Relaxed) {
+        // After a stop request, frames the kernel already queued for us are still read (for
+        // at most half a second), so a packet sent just before Ctrl-C is not lost.
+        let mut stopping_since: Option<std::time::Instant> = None;
+        loop {
+            if stopping_since.is_none() && stop.load(Ordering::Relaxed) {
+                stopping_since = Some(std::time::Instant::now());
+            }
+            if stopping_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
+                break;
+            }
             match self.next_frame()? {
                 Some(frame) => {
                     if !each(&frame)? {
                         break;
                     }
                 }
+                None if stopping_since.is_some() => break,
                 None => continue,
             }
         }
