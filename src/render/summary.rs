@@ -206,7 +206,14 @@ fn write_endpoints(
     ports: Option<(u64, u64)>,
     out: &mut String,
 ) {
-    let Some(net) = net else { return };
+    let Some(mut net) = net else { return };
+    // ARP's own "target hardware address" is what it asks for (zero in a request); who the
+    // frame went to is in the Ethernet header, as Wireshark shows it.
+    if net.proto == Proto::Arp
+        && let Some(eth) = d.layer(Proto::Ethernet)
+    {
+        net = eth;
+    }
     let (src_name, dst_name, src_at, dst_at) = address_names(net.proto);
     let fs = d.layer_fields(net);
     let (Some(src), Some(dst)) = (
