@@ -101,6 +101,7 @@ impl<'d> Cx<'d> {
     }
 
     /// Add a field to the current layer.
+    #[inline]
     pub fn push(&mut self, field: Field) {
         let end = field.at + field.len;
         self.d.fields.push(field);
@@ -114,9 +115,31 @@ impl<'d> Cx<'d> {
     }
 
     /// Read a field from a header that starts at `base`; `None` if the frame is too short.
+    #[inline]
     pub fn read(&mut self, def: &FieldDef, base: usize) -> Option<u64> {
-        let (field, num) = def.read(&self.d.data, base)?;
-        self.push(field);
+        let (value, num) = def.value(&self.d.data, base)?;
+        // This is the hottest line of the engine. Assembling a whole `Field` and then pushing
+        // it makes the compiler build it on the stack with small stores and copy it with wide
+        // loads, which stalls the processor; pushing a blank one and filling it in place does
+        // not.
+        self.d.fields.push(Field::BLANK);
+        if let Some(f) = self.d.fields.last_mut() {
+            f.name = def.name;
+            f.label = def.label;
+            f.explain = def.explain;
+            f.value = value;
+            f.at = (base + def.at as usize) as u32;
+            f.len = def.len as u32;
+            f.mask = def.mask;
+            f.depth = def.depth;
+        }
+        let end = (base + def.end()) as u32;
+        if let Some(l) = self.d.layers.last_mut() {
+            l.fields.end = self.d.fields.len() as u32;
+            if end > l.at + l.len {
+                l.len = end - l.at;
+            }
+        }
         Some(num)
     }
 
@@ -218,18 +241,23 @@ impl<'d> Cx<'d> {
         value: Value,
         explain: &'static str,
     ) -> &mut Field {
-        self.push(Field {
-            name,
-            label,
-            value,
-            meaning: Cow::Borrowed(""),
-            at: at as u32,
-            len: len as u32,
-            mask: 0,
-            depth: 0,
-            explain,
-        });
-        self.d.fields.last_mut().expect("just pushed")
+        // Filled in place, for the same reason as in `read`.
+        self.d.fields.push(Field::BLANK);
+        let end = (at + len) as u32;
+        if let Some(l) = self.d.layers.last_mut() {
+            l.fields.end = self.d.fields.len() as u32;
+            if end > l.at + l.len {
+                l.len = end - l.at;
+            }
+        }
+        let f = self.d.fields.last_mut().expect("just pushed");
+        f.name = name;
+        f.label = label;
+        f.explain = explain;
+        f.value = value;
+        f.at = at as u32;
+        f.len = len as u32;
+        f
     }
 
     /// Give the field just added a meaning ("IPv4" for ethertype 0x0800).

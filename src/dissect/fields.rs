@@ -125,7 +125,16 @@ impl FieldDef {
 
     /// Read the field from a header that starts at `base` in `frame`. Returns `None` if the
     /// frame ends before the field does.
+    #[inline]
     pub fn read(&self, frame: &[u8], base: usize) -> Option<(Field, u64)> {
+        let (value, num) = self.value(frame, base)?;
+        Some((self.field(base, value), num))
+    }
+
+    /// Just the value (and its number, for the dissector's own use) of the field in a header
+    /// that starts at `base`.
+    #[inline]
+    pub fn value(&self, frame: &[u8], base: usize) -> Option<(Value, u64)> {
         let start = base + self.at as usize;
         let bytes = frame.get(start..start + self.len as usize)?;
         let raw = be_uint(bytes);
@@ -147,28 +156,39 @@ impl FieldDef {
             Fmt::Ipv6 => Value::Ipv6(bytes.try_into().ok()?),
             Fmt::Bytes => Value::Bytes,
         };
-        let field = Field {
+        let num = if self.fmt == Fmt::Words { num * 4 } else { num };
+        Some((value, num))
+    }
+
+    /// The field, with `value`, for a header that starts at `base`.
+    #[inline]
+    pub fn field(&self, base: usize, value: Value) -> Field {
+        Field {
             name: self.name,
             label: self.label,
             value,
             meaning: Cow::Borrowed(""),
-            at: start as u32,
+            at: (base + self.at as usize) as u32,
             len: self.len as u32,
             mask: self.mask,
             depth: self.depth,
             explain: self.explain,
-        };
-        let num = if self.fmt == Fmt::Words { num * 4 } else { num };
-        Some((field, num))
+        }
     }
 }
 
 /// Read up to 8 bytes as one big-endian unsigned number (network byte order).
+#[inline]
 pub fn be_uint(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .take(8)
-        .fold(0u64, |acc, &b| (acc << 8) | b as u64)
+    match *bytes {
+        [a] => a as u64,
+        [a, b] => u16::from_be_bytes([a, b]) as u64,
+        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]) as u64,
+        _ => bytes
+            .iter()
+            .take(8)
+            .fold(0u64, |acc, &b| (acc << 8) | b as u64),
+    }
 }
 
 #[cfg(test)]

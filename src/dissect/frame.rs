@@ -5,10 +5,8 @@
 //! short). None of this was sent by anyone; it is what the receiving network card and the
 //! capture program observed, so wirelab places it at the physical layer.
 
-use std::borrow::Cow;
-
 use super::cx::Cx;
-use super::model::{Dissection, Field, Layer, Proto, Value};
+use super::model::{Dissection, Layer, Proto, Value};
 
 pub fn dissect(cx: &mut Cx) {
     cx.begin(Proto::Frame, 0);
@@ -16,43 +14,41 @@ pub fn dissect(cx: &mut Cx) {
     let ts = cx.d.ts;
     let wire = cx.d.wire_len as u64;
     let cap = cx.d.data.len() as u64;
-    let meta = |name, label, value, explain| Field {
-        name,
-        label,
-        value,
-        meaning: Cow::Borrowed(""),
-        at: 0,
-        len: 0,
-        mask: 0,
-        depth: 0,
-        explain,
-    };
-    cx.push(meta(
+    // These fields describe the frame rather than any of its bytes: they cover no bytes.
+    cx.add(
         "frame.number",
         "Frame number",
+        0,
+        0,
         Value::Uint(number),
         "The frame's position in the capture, counting from 1.",
-    ));
+    );
     if let Some(ts) = ts {
-        cx.push(meta(
+        cx.add(
             "frame.time_epoch",
             "Arrival time",
+            0,
+            0,
             Value::Time(ts),
             "When the capture saw the frame, in seconds since 1 January 1970 (UTC).",
-        ));
+        );
     }
-    cx.push(meta(
+    cx.add(
         "frame.len",
         "Length on the wire",
+        0,
+        0,
         Value::Uint(wire),
         "How many bytes the frame had on the wire.",
-    ));
-    cx.push(meta(
+    );
+    cx.add(
         "frame.cap_len",
         "Captured length",
+        0,
+        0,
         Value::Uint(cap),
         "How many of those bytes the capture kept; fewer than on the wire means the end was cut off.",
-    ));
+    );
     if cap < wire {
         cx.meaning(format!("{} bytes not captured", wire - cap));
     }

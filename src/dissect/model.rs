@@ -337,6 +337,19 @@ pub struct Field {
 }
 
 impl Field {
+    /// A field with nothing in it, to be filled in place.
+    pub const BLANK: Field = Field {
+        name: "",
+        label: "",
+        value: Value::None,
+        meaning: Cow::Borrowed(""),
+        at: 0,
+        len: 0,
+        mask: 0,
+        depth: 0,
+        explain: "",
+    };
+
     /// The field's byte range within the frame.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.at as usize..(self.at + self.len) as usize

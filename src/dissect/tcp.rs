@@ -358,15 +358,10 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
         return; // the segment continues in other IP fragments
     }
     let Some(ip) = cx.ip else { return };
-    let Some(segment) = cx.bytes(at, end.saturating_sub(at)) else {
-        return; // not all captured: cannot check
+    let sum = match cx.bytes(at, end.saturating_sub(at)) {
+        Some(segment) if segment.len() >= MIN_HEADER_LEN => transport_checksum(&ip, 6, segment),
+        _ => return, // not all captured: cannot check
     };
-    if segment.len() < MIN_HEADER_LEN {
-        return;
-    }
-    let segment = segment.to_vec();
-    let segment = &segment[..];
-    let sum = transport_checksum(&ip, 6, segment);
     let i = field_index(cx, "tcp.checksum");
     if sum == 0 {
         if let Some(i) = i {
@@ -378,7 +373,7 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
             cx.d.fields[i].meaning = "wrong".into();
         }
         // Work out what it should have been: the sum with the checksum field zeroed.
-        let mut copy = segment.to_vec();
+        let mut copy = cx.bytes(at, end - at).unwrap_or_default().to_vec();
         copy[16] = 0;
         copy[17] = 0;
         let want = transport_checksum(&ip, 6, &copy);
