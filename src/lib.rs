@@ -21,6 +21,7 @@
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
+//! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 
 pub mod cli;
 pub mod commands;
@@ -28,4 +29,5 @@ pub mod dissect;
 pub mod filter;
 pub mod glossary;
 pub mod render;
+pub mod sio;
 pub mod source;

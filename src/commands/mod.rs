@@ -3,6 +3,7 @@
 
 pub mod define;
 pub mod dissect;
+pub mod sio;
 pub mod tour;
 
 use std::io::IsTerminal;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Layers => define::layers(color),
         Command::Define(args) => define::define(&args),
         Command::Dissect(args) => dissect::run(&args, color),
+        Command::Sio(cmd) => sio::run(cmd),
     }
 }
 
