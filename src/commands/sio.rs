@@ -20,11 +20,15 @@ use crate::sio::server::{self, Log, ServerOptions, json_arg};
 
 pub fn run(cmd: SioCommand) -> Result<ExitCode, Error> {
     let rt = tokio::runtime::Runtime::new()?;
-    match cmd {
+    let result = match cmd {
         SioCommand::Serve(a) => rt.block_on(serve(a)),
         SioCommand::Connect(a) => rt.block_on(connect(a)),
         SioCommand::Demo(a) => rt.block_on(run_demo(a)),
-    }
+    };
+    // Reading the keyboard blocks a thread that only a key press would free: do not wait
+    // for it when the command is over.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
 }
 
 async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {

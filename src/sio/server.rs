@@ -43,10 +43,10 @@ use axum::response::Html;
 use axum::routing::get;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
+use socketioxide::{ParserConfig, SocketIo};
 use socketioxide_redis::drivers::redis::redis_client;
 use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
 use tokio::net::TcpListener;
@@ -61,6 +61,9 @@ pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The chat page served at `/`.
 pub const PAGE: &str = include_str!("page.html");
+
+/// The most binary attachments one event may announce.
+pub const MAX_ATTACHMENTS: usize = 16;
 
 /// The longest room name a client may join.
 pub const MAX_ROOM_LEN: usize = 64;
@@ -242,6 +245,14 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
         .ws_max_frame_size(opts.max_payload as usize)
         .max_buffer_size(opts.buffer)
         .ack_timeout(opts.ack_timeout)
+        // Binary attachments are buffered until the last one arrives: bound how many, how
+        // big, and for how long, so one client cannot make the server hold much memory.
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binaries(MAX_ATTACHMENTS)
+                .max_incoming_binary_buf_size(opts.max_payload as usize)
+                .packet_completion_timeout(Duration::from_secs(5)),
+        )
         .with_state(shared);
     let (app, io) = match &opts.redis_url {
         None => {
