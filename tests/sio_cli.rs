@@ -29,7 +29,11 @@ fn serve(extra: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "server ended early");
+        if out.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server ended before saying where it listens");
+        }
         if let Some(i) = line.find("listening on http://") {
             let url = line[i + "listening on ".len()..]
                 .split_whitespace()
