@@ -15,7 +15,8 @@ fn wirelab() -> Command {
     c
 }
 
-/// `sio serve --port 0`, and the URL it printed.
+/// `sio serve --port 0`, and the URL it printed. The caller stops it with [`interrupt`].
+#[allow(clippy::zombie_processes)]
 fn serve(extra: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
     let mut child = wirelab()
         .args(["sio", "serve", "--port", "0"])
