@@ -462,3 +462,50 @@ async fn redis_pair_shares_rooms() {
     b.stop().await;
     drop(redis);
 }
+
+/// A client may emit the moment it has read the server's CONNECT answer. That event must
+/// reach its handler: the handlers are registered in a connect middleware, which socketioxide
+/// awaits before it answers, and not in the connect handler, which it spawns after answering
+/// (registering there lost a fast client's first event now and then, under load). The race is
+/// a matter of scheduling, so this test runs on two worker threads and tries 100 times; with
+/// the handlers registered in the connect handler it failed 3 runs out of 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_event_right_after_connect_is_handled() {
+    let s = start(ServerOptions::default()).await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", s.addr);
+    for i in 0..100 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .unwrap();
+        let open = ws.next().await.unwrap().unwrap();
+        assert!(open.to_text().unwrap().starts_with("0{"));
+        ws.send(Message::Text("40".into())).await.unwrap();
+        loop {
+            let m = ws.next().await.unwrap().unwrap();
+            if m.to_text().unwrap().starts_with("40{") {
+                break;
+            }
+        }
+        ws.send(Message::Text(format!("420[\"ping\",{i}]").into()))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let m = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("connection {i}: no ack for the first event"))
+                .expect("connection open")
+                .unwrap();
+            if let Message::Text(t) = m
+                && t.as_str().starts_with("430")
+            {
+                assert_eq!(
+                    t.as_str(),
+                    format!("430[{{\"pong\":{i},\"server\":\"A\"}}]")
+                );
+                break;
+            }
+        }
+    }
+    s.stop().await;
+}

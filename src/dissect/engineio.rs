@@ -44,7 +44,7 @@
 use std::ops::Range;
 
 use super::cx::Cx;
-use super::model::{ProblemKind, Proto, Value};
+use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 use super::socketio;
 
 /// The byte that separates packets in an HTTP long-polling body.
@@ -460,6 +460,30 @@ pub fn explain(text: &str) -> String {
     }
 }
 
+/// The layer's heading in the summary and the layer tree: `Engine.IO message`,
+/// `Engine.IO open sid=…`.
+pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    let ty = d.layer_field(layer, "eio.type");
+    let mut s = format!(
+        "Engine.IO {}",
+        ty.map(|f| f.meaning.to_string())
+            .unwrap_or_else(|| "(bad packet)".into())
+    );
+    if let Some(Value::Text(sid)) = d.layer_field(layer, "eio.sid").map(|f| &f.value) {
+        s.push_str(&format!(" sid={sid}"));
+    }
+    if let Some(n) = d
+        .layer_field(layer, "eio.binary_len")
+        .and_then(|f| f.value.as_u64())
+    {
+        s.push_str(&format!(" {n} bytes"));
+    }
+    if let Some(Value::Text(t)) = d.layer_field(layer, "eio.data").map(|f| &f.value) {
+        s.push_str(&format!(" {t:?}"));
+    }
+    s
+}
+
 fn opt(v: Option<u64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
 }
@@ -467,7 +491,6 @@ fn opt(v: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::model::Dissection;
 
     fn run(payload: &[u8], base: usize, t: Transport) -> Dissection {
         let mut d = Dissection {
@@ -525,6 +548,11 @@ mod tests {
         assert_eq!(d.uint("sio.ack_id"), Some(1));
         // "421[" : the ack id "1" is the third byte of the payload.
         assert_eq!(d.field("sio.ack_id").unwrap().at, 4 + 2);
+        assert_eq!(describe(&d, &d.layers[0]), "Engine.IO message");
+        assert_eq!(
+            crate::dissect::socketio::describe(&d, &d.layers[1]),
+            "Socket.IO EVENT \"ping\" ack=1 [1]"
+        );
     }
 
     #[test]

@@ -188,6 +188,8 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         Proto::Tcp => tcp::describe(d, layer),
         Proto::Udp => udp::describe(d, layer),
         Proto::Dns => dns::describe(d, layer),
+        Proto::EngineIo => engineio::describe(d, layer),
+        Proto::SocketIo => socketio::describe(d, layer),
         _ => data::describe(d, layer),
     }
 }

@@ -45,7 +45,7 @@ use serde_json::Value as Json;
 
 use super::cx::Cx;
 use super::engineio::show_byte;
-use super::model::{ProblemKind, Proto, Value};
+use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 
 /// The seven Socket.IO packet types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -563,6 +563,41 @@ pub fn dissect(cx: &mut Cx, bytes: &[u8], base: usize) {
     cx.set_len(bytes.len());
 }
 
+/// The layer's heading: `Socket.IO EVENT "chat" ack=1 ["hi"]`, `Socket.IO CONNECT /admin`.
+pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    let text = |name: &str| match d.layer_field(layer, name).map(|f| &f.value) {
+        Some(Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let mut s = format!(
+        "Socket.IO {}",
+        d.layer_field(layer, "sio.type")
+            .map(|f| f.meaning.to_string())
+            .unwrap_or_else(|| "(bad packet)".into())
+    );
+    if let Some(ns) = text("sio.namespace").filter(|n| n != "/") {
+        s.push_str(&format!(" {ns}"));
+    }
+    if let Some(ev) = text("sio.event") {
+        s.push_str(&format!(" {ev:?}"));
+    }
+    if let Some(id) = d
+        .layer_field(layer, "sio.ack_id")
+        .and_then(|f| f.value.as_u64())
+    {
+        s.push_str(&format!(" ack={id}"));
+    }
+    if let Some(args) = text("sio.args") {
+        let short: String = args.chars().take(60).collect();
+        s.push(' ');
+        s.push_str(&short);
+        if short.len() < args.len() {
+            s.push('…');
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,7 +665,6 @@ mod tests {
 
     #[test]
     fn dissect_records_problem_and_keeps_what_was_read() {
-        use crate::dissect::model::Dissection;
         let mut d = Dissection::default();
         let mut cx = Cx::new(&mut d);
         dissect(&mut cx, b"2/ns,12{oops", 100);

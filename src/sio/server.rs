@@ -34,6 +34,7 @@
 //! read their arguments with `TryData`, so wrong argument shapes are answered with an error
 //! ack (when the client asked for one) and logged, never a panic.
 
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::DisconnectReason;
 use socketioxide::{ParserConfig, SocketIo};
 use socketioxide_redis::drivers::redis::redis_client;
@@ -257,7 +259,7 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
     let (app, io) = match &opts.redis_url {
         None => {
             let (layer, io) = builder.build_layer();
-            io.ns("/", on_connect::<LocalAdapter>);
+            io.ns("/", on_connect::<LocalAdapter>.with(setup::<LocalAdapter>));
             (Router::new().layer(layer), Io::Local(io))
         }
         Some(url) => {
@@ -269,9 +271,12 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
             let (layer, io) = builder
                 .with_adapter::<RedisAdapter<Emitter>>(ctr)
                 .build_layer();
-            io.ns("/", on_connect::<RedisAdapter<Emitter>>)
-                .await
-                .map_err(|e| format!("cannot set up the Redis adapter at {url}: {e}"))?;
+            io.ns(
+                "/",
+                on_connect::<RedisAdapter<Emitter>>.with(setup::<RedisAdapter<Emitter>>),
+            )
+            .await
+            .map_err(|e| format!("cannot set up the Redis adapter at {url}: {e}"))?;
             (Router::new().layer(layer), Io::Redis(io))
         }
     };
@@ -315,21 +320,20 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(sh): State<Shared>) {
+/// Runs before the server sends its CONNECT answer (`40{"sid":…}`): give the socket its public
+/// id and its own room, and register every handler.
+///
+/// This must happen here, in a connect *middleware*, and not in the connect handler:
+/// socketioxide sends the CONNECT answer first and then spawns the connect handler as a task,
+/// so a quick client can emit its first event before a handler that registers `socket.on(…)`
+/// has run, and that event would be lost without a trace. (wirelab's benchmark found this: the
+/// first broadcast of a fast sender went missing.) Middlewares are awaited before the answer.
+async fn setup<A: Adapter>(socket: SocketRef<A>) -> Result<(), Infallible> {
     let id = PublicId::new();
     socket.extensions.insert(id.clone());
     // Socket.IO's convention: every socket is in the room named by its own id, so "send to
     // one client" is "send to that room". socketioxide leaves this to the application.
     socket.join(id.to_string());
-    sh.log(format!(
-        "connect     {id}  ({ID_BITS}-bit public id; Engine.IO session {} over {:?} stays private)",
-        socket.id,
-        socket.transport_type()
-    ));
-    let _ = socket.emit(
-        "welcome",
-        &json!({ "id": id.as_str(), "server": &*sh.name, "bits": ID_BITS }),
-    );
     socket.on("chat", on_chat::<A>);
     socket.on("whisper", on_whisper::<A>);
     socket.on("join", on_join::<A>);
@@ -339,6 +343,21 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(sh): State<Shared>) 
     socket.on("ping", on_ping::<A>);
     socket.on_fallback(on_unhandled::<A>);
     socket.on_disconnect(on_disconnect::<A>);
+    Ok(())
+}
+
+/// Runs after the CONNECT answer: log, and tell the client its public id.
+async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(sh): State<Shared>) {
+    let id = socket.extensions.get::<PublicId>().unwrap_or_default();
+    sh.log(format!(
+        "connect     {id}  ({ID_BITS}-bit public id; Engine.IO session {} over {:?} stays private)",
+        socket.id,
+        socket.transport_type()
+    ));
+    let _ = socket.emit(
+        "welcome",
+        &json!({ "id": id.as_str(), "server": &*sh.name, "bits": ID_BITS }),
+    );
 }
 
 /// Reply through the ack, if the client asked for one (does nothing otherwise).
