@@ -82,7 +82,8 @@ fn check_loopback(url: &str) -> Result<String, Error> {
 
 /// Connect, do the Engine.IO and Socket.IO handshakes.
 async fn connect(ws_url: &str) -> Result<Ws, Error> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await?;
+    // No Nagle delay on small writes (the servers turn it off too).
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, None, true).await?;
     let mut opened = false;
     loop {
         let m = tokio::time::timeout(Duration::from_secs(20), ws.next())

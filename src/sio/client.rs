@@ -169,7 +169,7 @@ impl Client {
         };
         let (ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(ws_url.as_str()),
+            tokio_tungstenite::connect_async_with_config(ws_url.as_str(), None, true),
         )
         .await
         .map_err(|_| format!("{ws_url}: no answer within 10 s"))?

@@ -42,6 +42,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
@@ -263,6 +264,7 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
             (Router::new().layer(layer), Io::Local(io))
         }
         Some(url) => {
+            let url = &resp3_url(url);
             let client = redis_client::Client::open(url.as_str())
                 .map_err(|e| format!("bad Redis URL {url}: {e}"))?;
             let ctr = RedisAdapterCtr::new_with_redis(&client).await.map_err(|e| {
@@ -282,6 +284,11 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
     };
     let app = app.route("/", get(|| async { Html(PAGE) }));
     let (tx, rx) = oneshot::channel::<()>();
+    // Chat messages are small and should leave at once: turn off Nagle's algorithm, which
+    // would hold a small write back while an earlier one is unacknowledged.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -296,6 +303,23 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
         stop: Some(tx),
         task,
     })
+}
+
+/// The Redis adapter speaks RESP3 (Redis 7 and later), which the `redis` crate only uses when
+/// the URL asks for it: add `protocol=resp3` when it is missing.
+pub fn resp3_url(url: &str) -> String {
+    if url.to_ascii_lowercase().contains("protocol=resp3") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else if url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'))
+    {
+        format!("{url}?protocol=resp3")
+    } else {
+        format!("{url}/?protocol=resp3")
+    }
 }
 
 /// The public id of a socket (set on connect).
@@ -663,6 +687,27 @@ mod tests {
         assert!(check_room(&json!(7)).is_err());
         assert!(check_room(&json!("x".repeat(65))).is_err());
         assert!(check_room(&json!(PublicId::new().to_string())).is_err());
+    }
+
+    #[test]
+    fn redis_urls_get_resp3() {
+        assert_eq!(
+            resp3_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379/?protocol=resp3"
+        );
+        assert_eq!(
+            resp3_url("redis://127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/?protocol=resp3"
+        );
+        assert_eq!(resp3_url("redis://h:1/2"), "redis://h:1/2?protocol=resp3");
+        assert_eq!(
+            resp3_url("redis://h:1/0?x=1"),
+            "redis://h:1/0?x=1&protocol=resp3"
+        );
+        assert_eq!(
+            resp3_url("redis://h:1/?protocol=RESP3"),
+            "redis://h:1/?protocol=RESP3"
+        );
     }
 
     #[test]
