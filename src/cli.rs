@@ -70,6 +70,75 @@ pub enum Command {
     /// Send a bounded UDP flood to 127.0.0.1 (for bench/capture.sh).
     #[command(hide = true)]
     Flood(FloodArgs),
+    /// Socket.IO live: a chat server, a client that shows every packet, and the lesson's demo.
+    #[command(subcommand)]
+    Sio(SioCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SioCommand {
+    /// Run a Socket.IO chat server (socketioxide), with a chat page at / and a console that
+    /// emits to everyone, one client or a room (/help).
+    Serve(SioServeArgs),
+    /// Connect wirelab's own Socket.IO client and show every packet, raw and explained.
+    Connect(SioConnectArgs),
+    /// One server, three clients: to all, to one, to a room, to all but the sender, acks both
+    /// ways, an unhandled event; then a table of who received what.
+    Demo(SioDemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SioServeArgs {
+    /// The TCP port to listen on (0 picks a free one).
+    #[arg(long, short, default_value_t = 3000)]
+    pub port: u16,
+    /// Share rooms with other servers through this Redis (7 or later), e.g.
+    /// redis://127.0.0.1:6379/?protocol=resp3. Without it, rooms live in this process only.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Listen on every interface instead of 127.0.0.1 only: other machines can then connect.
+    #[arg(long)]
+    pub public: bool,
+    /// The server's name, shown in logs and sent in each welcome event.
+    #[arg(long, default_value = "A")]
+    pub name: String,
+    /// The largest message a client may send, in bytes; bigger ones close its connection.
+    #[arg(long, default_value_t = 100_000, value_name = "BYTES")]
+    pub max_payload: u64,
+    /// Log connections and refusals only, not every event (for benchmarks).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SioConnectArgs {
+    /// The server: http://127.0.0.1:3000 (a path names a namespace: http://host:3000/admin).
+    pub url: String,
+    /// Run the commands in this file instead of reading them from the keyboard (one a line;
+    /// /expect EVENT [SECONDS] and /wait MS help scripts); exit 1 if one fails.
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// The JSON this client answers the server's ack requests with (default: an object naming
+    /// the event).
+    #[arg(long, value_name = "JSON")]
+    pub ack_reply: Option<String>,
+    /// Show the raw packets only, without the explanation under each.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SioDemoArgs {
+    /// How many servers: 2 shares rooms through Redis (a local redis-server is started when
+    /// --redis is not given).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub servers: u8,
+    /// The Redis to use with --servers 2, e.g. redis://127.0.0.1:6379/?protocol=resp3.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Do not print every packet; only the steps, the server's log and the table.
+    #[arg(long)]
+    pub no_wire: bool,
 }
 
 impl Command {

@@ -26,6 +26,7 @@
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
+//! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 
 pub mod cli;
 pub mod commands;
@@ -35,4 +36,5 @@ pub mod filter;
 pub mod glossary;
 pub mod lessons;
 pub mod render;
+pub mod sio;
 pub mod source;

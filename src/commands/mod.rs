@@ -7,6 +7,7 @@ pub mod dissect;
 pub mod handshake;
 pub mod lab;
 pub mod lessons;
+pub mod sio;
 pub mod synth;
 pub mod tcp;
 pub mod tour;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Tcp(args) => tcp::run(&args, color),
         Command::Udp(args) => udp::run(&args, color),
         Command::Flood(args) => udp::flood(&args),
+        Command::Sio(cmd) => sio::run(cmd),
     }
 }
 

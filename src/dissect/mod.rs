@@ -40,6 +40,7 @@ pub mod model;
 pub mod arp;
 pub mod data;
 pub mod dns;
+pub mod engineio;
 pub mod ethernet;
 pub mod frame;
 pub mod icmp;
@@ -49,6 +50,7 @@ pub mod ipv6;
 pub mod llc;
 pub mod null;
 pub mod sll;
+pub mod socketio;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
@@ -208,6 +210,8 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         Proto::Tcp => tcp::describe(d, layer),
         Proto::Udp => udp::describe(d, layer),
         Proto::Dns => dns::describe(d, layer),
+        Proto::EngineIo => engineio::describe(d, layer),
+        Proto::SocketIo => socketio::describe(d, layer),
         _ => data::describe(d, layer),
     }
 }

@@ -1,0 +1,311 @@
+//! `wirelab sio serve | connect | demo`: Socket.IO live (see [`crate::sio`]).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use colored::Colorize;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::Error;
+use crate::cli::{SioCommand, SioConnectArgs, SioDemoArgs, SioServeArgs};
+use crate::dissect::engineio;
+use crate::sio::client::{self, Client, ClientOptions, Dir, Incoming, Trace};
+use crate::sio::demo::{self, DemoOptions};
+use crate::sio::id::ID_BITS;
+use crate::sio::server::{self, Log, ServerOptions, json_arg};
+
+pub fn run(cmd: SioCommand) -> Result<ExitCode, Error> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let result = match cmd {
+        SioCommand::Serve(a) => rt.block_on(serve(a)),
+        SioCommand::Connect(a) => rt.block_on(connect(a)),
+        SioCommand::Demo(a) => rt.block_on(run_demo(a)),
+    };
+    // Reading the keyboard blocks a thread that only a key press would free: do not wait
+    // for it when the command is over.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
+    let bind = if a.public {
+        eprintln!(
+            "{} --public: listening on every interface; anyone who can reach this machine can connect and chat",
+            "warning:".yellow().bold()
+        );
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    };
+    let opts = ServerOptions {
+        bind,
+        port: a.port,
+        redis_url: a.redis.clone(),
+        name: a.name.clone(),
+        max_payload: a.max_payload,
+        verbose: !a.quiet,
+        ..ServerOptions::default()
+    };
+    let log: Log = Arc::new(|line: String| println!("{line}"));
+    let running = server::start(&opts, log).await?;
+    println!(
+        "{} Socket.IO server {} listening on http://{} ({}); payload limit {} bytes; ids {ID_BITS} random bits",
+        "wirelab sio serve:".bold(),
+        opts.name,
+        running.addr,
+        match &opts.redis_url {
+            Some(u) => format!("rooms shared through Redis {u}"),
+            None => "rooms in memory".into(),
+        },
+        opts.max_payload
+    );
+    println!(
+        "open http://{} for the chat page; type /help for the console (Ctrl-C stops)",
+        running.addr
+    );
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => match server::console(&running.io, &line, opts.ack_timeout).await {
+                    Ok(out) if out.is_empty() => {}
+                    Ok(out) => println!("{out}"),
+                    Err(e) => println!("{} {e}", "console:".red()),
+                },
+                // No keyboard (started by a script): keep serving until Ctrl-C or a signal.
+                _ => stdin_open = false,
+            },
+        }
+    }
+    println!("stopping");
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print each packet raw, with its meaning under it.
+async fn print_traces(mut rx: mpsc::UnboundedReceiver<Trace>, raw: bool) {
+    while let Some(t) = rx.recv().await {
+        let arrow = match t.dir {
+            Dir::Sent => t.dir.arrow().yellow().bold(),
+            Dir::Received => t.dir.arrow().green().bold(),
+        };
+        println!("{arrow} {}", t.text);
+        if !raw {
+            println!("    {}", engineio::explain(&t.text).dimmed());
+        }
+    }
+}
+
+async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(print_traces(rx, a.raw));
+    let reply: Option<Value> = match &a.ack_reply {
+        Some(s) => {
+            Some(serde_json::from_str(s).map_err(|e| format!("--ack-reply must be JSON: {e}"))?)
+        }
+        None => None,
+    };
+    let responder: client::Responder = Arc::new(move |event: &str, args: &[Value]| {
+        let answer = match &reply {
+            Some(v) => vec![v.clone()],
+            None => client::default_answer(event, args),
+        };
+        println!(
+            "    {}",
+            format!(
+                "the server asked for an ack of {event:?}; answering {}",
+                Value::Array(answer.clone())
+            )
+            .cyan()
+        );
+        answer
+    });
+    let mut c = Client::connect(
+        &a.url,
+        ClientOptions {
+            trace: Some(tx),
+            responder: Some(responder),
+            ..ClientOptions::default()
+        },
+    )
+    .await?;
+    println!(
+        "{} socket id {} (Engine.IO session {})",
+        "connected:".bold(),
+        c.socket_id,
+        c.handshake.sid.as_deref().unwrap_or("?")
+    );
+    let failed = match &a.script {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut failed = 0;
+            for (n, line) in text.lines().enumerate() {
+                match command(&mut c, line).await {
+                    Ok(Flow::Quit) => break,
+                    Ok(Flow::Go) => {}
+                    Err(e) => {
+                        failed += 1;
+                        println!(
+                            "{} {}:{}: {e}",
+                            "failed:".red().bold(),
+                            path.display(),
+                            n + 1
+                        );
+                    }
+                }
+            }
+            failed
+        }
+        None => {
+            println!(
+                "commands: /emit EVENT [JSON], /ack EVENT [JSON], /join ROOM, /leave ROOM, /raw PACKET, /quit; other text is sent as a chat"
+            );
+            let mut lines = BufReader::new(tokio::io::stdin()).lines();
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    line = lines.next_line() => match line {
+                        Ok(Some(line)) => match command(&mut c, &line).await {
+                            Ok(Flow::Quit) => break,
+                            Ok(Flow::Go) => {}
+                            Err(e) => println!("{} {e}", "error:".red()),
+                        },
+                        _ => break,
+                    },
+                    got = c.next(Duration::from_secs(3600)) => {
+                        if let Some(Incoming::Closed(why)) = got {
+                            println!("{} {why}", "closed:".red().bold());
+                            break;
+                        }
+                    }
+                }
+            }
+            0
+        }
+    };
+    c.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+enum Flow {
+    Go,
+    Quit,
+}
+
+const ACK_WAIT: Duration = Duration::from_secs(5);
+
+/// One command typed (or read from a script) in `sio connect`.
+async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Flow::Go);
+    }
+    let (cmd, rest) = match line.split_once(char::is_whitespace) {
+        Some((a, b)) => (a, b.trim()),
+        None => (line, ""),
+    };
+    let (word, data) = match rest.split_once(char::is_whitespace) {
+        Some((a, b)) => (a, b.trim()),
+        None => (rest, ""),
+    };
+    let args = |data: &str| -> Vec<Value> {
+        if data.is_empty() {
+            vec![]
+        } else {
+            vec![json_arg(data)]
+        }
+    };
+    match cmd {
+        "/quit" | "/exit" => return Ok(Flow::Quit),
+        "/emit" if !word.is_empty() => c.emit(word, &args(data))?,
+        "/ack" if !word.is_empty() => {
+            let v = c.emit_with_ack(word, &args(data), ACK_WAIT).await?;
+            println!(
+                "    {}",
+                format!("ack for {word:?}: {}", Value::Array(v)).cyan()
+            );
+        }
+        "/join" | "/leave" if !word.is_empty() => {
+            let v = c
+                .emit_with_ack(&cmd[1..], &[Value::String(word.into())], ACK_WAIT)
+                .await?;
+            println!(
+                "    {}",
+                format!("{}: {}", &cmd[1..], Value::Array(v)).cyan()
+            );
+        }
+        "/raw" if !rest.is_empty() => c.send_raw(rest)?,
+        "/wait" => {
+            let ms: u64 = word.parse().map_err(|_| "/wait needs milliseconds")?;
+            if let Some(Incoming::Closed(why)) = c
+                .drain(Duration::from_millis(ms))
+                .await
+                .into_iter()
+                .find(|i| matches!(i, Incoming::Closed(_)))
+            {
+                return Err(format!("connection closed: {why}").into());
+            }
+        }
+        "/expect" if !word.is_empty() => {
+            let secs: f64 = if data.is_empty() {
+                5.0
+            } else {
+                data.parse().map_err(|_| "/expect EVENT [SECONDS]")?
+            };
+            let mut skipped = Vec::new();
+            match c
+                .wait_for(word, Duration::from_secs_f64(secs), &mut skipped)
+                .await
+            {
+                Some(e) => println!(
+                    "    {}",
+                    format!("got {:?} {}", e.name, Value::Array(e.args)).cyan()
+                ),
+                None => return Err(format!("no {word:?} event within {secs} s").into()),
+            }
+        }
+        s if s.starts_with('/') => {
+            return Err(format!("{line}: unknown or incomplete command (/emit EVENT [JSON], /ack EVENT [JSON], /join ROOM, /leave ROOM, /raw PACKET, /wait MS, /expect EVENT [SECONDS], /quit)").into());
+        }
+        _ => c.emit("chat", &[Value::String(line.into())])?,
+    }
+    Ok(Flow::Go)
+}
+
+async fn run_demo(a: SioDemoArgs) -> Result<ExitCode, Error> {
+    let opts = DemoOptions {
+        servers: a.servers,
+        redis: a.redis,
+        wire: !a.no_wire,
+    };
+    // Ctrl-C ends the demo cleanly: servers stop, a local Redis is stopped by its Drop.
+    let results = tokio::select! {
+        r = demo::run(&opts) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            println!("interrupted");
+            return Ok(ExitCode::from(130));
+        }
+    };
+    println!("\n{}", "Who received what".bold());
+    println!("{}", demo::table(&results));
+    let bad = results.iter().filter(|r| !r.ok).count();
+    if bad == 0 {
+        println!("Every step behaved as Socket.IO promises.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{bad} step(s) did not behave as expected.");
+        Ok(ExitCode::from(1))
+    }
+}
