@@ -17,6 +17,8 @@
 //!   diagrams ([`dissect::fields`]), and one file per protocol.
 //! * [`source`]: where frames come from: capture files ([`source::file`]).
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
+//! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
+//!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`cli`]: the command line, one argument struct per subcommand.
@@ -29,3 +31,4 @@ pub mod filter;
 pub mod glossary;
 pub mod render;
 pub mod source;
+pub mod stream;
