@@ -26,6 +26,9 @@
 //! Without tshark the test says it was skipped; under `CI=true` it fails instead.
 
 mod common;
+mod stream_support;
+
+use stream_support::scenarios;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -191,38 +194,33 @@ impl Renumber {
     }
 }
 
-#[test]
-fn stream_analysis_agrees_with_tshark() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "stream_analysis_agrees_with_tshark",
-            "../shared/corpus (or $WIRELAB_CORPUS) is not present",
-        );
-        return;
-    };
-    if !tshark_available() {
-        common::skip_or_fail(
-            "stream_analysis_agrees_with_tshark",
-            "tshark is not installed (apt-get install tshark)",
-        );
-        return;
-    }
-    let mut allow = load_allow_list();
-    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut failures: Vec<String> = Vec::new();
-    let mut unreached: Vec<String> = Vec::new();
-    let mut partial: Vec<String> = Vec::new();
-    let mut files_compared = 0;
-    let mut frames_compared = 0u64;
+/// The comparison over a set of files: tallies, differences, frames not reached.
+struct Comparison {
+    allow: Vec<Allow>,
+    tallies: BTreeMap<&'static str, Tally>,
+    failures: Vec<String>,
+    unreached: Vec<String>,
+    partial: Vec<String>,
+    files: usize,
+    frames: u64,
+}
 
-    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
-        .expect("corpus pcaps")
-        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
-        .collect();
-    names.sort();
-    for name in &names {
-        let path = corpus.join("pcaps").join(name);
-        let (header, rows) = tshark_rows(&path);
+impl Comparison {
+    fn new() -> Comparison {
+        Comparison {
+            allow: load_allow_list(),
+            tallies: BTreeMap::new(),
+            failures: Vec::new(),
+            unreached: Vec::new(),
+            partial: Vec::new(),
+            files: 0,
+            frames: 0,
+        }
+    }
+
+    /// Compare one capture file; `name` is how the allow list names it.
+    fn file(&mut self, path: &Path, name: &str) {
+        let (header, rows) = tshark_rows(path);
         let col = |f: &str| header.iter().position(|h| h == f);
         let (Some(tcp_col), Some(udp_col)) = (col("tcp.stream"), col("udp.stream")) else {
             panic!("tshark header lacks tcp.stream/udp.stream: {header:?}");
@@ -232,14 +230,15 @@ fn stream_analysis_agrees_with_tshark() {
                 || r.get(udp_col).is_some_and(|v| !v.is_empty())
         });
         if !carries {
-            continue;
+            return;
         }
-        files_compared += 1;
+        self.files += 1;
 
         // Our side: every frame through the engine and the tracker.
-        let Ok(mut reader) = CaptureReader::open(&path) else {
-            failures.push(format!("{name}: wirelab cannot open it"));
-            continue;
+        let Ok(mut reader) = CaptureReader::open(path) else {
+            self.failures
+                .push(format!("{name}: wirelab cannot open it"));
+            return;
         };
         let mut tracker = StreamTracker::default();
         let mut d = Dissection::default();
@@ -267,30 +266,30 @@ fn stream_analysis_agrees_with_tshark() {
         for i in 0..rows.len() {
             if !reached(i, tcp_col, "tcp.srcport") {
                 skip_tcp[i] = true;
-                unreached.push(format!("{name} frame {} (TCP)", i + 1));
+                self.unreached.push(format!("{name} frame {} (TCP)", i + 1));
             }
             if !reached(i, udp_col, "udp.srcport") {
                 skip_udp[i] = true;
-                unreached.push(format!("{name} frame {} (UDP)", i + 1));
+                self.unreached.push(format!("{name} frame {} (UDP)", i + 1));
             }
         }
         let renumber_tcp = skip_tcp.iter().any(|s| *s);
         let renumber_udp = skip_udp.iter().any(|s| *s);
         if renumber_tcp {
-            partial.push(name.clone());
+            self.partial.push(name.to_string());
         }
         let (mut rt_theirs, mut rt_ours) = (Renumber::default(), Renumber::default());
         let (mut ru_theirs, mut ru_ours) = (Renumber::default(), Renumber::default());
 
         if ours.len() != rows.len() {
-            failures.push(format!(
+            self.failures.push(format!(
                 "{name}: wirelab read {} frames, tshark {}",
                 ours.len(),
                 rows.len()
             ));
         }
         for (i, row) in rows.iter().enumerate().take(ours.len()) {
-            frames_compared += 1;
+            self.frames += 1;
             let frame_no = (i + 1).to_string();
             for (c, field) in header.iter().enumerate() {
                 let is_udp = field.starts_with("udp.");
@@ -320,14 +319,14 @@ fn stream_analysis_agrees_with_tshark() {
                     .find(|f| *f == field)
                     .copied()
                     .expect("a compared field");
-                let t = tallies.entry(key).or_default();
+                let t = self.tallies.entry(key).or_default();
                 t.n += 1;
                 if theirs == mine {
                     t.agree += 1;
-                } else if allowed(&mut allow, name, &frame_no, field) {
+                } else if allowed(&mut self.allow, name, &frame_no, field) {
                     t.allowed += 1;
                 } else {
-                    failures.push(format!(
+                    self.failures.push(format!(
                         "{name} frame {frame_no} {field}: tshark {theirs:?}, wirelab {mine:?}"
                     ));
                 }
@@ -335,77 +334,156 @@ fn stream_analysis_agrees_with_tshark() {
         }
     }
 
-    let mut table = String::new();
-    let _ = writeln!(
-        table,
-        "Stream analysis vs tshark: {files_compared} files with TCP or UDP, {frames_compared} frames"
-    );
-    let _ = writeln!(table, "{:<38} {:>7}  {:>6}  allowed", "field", "agree", "n");
-    for field in FIELDS {
-        let Some(t) = tallies.get(field) else {
-            let _ = writeln!(table, "{field:<38} {:>7}  {:>6}", "-", 0);
-            continue;
-        };
-        let pct = 100.0 * t.agree as f64 / t.n.max(1) as f64;
+    /// Print the table, write it to `target/NAME`, and fail on any unexplained difference.
+    fn report(
+        mut self,
+        title: &str,
+        out_name: &str,
+        check_stale: impl Fn(&Allow) -> bool,
+    ) -> BTreeMap<&'static str, Tally> {
+        let mut table = String::new();
         let _ = writeln!(
             table,
-            "{field:<38} {pct:>6.1}%  {:>6}  {}",
-            t.n,
-            if t.allowed > 0 {
-                t.allowed.to_string()
-            } else {
-                String::new()
-            }
+            "{title}: {} files with TCP or UDP, {} frames",
+            self.files, self.frames
         );
-    }
-    if !unreached.is_empty() {
-        let _ = writeln!(
-            table,
-            "\n{} frames not compared: tshark found TCP/UDP there but wirelab's engine did not reach it (a lower layer this build does not dissect):",
-            unreached.len()
-        );
-        for u in unreached.iter().take(20) {
-            let _ = writeln!(table, "  {u}");
-        }
-        if unreached.len() > 20 {
-            let _ = writeln!(table, "  … and {} more", unreached.len() - 20);
-        }
-    }
-    if !partial.is_empty() {
-        let _ = writeln!(
-            table,
-            "In these files only tcp.stream was compared (renumbered), since their connections miss frames wirelab did not reach: {}",
-            partial.join(", ")
-        );
-    }
-    let used: Vec<&Allow> = allow.iter().filter(|a| a.used).collect();
-    if !used.is_empty() {
-        let _ = writeln!(table, "\nAllowed differences:");
-        for a in used {
+        let _ = writeln!(table, "{:<38} {:>7}  {:>6}  allowed", "field", "agree", "n");
+        for field in FIELDS {
+            let Some(t) = self.tallies.get(field) else {
+                let _ = writeln!(table, "{field:<38} {:>7}  {:>6}", "-", 0);
+                continue;
+            };
+            let pct = 100.0 * t.agree as f64 / t.n.max(1) as f64;
             let _ = writeln!(
                 table,
-                "  {} frame {} {}: {}",
-                a.file, a.frame, a.field, a.reason
+                "{field:<38} {pct:>6.1}%  {:>6}  {}",
+                t.n,
+                if t.allowed > 0 {
+                    t.allowed.to_string()
+                } else {
+                    String::new()
+                }
             );
         }
+        if !self.unreached.is_empty() {
+            let _ = writeln!(
+                table,
+                "\n{} frames not compared: tshark found TCP/UDP there but wirelab's engine did not reach it (a lower layer this build does not dissect):",
+                self.unreached.len()
+            );
+            for u in self.unreached.iter().take(20) {
+                let _ = writeln!(table, "  {u}");
+            }
+            if self.unreached.len() > 20 {
+                let _ = writeln!(table, "  … and {} more", self.unreached.len() - 20);
+            }
+        }
+        if !self.partial.is_empty() {
+            let _ = writeln!(
+                table,
+                "In these files only tcp.stream was compared (renumbered), since their connections miss frames wirelab did not reach: {}",
+                self.partial.join(", ")
+            );
+        }
+        let used: Vec<&Allow> = self.allow.iter().filter(|a| a.used).collect();
+        if !used.is_empty() {
+            let _ = writeln!(table, "\nAllowed differences:");
+            for a in used {
+                let _ = writeln!(
+                    table,
+                    "  {} frame {} {}: {}",
+                    a.file, a.frame, a.field, a.reason
+                );
+            }
+        }
+        for a in self.allow.iter().filter(|a| !a.used && check_stale(a)) {
+            self.failures.push(format!(
+                "allow-list entry no longer needed: {} {} {}",
+                a.file, a.frame, a.field
+            ));
+        }
+        println!("{table}");
+        let out = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join(out_name);
+        let _ = std::fs::create_dir_all(out.parent().expect("target"));
+        let _ = std::fs::write(&out, &table);
+        if !self.failures.is_empty() {
+            let shown: Vec<_> = self.failures.iter().take(80).cloned().collect();
+            panic!(
+                "{} difference(s) from tshark (first {}):\n{}",
+                self.failures.len(),
+                shown.len(),
+                shown.join("\n")
+            );
+        }
+        self.tallies
     }
-    for a in allow.iter().filter(|a| !a.used) {
-        failures.push(format!(
-            "allow-list entry no longer needed: {} {} {}",
-            a.file, a.frame, a.field
-        ));
+}
+
+/// tshark is needed; say so (or, in CI, fail) when it is missing.
+fn tshark_ready(test: &str) -> bool {
+    if tshark_available() {
+        return true;
     }
-    println!("{table}");
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/stream-agreement.txt");
-    let _ = std::fs::create_dir_all(out.parent().expect("target"));
-    let _ = std::fs::write(&out, &table);
-    if !failures.is_empty() {
-        let shown: Vec<_> = failures.iter().take(80).cloned().collect();
-        panic!(
-            "{} difference(s) from tshark (first {}):\n{}",
-            failures.len(),
-            shown.len(),
-            shown.join("\n")
+    common::skip_or_fail(test, "tshark is not installed (apt-get install tshark)");
+    false
+}
+
+#[test]
+fn stream_analysis_agrees_with_tshark() {
+    let Some(corpus) = common::corpus_dir() else {
+        common::skip_or_fail(
+            "stream_analysis_agrees_with_tshark",
+            "../shared/corpus (or $WIRELAB_CORPUS) is not present",
         );
+        return;
+    };
+    if !tshark_ready("stream_analysis_agrees_with_tshark") {
+        return;
     }
+    let mut cmp = Comparison::new();
+    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
+        .expect("corpus pcaps")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    names.sort();
+    for name in &names {
+        cmp.file(&corpus.join("pcaps").join(name), name);
+    }
+    cmp.report(
+        "Stream analysis vs tshark on the corpus",
+        "stream-agreement.txt",
+        |a| !a.file.starts_with("synthetic:"),
+    );
+}
+
+/// Captures built here, one per situation the analysis names (loss, duplicate ACKs, fast
+/// retransmission, timeouts, reordering, zero windows, keep-alives, reused ports, window
+/// full, a capture started mid-connection, sequence numbers wrapping), so that every
+/// analysis flag is compared with tshark, not only the ones the corpus happens to contain.
+#[test]
+fn synthetic_scenarios_agree_with_tshark() {
+    if !tshark_ready("synthetic_scenarios_agree_with_tshark") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmp = Comparison::new();
+    for (name, cap) in scenarios::all() {
+        let path = dir.path().join(format!("{name}.pcap"));
+        cap.save(&path);
+        cmp.file(&path, &format!("synthetic:{name}"));
+    }
+    let tallies = cmp.report(
+        "Stream analysis vs tshark on built scenarios",
+        "stream-agreement-synthetic.txt",
+        |a| a.file.starts_with("synthetic:"),
+    );
+    // Every field must have been exercised at least once, or this test proves nothing.
+    let missing: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| tallies.get(f).is_none_or(|t| t.n == 0))
+        .collect();
+    assert!(missing.is_empty(), "no scenario exercises: {missing:?}");
 }
