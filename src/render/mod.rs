@@ -4,15 +4,22 @@
 //! * [`layers`]: the layer tree, each layer placed on the OSI and TCP/IP models, each field
 //!   with its value and what it is for.
 //! * [`hex`]: the bytes themselves, coloured by the layer they belong to.
+//! * [`stats`], [`follow`], [`graph`]: reports over whole conversations (`--stats`,
+//!   `--follow`, `--graph`), from [`crate::stream`].
+//! * [`ladder`]: each TCP conversation as a sequence diagram, one arrow per segment.
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
 //! Every view writes into a `String` first and the [`Printer`] sends it out through one
 //! buffered writer, so a million packets cost a million appends, not a million system calls.
 
+pub mod follow;
+pub mod graph;
 pub mod hex;
 pub mod json;
+pub mod ladder;
 pub mod layers;
+pub mod stats;
 pub mod summary;
 
 use std::io::{self, Write};
@@ -33,6 +40,9 @@ pub enum View {
     Hex,
     /// JSON Lines: one object a packet, with Wireshark's field names and tshark's formatting.
     Json,
+    /// A sequence diagram of each TCP conversation: one arrow per segment between the two
+    /// ends, with flags, seq/ack, window, length and socket states.
+    Ladder,
 }
 
 /// How to render.
@@ -54,6 +64,8 @@ pub struct Printer<W: Write> {
     /// The first packet's time, so the summary can show times relative to it.
     first: Option<Timestamp>,
     buf: String,
+    /// The ladder view's memory of the conversations drawn so far.
+    ladder: ladder::Ladder,
 }
 
 impl<W: Write> Printer<W> {
@@ -63,6 +75,7 @@ impl<W: Write> Printer<W> {
             opts,
             first: None,
             buf: String::with_capacity(4096),
+            ladder: ladder::Ladder::new(),
         }
     }
 
@@ -78,8 +91,15 @@ impl<W: Write> Printer<W> {
             View::Layers => layers::tree(d, &self.opts, &mut self.buf),
             View::Hex => hex::dump(d, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
+            View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
         }
         self.out.write_all(self.buf.as_bytes())
+    }
+
+    /// In the ladder view, show the sequence and acknowledgment numbers as written on the
+    /// wire too, next to the relative ones.
+    pub fn set_absolute_seq(&mut self, on: bool) {
+        self.ladder.absolute = on;
     }
 
     /// Write text as it is (a note between packets, a heading).
@@ -88,6 +108,17 @@ impl<W: Write> Printer<W> {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The packets are over: write what a view keeps until the end (the ladder's count of
+    /// packets it did not draw), then flush.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.opts.view == View::Ladder {
+            self.buf.clear();
+            self.ladder.finish(&self.opts, &mut self.buf);
+            self.out.write_all(self.buf.as_bytes())?;
+        }
         self.out.flush()
     }
 

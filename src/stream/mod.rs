@@ -14,6 +14,7 @@
 //!   (`tcp.stream`, `udp.stream`), with packet and byte counts each way;
 //! * [`tcp`]: relative sequence numbers, round-trip times, retransmissions, duplicate ACKs,
 //!   windows: Wireshark's "SEQ/ACK analysis", rule by rule;
+//! * [`state`]: each end's socket state (SYN-SENT, ESTABLISHED, TIME-WAIT…) as the segments imply;
 //! * [`rtt`]: how TCP turns round-trip samples into its retransmission timeout (RFC 6298);
 //! * [`reassembly`]: the byte stream put back in order, each byte traced to the frame that
 //!   carried it, for the HTTP, WebSocket and Socket.IO dissectors;
@@ -55,6 +56,7 @@ pub mod fields;
 pub mod follow;
 pub mod reassembly;
 pub mod rtt;
+pub mod state;
 pub mod tcp;
 pub mod timeseq;
 
@@ -807,7 +809,8 @@ fn update_summary(
         t.initial_rtt = Some(irtt as f64 / 1e9);
     }
     let d = &mut t.dirs[i];
-    if s.header_ok {
+    // A RST's window means nothing.
+    if s.header_ok && s.flags & tcp::RST == 0 {
         let win = o.window as u64;
         d.win_min = Some(d.win_min.map_or(win, |m| m.min(win)));
         d.win_max = Some(d.win_max.map_or(win, |m| m.max(win)));
