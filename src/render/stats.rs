@@ -10,6 +10,7 @@
 use std::fmt::Write;
 
 use tabled::builder::Builder;
+use tabled::settings::formatting::AlignmentStrategy;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style, Width};
 
@@ -122,7 +123,10 @@ pub fn conversations(convs: &[&Conversation], evicted: Evicted, width: usize, ou
     }
     let mut t = b.build();
     t.with(Style::psql());
-    t.modify(Columns::new(3..4), Alignment::right());
+    t.modify(
+        Columns::new(3..4),
+        (Alignment::right(), AlignmentStrategy::PerLine),
+    );
     t.modify(Columns::new(5..6), Width::wrap(room).keep_words(true));
     let _ = writeln!(out, "{t}");
     if evicted.conversations > 0 {
@@ -220,6 +224,7 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
         },
     );
     row("ACKs moving forward / bytes each", &|_, d| {
+        // (a FIN counts as one byte here, as it takes one sequence number)
         if d.advancing_acks == 0 {
             "0 / -".into()
         } else {
@@ -299,7 +304,7 @@ pub fn formulas(out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "  RTT samples are of each side's data, timed where the capture was taken: near the sender they are whole round trips, near the receiver only its delay in answering. Minimum RTO: {MIN_RTO} s."
+        "  Each side's RTT is timed where the capture was taken: near the sender a sample is the whole\n  round trip, near the receiver only the receiver's delay in answering. Minimum RTO: {MIN_RTO} s."
     );
 }
 

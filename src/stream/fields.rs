@@ -64,7 +64,9 @@ pub fn human_duration(ns: Nanos) -> String {
 
 pub fn human_seconds(s: f64) -> String {
     let a = s.abs();
-    if a >= 1.0 {
+    if a == 0.0 {
+        "0 s".to_string()
+    } else if a >= 1.0 {
         format!("{s:.3} s")
     } else if a >= 1e-3 {
         format!("{:.3} ms", s * 1e3)

@@ -352,7 +352,7 @@ impl StreamTracker {
                 _ => {}
             }
         }
-        if self.frames % 1024 == 0 {
+        if self.frames % 1024 == 0 || self.tcp.len() + self.udp.len() > self.cfg.max_conversations {
             self.sweep(consumer);
         }
     }

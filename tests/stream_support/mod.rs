@@ -34,9 +34,10 @@ pub const SERVER: Host = Host {
 /// A capture being written: frames with their times.
 #[derive(Default)]
 pub struct Capture {
-    /// Seconds since the Unix epoch of the next frame.
-    pub t: f64,
-    pub frames: Vec<(f64, Vec<u8>)>,
+    /// Nanoseconds since the Unix epoch of the next frame (whole numbers, so that times in
+    /// the output are exact).
+    pub t: u64,
+    pub frames: Vec<(u64, Vec<u8>)>,
 }
 
 /// Which side sends a segment.
@@ -50,14 +51,14 @@ impl Capture {
     /// A capture whose first frame is at a fixed, round time (so snapshots do not change).
     pub fn new() -> Capture {
         Capture {
-            t: 1_700_000_000.0,
+            t: 1_700_000_000 * 1_000_000_000,
             frames: Vec::new(),
         }
     }
 
     /// Move the clock forward by `ms` milliseconds.
     pub fn wait(&mut self, ms: f64) -> &mut Capture {
-        self.t += ms / 1000.0;
+        self.t += (ms * 1e6).round() as u64;
         self
     }
 
@@ -131,13 +132,8 @@ impl Capture {
     pub fn save(&self, path: &Path) {
         let mut w = CaptureWriter::create(path, LinkType::ETHERNET).expect("create capture");
         for (i, (t, bytes)) in self.frames.iter().enumerate() {
-            let secs = t.floor();
-            let nanos = ((t - secs) * 1e9).round() as u32;
-            let (secs, nanos) = if nanos >= 1_000_000_000 {
-                (secs as i64 + 1, nanos - 1_000_000_000)
-            } else {
-                (secs as i64, nanos)
-            };
+            let secs = (t / 1_000_000_000) as i64;
+            let nanos = (t % 1_000_000_000) as u32;
             w.write(&Frame {
                 number: i as u64 + 1,
                 ts: Some(Timestamp { secs, nanos }),
