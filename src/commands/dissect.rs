@@ -101,18 +101,21 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     tracker.finish();
 
     // The reports, over everything read (also when the file was damaged further on).
-    let mut text = String::new();
     if reports && show_packets && shown > 0 {
-        text.push('\n');
+        printer.text("\n")?;
     }
     if args.stats {
-        stats::report(&tracker, args.stream, width, &mut text);
+        stats::report(&tracker, args.stream, width, &mut |s| printer.text(s))?;
     }
+    // One blank line between reports.
+    let mut text = String::new();
+    let mut before = args.stats;
     if let Some(mode) = args.follow {
         let logs = tracker.follow_logs();
-        if !text.is_empty() && !text.ends_with("\n\n") {
+        if before {
             text.push('\n');
         }
+        before = true;
         if logs.is_empty() {
             text.push_str("Nothing to follow: no TCP data in the selected conversations.\n");
         }
@@ -130,7 +133,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
             .timeseqs()
             .into_iter()
             .max_by_key(|t| t.points.iter().map(|p| p.len as u64).sum::<u64>());
-        if !text.is_empty() && !text.ends_with("\n\n") {
+        if before {
             text.push('\n');
         }
         match chosen {

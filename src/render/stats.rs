@@ -19,32 +19,40 @@ use crate::stream::fields::human_seconds;
 use crate::stream::rtt::{ALPHA, BETA, K, MIN_RTO};
 use crate::stream::{Evicted, StreamTracker};
 
-/// Everything `--stats` prints. `only` limits it to one conversation.
+/// Everything `--stats` prints, handed to `emit` a section at a time (a capture may hold
+/// thousands of conversations). `only` limits it to one conversation.
 pub fn report(
     tracker: &StreamTracker,
     only: Option<crate::stream::StreamId>,
     width: usize,
-    out: &mut String,
-) {
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let convs: Vec<&Conversation> = tracker
         .conversations()
         .into_iter()
         .filter(|c| only.is_none_or(|id| id.transport == c.transport && id.index == c.index))
         .collect();
-    conversations(&convs, tracker.evicted(), width, out);
+    let mut out = String::new();
+    conversations(&convs, tracker.evicted(), width, &mut out);
+    emit(&out)?;
     let tcp: Vec<&Conversation> = convs
         .iter()
         .copied()
         .filter(|c| c.transport == Transport::Tcp)
         .collect();
     for c in &tcp {
+        out.clear();
         out.push('\n');
-        tcp_detail(c, width, out);
+        tcp_detail(c, width, &mut out);
+        emit(&out)?;
     }
     if !tcp.is_empty() {
+        out.clear();
         out.push('\n');
-        formulas(out);
+        formulas(&mut out);
+        emit(&out)?;
     }
+    Ok(())
 }
 
 /// `1 234 567`: big numbers in groups of three, easier to read aloud.

@@ -167,7 +167,7 @@ impl Default for TrackerConfig {
             timeseq_total: 2_000_000,
             max_waiting: reassembly::DEFAULT_MAX_WAITING,
             linger: 60.0,
-            max_conversations: 200_000,
+            max_conversations: 50_000,
         }
     }
 }
@@ -406,31 +406,22 @@ impl StreamTracker {
             Some(len) if !ar.quoted && !ar.fragmented && !short && header_ok => Some(len as u32),
             _ => None,
         };
-        let wscale = d
-            .layer_fields(&layer)
-            .iter()
-            .rev()
-            .find(|f| f.name == "tcp.options.wscale.shift")
-            .and_then(|f| f.value.as_u64())
-            .map(|v| v.min(255) as u8);
-        let les: Vec<u64> = d
-            .layer_fields(&layer)
-            .iter()
-            .filter(|f| f.name == "tcp.options.sack_le")
-            .filter_map(|f| f.value.as_u64())
-            .collect();
-        let res: Vec<u64> = d
-            .layer_fields(&layer)
-            .iter()
-            .filter(|f| f.name == "tcp.options.sack_re")
-            .filter_map(|f| f.value.as_u64())
-            .collect();
-        let sack = les
-            .iter()
-            .zip(&res)
-            .map(|(l, r)| (*l as u32, *r as u32))
-            .collect();
-        let mss = num("tcp.options.mss_val");
+        // The options the analysis uses, in one pass over the layer's fields.
+        let mut wscale = None;
+        let mut mss = None;
+        let mut les: Vec<u32> = Vec::new();
+        let mut res: Vec<u32> = Vec::new();
+        for f in d.layer_fields(&layer) {
+            let v = || f.value.as_u64();
+            match f.name {
+                "tcp.options.wscale.shift" => wscale = v().map(|v| v.min(255) as u8),
+                "tcp.options.mss_val" => mss = v(),
+                "tcp.options.sack_le" => les.extend(v().map(|v| v as u32)),
+                "tcp.options.sack_re" => res.extend(v().map(|v| v as u32)),
+                _ => {}
+            }
+        }
+        let sack = les.into_iter().zip(res).collect();
         let sin = SegmentIn {
             frame: d.number,
             ts: now,
