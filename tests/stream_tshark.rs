@@ -404,11 +404,19 @@ impl Comparison {
             }
         }
         let reached_all = |a: &Allow| !self.not_fully_reached.contains(&a.file);
-        for a in self
-            .allow
-            .iter()
-            .filter(|a| !a.used && check_stale(a) && reached_all(a))
-        {
+        // Entries about the engine's own fields (reason starting "engine") are only noted when
+        // unused: the engine may be fixed in another branch, and that must not fail this test.
+        for a in self.allow.iter().filter(|a| {
+            !a.used && check_stale(a) && reached_all(a) && a.reason.starts_with("engine")
+        }) {
+            println!(
+                "note: allow-list entry for the engine no longer needed: {} {} {}",
+                a.file, a.frame, a.field
+            );
+        }
+        for a in self.allow.iter().filter(|a| {
+            !a.used && check_stale(a) && reached_all(a) && !a.reason.starts_with("engine")
+        }) {
             self.failures.push(format!(
                 "allow-list entry no longer needed: {} {} {}",
                 a.file, a.frame, a.field

@@ -335,3 +335,43 @@ fn ladder_counts_other_packets() {
     );
     let _ = SERVER;
 }
+
+/// Two connections interleaved: the ladder names the stream each time it switches, and keeps
+/// each connection's own ends and states.
+#[test]
+fn ladder_switches_between_interleaved_streams() {
+    let other = Host {
+        port: 52001,
+        ..CLIENT
+    };
+    let mut cap = Capture::new();
+    cap.tcp(From::Client, 100, 0, "S", 64240, &[], b"")
+        .tcp_between(other, SERVER, 900, 0, "S", 64240, &[], b"")
+        .wait(5.0)
+        .tcp(From::Server, 200, 101, "SA", 65160, &[], b"")
+        .tcp_between(SERVER, other, 300, 901, "RA", 0, &[], b"");
+    let (_dir, file) = saved(&cap);
+    let out = dissect(&file, &["--view", "ladder"]);
+    println!("{out}");
+    let headings: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("TCP stream"))
+        .collect();
+    assert_eq!(
+        headings,
+        vec![
+            "TCP stream 0: 10.0.0.1:52000 ⇄ 10.0.0.2:80",
+            "TCP stream 1: 10.0.0.1:52001 ⇄ 10.0.0.2:80",
+            "TCP stream 0: 10.0.0.1:52000 ⇄ 10.0.0.2:80",
+            "TCP stream 1: 10.0.0.1:52001 ⇄ 10.0.0.2:80",
+        ]
+    );
+    assert!(out.contains("RST, ACK"), "{out}");
+    // Stream 1 was reset: both ends CLOSED.
+    assert!(
+        out.trim_end().ends_with(
+            "CLOSED                                                                      CLOSED"
+        ),
+        "{out}"
+    );
+}

@@ -29,7 +29,6 @@ use colored::Colorize;
 
 use super::Options;
 use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
-use crate::dissect::tcp::flags_words;
 use crate::stream::state::Machines;
 
 /// Characters taken by the frame and time columns: `{:>5} {:>10}  `.
@@ -196,6 +195,31 @@ fn segment(d: &Dissection) -> Option<Seg> {
     })
 }
 
+/// The flags in words, in Wireshark's order: `SYN, ACK`, `PSH, ACK`, `FIN, ACK`.
+fn flag_words(flags: u16) -> String {
+    let names = [
+        (0x001, "FIN"),
+        (0x002, "SYN"),
+        (0x004, "RST"),
+        (0x008, "PSH"),
+        (0x010, "ACK"),
+        (0x020, "URG"),
+        (0x040, "ECE"),
+        (0x080, "CWR"),
+        (0x100, "AE"),
+    ];
+    let words: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if words.is_empty() {
+        "no flags".into()
+    } else {
+        words.join(", ")
+    }
+}
+
 /// The first bytes of a payload, as text with everything unprintable escaped.
 fn preview(bytes: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
@@ -304,7 +328,7 @@ impl Ladder {
         if seg.len > 0 || seg.flags & 0x002 == 0 {
             let _ = write!(numbers, " len={}", seg.len);
         }
-        let flags = flags_words(seg.flags);
+        let flags = flag_words(seg.flags);
         let marks = if seg.marks.is_empty() {
             String::new()
         } else {
@@ -471,6 +495,14 @@ mod tests {
         assert_eq!(preview(b"GET /\r\n", 40), "\"GET /\\r\\n\"");
         assert_eq!(preview(&[0, 255], 40), "\"\\x00\\xff\"");
         assert_eq!(preview(b"abcdefghij", 6), "\"abcd…");
+    }
+
+    #[test]
+    fn flag_words_in_wiresharks_order() {
+        assert_eq!(flag_words(0x012), "SYN, ACK");
+        assert_eq!(flag_words(0x018), "PSH, ACK");
+        assert_eq!(flag_words(0x011), "FIN, ACK");
+        assert_eq!(flag_words(0), "no flags");
     }
 
     #[test]
