@@ -514,13 +514,63 @@ pub struct DissectArgs {
 
     #[command(flatten)]
     pub view: ViewArgs,
+
+    /// Show only one conversation: a TCP stream number as Wireshark counts them (tcp.stream,
+    /// from 0 in order of first appearance), or udp:N for a UDP one.
+    #[arg(long, value_name = "N")]
+    pub stream: Option<crate::stream::StreamId>,
+
+    /// List the conversations with packets and bytes each way, and for TCP: state reached,
+    /// windows, retransmissions, duplicate ACKs, round-trip times and the RFC 6298 estimate.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Show the conversation's bytes in both directions, as the programs wrote them (every
+    /// TCP conversation, or the one --stream names): as text, or as a hex dump.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", value_name = "MODE")]
+    pub follow: Option<crate::render::follow::FollowMode>,
+
+    /// Draw the time-sequence graph (relative sequence number against time) of the TCP
+    /// conversation --stream names (or the one that carried the most data); with a file name
+    /// ending in .svg, write it there as an SVG image instead. Put it after FILE, or write
+    /// --graph=out.svg.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "OUT.svg", value_parser = parse_graph)]
+    pub graph: Option<GraphTarget>,
+
+    /// With --stats, --follow or --graph, list the packets too (otherwise only the reports).
+    #[arg(long)]
+    pub packets: bool,
+
+    /// In the ladder view, show the sequence numbers as written in the packets next to the
+    /// relative ones.
+    #[arg(long)]
+    pub absolute: bool,
+}
+
+/// Where `--graph` draws.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphTarget {
+    Terminal,
+    Svg(PathBuf),
+}
+
+fn parse_graph(s: &str) -> Result<GraphTarget, String> {
+    if s.is_empty() {
+        Ok(GraphTarget::Terminal)
+    } else if s.to_ascii_lowercase().ends_with(".svg") {
+        Ok(GraphTarget::Svg(PathBuf::from(s)))
+    } else {
+        Err(format!(
+            "`{s}` does not end in .svg: --graph takes an SVG file name, or nothing to draw in the terminal (put --graph after the capture file)"
+        ))
+    }
 }
 
 /// How packets are shown; shared by every command that shows packets.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ViewArgs {
-    /// Which view: one line a packet (summary), the layer tree (layers), the bytes (hex), or
-    /// JSON Lines (json).
+    /// Which view: one line a packet (summary), the layer tree (layers), the bytes (hex),
+    /// JSON Lines (json), or a sequence diagram of the TCP conversations (ladder).
     #[arg(long, value_enum, default_value_t = View::Summary)]
     pub view: View,
 

@@ -20,6 +20,8 @@
 //! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
 //!   call is narrated next to the packets it caused.
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
+//! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
+//!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`demos`]: lessons that make traffic themselves, such as the hand-made TCP handshake.
@@ -38,3 +40,4 @@ pub mod lessons;
 pub mod render;
 pub mod sio;
 pub mod source;
+pub mod stream;

@@ -1,14 +1,21 @@
 //! `wirelab dissect FILE`: read a capture file and show every packet through the engine.
+//!
+//! Every frame goes through the engine ([`crate::dissect`]) and then the stream analysis
+//! ([`crate::stream`]), which adds what only the frames before it can tell (`tcp.stream`,
+//! relative sequence numbers, round-trip times, retransmissions), so every view shows it.
+//! `--stream N` keeps one conversation; `--stats`, `--follow` and `--graph` report on whole
+//! conversations once the file is read.
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use super::Error;
-use crate::cli::{DissectArgs, ViewArgs};
+use crate::cli::{DissectArgs, GraphTarget, ViewArgs};
 use crate::dissect::{Dissection, dissect_into};
 use crate::filter::Filter;
-use crate::render::{Options, Printer};
+use crate::render::{Options, Printer, follow, graph, stats};
 use crate::source::file::CaptureReader;
+use crate::stream::{Select, StreamId, StreamTracker, TrackerConfig, Transport};
 
 /// Build the render options from the view arguments.
 pub fn options(view: &ViewArgs, color: bool) -> Options {
@@ -18,6 +25,40 @@ pub fn options(view: &ViewArgs, color: bool) -> Options {
         highlight: view.field.clone(),
         width: super::term_width(),
     }
+}
+
+/// Does the packet belong to the conversation `--stream` names?
+pub fn in_stream(d: &Dissection, id: StreamId) -> bool {
+    let name = match id.transport {
+        Transport::Tcp => "tcp.stream",
+        Transport::Udp => "udp.stream",
+    };
+    d.uint(name) == Some(id.index as u64)
+}
+
+/// The tracker settings the flags ask for.
+fn tracker_config(args: &DissectArgs) -> Result<TrackerConfig, Error> {
+    let tcp_stream = match args.stream {
+        Some(id) if id.transport == Transport::Tcp => Some(id.index),
+        Some(id) if args.follow.is_some() || args.graph.is_some() => {
+            return Err(format!(
+                "--follow and --graph work on TCP streams; {id} is UDP, whose datagrams have no byte stream or sequence numbers (use --stream {} to list its packets)",
+                format_args!("udp:{}", id.index)
+            )
+            .into());
+        }
+        _ => None,
+    };
+    let select = |on: bool| match (on, tcp_stream) {
+        (false, _) => Select::None,
+        (true, Some(n)) => Select::One(n),
+        (true, None) => Select::All,
+    };
+    Ok(TrackerConfig {
+        follow: select(args.follow.is_some()),
+        timeseq: select(args.graph.is_some()),
+        ..TrackerConfig::default()
+    })
 }
 
 pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
@@ -30,12 +71,15 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(name) = &args.view.field {
         crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
     }
+    let mut tracker = StreamTracker::new(tracker_config(args)?);
     let mut reader = CaptureReader::open(&args.file)?;
+    let reports = args.stats || args.follow.is_some() || args.graph.is_some();
+    let show_packets = !reports || args.packets;
     let stdout = io::stdout().lock();
-    let mut printer = Printer::new(
-        BufWriter::with_capacity(1 << 16, stdout),
-        options(&args.view, color),
-    );
+    let opts = options(&args.view, color);
+    let width = opts.width;
+    let mut printer = Printer::new(BufWriter::with_capacity(1 << 16, stdout), opts);
+    printer.set_absolute_seq(args.absolute);
     let mut d = Dissection::default();
     let mut shown = 0u64;
     let result = loop {
@@ -45,7 +89,9 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 dissect_into(&mut d, &frame);
-                if filter.as_ref().is_none_or(|f| f.matches(&d)) {
+                tracker.observe(&mut d);
+                let selected = args.stream.is_none_or(|id| in_stream(&d, id));
+                if show_packets && selected && filter.as_ref().is_none_or(|f| f.matches(&d)) {
                     printer.print(&d)?;
                     shown += 1;
                 }
@@ -54,13 +100,86 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
             Err(e) => break Err(e),
         }
     };
+    if show_packets {
+        printer.finish()?;
+    }
+    tracker.finish();
+
+    // The reports, over everything read (also when the file was damaged further on).
+    if reports && show_packets && shown > 0 {
+        printer.text("\n")?;
+    }
+    if args.stats {
+        stats::report(&tracker, args.stream, width, &mut |s| printer.text(s))?;
+    }
+    // One blank line between reports.
+    let mut text = String::new();
+    let mut before = args.stats;
+    if let Some(mode) = args.follow {
+        let logs = tracker.follow_logs();
+        if before {
+            text.push('\n');
+        }
+        before = true;
+        if logs.is_empty() {
+            text.push_str("Nothing to follow: no TCP data in the selected conversations.\n");
+        }
+        for (i, l) in logs.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            follow::log(l, mode, color, &mut text);
+        }
+    }
+    let mut wrote_svg = None;
+    if let Some(target) = &args.graph {
+        // The conversation --stream names, or the one that carried the most data.
+        let chosen = tracker
+            .timeseqs()
+            .into_iter()
+            .max_by_key(|t| t.points.iter().map(|p| p.len as u64).sum::<u64>());
+        if before {
+            text.push('\n');
+        }
+        match chosen {
+            None => text.push_str("No TCP conversation to draw.\n"),
+            Some(ts) => {
+                let side = ts.data_side();
+                match target {
+                    GraphTarget::Terminal => graph::terminal(ts, side, width, color, &mut text),
+                    GraphTarget::Svg(path) => {
+                        std::fs::write(path, graph::svg(ts, side)).map_err(|e| {
+                            format!("cannot write the graph to {}: {e}", path.display())
+                        })?;
+                        wrote_svg = Some((path.clone(), ts.stream));
+                    }
+                }
+            }
+        }
+    }
+    printer.text(&text)?;
     printer.flush()?;
+    if let Some((path, stream)) = wrote_svg {
+        eprintln!(
+            "wirelab: wrote the time-sequence graph of TCP stream {stream} to {}",
+            path.display()
+        );
+    }
+    if let Some(id) = args.stream {
+        if tracker.conversation(id).is_none() {
+            eprintln!(
+                "wirelab: note: {} has no {id} (streams are numbered from 0 in order of first appearance; --stats lists them)",
+                args.file.display()
+            );
+        }
+    }
     for w in &reader.warnings {
         eprintln!("wirelab: warning: {}: {w}", args.file.display());
     }
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
+            let _ = io::stderr().flush();
             eprintln!("wirelab: error: {e}");
             Ok(ExitCode::from(2))
         }

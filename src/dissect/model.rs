@@ -599,6 +599,33 @@ impl Dissection {
         self.layer_fields(layer).iter().find(|f| f.name == name)
     }
 
+    /// Insert fields into an existing layer, for analysis that is only known once other
+    /// frames have been seen (the stream index, relative sequence numbers, round-trip times).
+    ///
+    /// `layer` is an index into [`Dissection::layers`] and `at` an index into
+    /// [`Dissection::fields`] inside that layer's range (its end included, to append). The
+    /// layers after it have their field ranges moved up. Returns how many fields went in.
+    pub fn insert_fields(
+        &mut self,
+        layer: usize,
+        at: usize,
+        new: impl IntoIterator<Item = Field>,
+    ) -> usize {
+        let Some(l) = self.layers.get(layer) else {
+            return 0;
+        };
+        let at = at.clamp(l.fields.start as usize, l.fields.end as usize);
+        let before = self.fields.len();
+        self.fields.splice(at..at, new);
+        let n = (self.fields.len() - before) as u32;
+        self.layers[layer].fields.end += n;
+        for later in &mut self.layers[layer + 1..] {
+            later.fields.start += n;
+            later.fields.end += n;
+        }
+        n as usize
+    }
+
     /// Does the frame contain this protocol?
     pub fn has(&self, proto: Proto) -> bool {
         self.layers.iter().any(|l| l.proto == proto)

@@ -5,6 +5,9 @@
 //!   with its value, its Wireshark name and what it is for.
 //! * [`hex`]: the bytes themselves, each coloured (or, without colour, labelled) by the layer
 //!   it belongs to.
+//! * [`ladder`]: each TCP conversation as a sequence diagram, one arrow per segment.
+//! * [`stats`], [`follow`], [`graph`]: reports over whole conversations (`--stats`,
+//!   `--follow`, `--graph`), from [`crate::stream`].
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
@@ -18,9 +21,13 @@
 //! protocol has one colour ([`proto_color`]) used everywhere: the layer headings of the tree,
 //! the bytes of the hex dump and the key of its legend.
 
+pub mod follow;
+pub mod graph;
 pub mod hex;
 pub mod json;
+pub mod ladder;
 pub mod layers;
+pub mod stats;
 pub mod summary;
 
 use std::fmt::Write as _;
@@ -43,6 +50,9 @@ pub enum View {
     Hex,
     /// JSON Lines: one object a packet, with Wireshark's field names and tshark's formatting.
     Json,
+    /// A sequence diagram of each TCP conversation: one arrow per segment between the two
+    /// ends, with flags, seq/ack, window, length and socket states.
+    Ladder,
 }
 
 /// How to render.
@@ -75,6 +85,8 @@ pub struct Printer<W: Write> {
     /// The first packet's time, so views can show times relative to it.
     first: Option<Timestamp>,
     buf: String,
+    /// The ladder view's memory of the conversations drawn so far.
+    ladder: ladder::Ladder,
 }
 
 impl<W: Write> Printer<W> {
@@ -93,6 +105,7 @@ impl<W: Write> Printer<W> {
             opts,
             first: None,
             buf: String::with_capacity(4096),
+            ladder: ladder::Ladder::new(),
         }
     }
 
@@ -108,8 +121,15 @@ impl<W: Write> Printer<W> {
             View::Layers => layers::tree(d, first, &self.opts, &mut self.buf),
             View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
+            View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
         }
         self.out.write_all(self.buf.as_bytes())
+    }
+
+    /// In the ladder view, show the sequence and acknowledgment numbers as written on the
+    /// wire too, next to the relative ones.
+    pub fn set_absolute_seq(&mut self, on: bool) {
+        self.ladder.absolute = on;
     }
 
     /// Write text as it is (a note between packets, a heading).
@@ -118,6 +138,17 @@ impl<W: Write> Printer<W> {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The packets are over: write what a view keeps until the end (the ladder's count of
+    /// packets it did not draw), then flush.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.opts.view == View::Ladder {
+            self.buf.clear();
+            self.ladder.finish(&self.opts, &mut self.buf);
+            self.out.write_all(self.buf.as_bytes())?;
+        }
         self.out.flush()
     }
 

@@ -1,0 +1,348 @@
+//! `--stats`: the conversations of a capture, and what TCP did in each.
+//!
+//! First one table of every conversation (TCP and UDP): who talked to whom, how many packets
+//! and bytes each way, for how long, and how far each TCP connection got. Then, for each TCP
+//! connection, its two directions side by side: windows, retransmissions, duplicate ACKs,
+//! zero windows, round-trip times with the RFC 6298 estimate worked out, bytes acknowledged
+//! per ACK, throughput. The formulas are printed once at the end, so a student can redo the
+//! arithmetic.
+
+use std::fmt::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::formatting::AlignmentStrategy;
+use tabled::settings::object::Columns;
+use tabled::settings::{Alignment, Style, Width};
+
+use crate::stream::conversation::{Conversation, TcpDirSummary, Transport};
+use crate::stream::fields::human_seconds;
+use crate::stream::rtt::{ALPHA, BETA, K, MIN_RTO};
+use crate::stream::{Evicted, StreamTracker};
+
+/// Everything `--stats` prints, handed to `emit` a section at a time (a capture may hold
+/// thousands of conversations). `only` limits it to one conversation.
+pub fn report(
+    tracker: &StreamTracker,
+    only: Option<crate::stream::StreamId>,
+    width: usize,
+    emit: &mut dyn FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let convs: Vec<&Conversation> = tracker
+        .conversations()
+        .into_iter()
+        .filter(|c| only.is_none_or(|id| id.transport == c.transport && id.index == c.index))
+        .collect();
+    let mut out = String::new();
+    conversations(&convs, tracker.evicted(), width, &mut out);
+    emit(&out)?;
+    let tcp: Vec<&Conversation> = convs
+        .iter()
+        .copied()
+        .filter(|c| c.transport == Transport::Tcp)
+        .collect();
+    for c in &tcp {
+        out.clear();
+        out.push('\n');
+        tcp_detail(c, width, &mut out);
+        emit(&out)?;
+    }
+    if !tcp.is_empty() {
+        out.clear();
+        out.push('\n');
+        formulas(&mut out);
+        emit(&out)?;
+    }
+    Ok(())
+}
+
+/// `1 234 567`: big numbers in groups of three, easier to read aloud.
+fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The table of conversations.
+pub fn conversations(convs: &[&Conversation], evicted: Evicted, width: usize, out: &mut String) {
+    let tcp = convs
+        .iter()
+        .filter(|c| c.transport == Transport::Tcp)
+        .count();
+    let udp = convs.len() - tcp;
+    let _ = writeln!(
+        out,
+        "Conversations: {tcp} TCP, {udp} UDP (numbered in order of first appearance, as Wireshark's tcp.stream / udp.stream)"
+    );
+    if convs.is_empty() {
+        let _ = writeln!(out, "  (none: no TCP or UDP packets)");
+        return;
+    }
+    // Two lines a conversation, one per end (A above, B below), to fit a terminal.
+    let mut records: Vec<[String; 6]> = vec![[
+        "stream".into(),
+        "ends (A sent first)".into(),
+        "packets".into(),
+        "bytes".into(),
+        "duration".into(),
+        "state reached".into(),
+    ]];
+    for c in convs {
+        let state = match &c.tcp {
+            Some(t) => t.state(),
+            None => "(UDP: no connection)".to_string(),
+        };
+        records.push([
+            format!("{} {}", c.transport.name().to_lowercase(), c.index),
+            format!("A {}\nB {}", c.a, c.b),
+            format!(
+                "A→B {}\nB→A {}",
+                grouped(c.dirs[0].packets),
+                grouped(c.dirs[1].packets)
+            ),
+            format!("{}\n{}", grouped(c.dirs[0].bytes), grouped(c.dirs[1].bytes)),
+            human_seconds(c.duration()),
+            state,
+        ]);
+    }
+    // The state column takes what the terminal has left.
+    let widest = |col: usize| {
+        records
+            .iter()
+            .flat_map(|r| {
+                r[col]
+                    .lines()
+                    .map(|l| l.chars().count())
+                    .collect::<Vec<_>>()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let others: usize = (0..5).map(widest).sum();
+    let room = width.max(60).saturating_sub(others + 17).max(16);
+    let mut b = Builder::new();
+    for r in records {
+        b.push_record(r);
+    }
+    let mut t = b.build();
+    t.with(Style::psql());
+    t.modify(
+        Columns::new(3..4),
+        (Alignment::right(), AlignmentStrategy::PerLine),
+    );
+    t.modify(Columns::new(5..6), Width::wrap(room).keep_words(true));
+    let _ = writeln!(out, "{t}");
+    if evicted.conversations > 0 {
+        let _ = writeln!(
+            out,
+            "  + {} older finished conversations not listed ({} packets, {} bytes): the table keeps at most the newest ones to bound memory",
+            evicted.conversations, evicted.packets, evicted.bytes
+        );
+    }
+}
+
+fn rtt_cell(d: &TcpDirSummary, f: impl Fn(&TcpDirSummary) -> Option<f64>) -> String {
+    f(d).map(human_seconds).unwrap_or_else(|| "-".into())
+}
+
+/// One TCP connection's two directions side by side.
+pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
+    let Some(t) = &c.tcp else { return };
+    let _ = writeln!(out, "TCP stream {}: A = {}, B = {}", c.index, c.a, c.b);
+    let mut line = format!("  {}", t.state());
+    if let Some(irtt) = t.initial_rtt {
+        let _ = write!(
+            line,
+            "; initial RTT {} (SYN to the ACK completing the handshake)",
+            human_seconds(irtt)
+        );
+    }
+    let _ = writeln!(out, "{line}");
+    let dur = c.duration();
+    let [a, b] = &t.dirs;
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    let mut row = |label: &str, f: &dyn Fn(usize, &TcpDirSummary) -> String| {
+        rows.push([label.to_string(), f(0, a), f(1, b)]);
+    };
+    row("packets", &|i, _| grouped(c.dirs[i].packets));
+    row("bytes in frames", &|i, _| grouped(c.dirs[i].bytes));
+    row("new payload bytes (not resent)", &|_, d| {
+        grouped(d.unique_payload)
+    });
+    row("MSS / window scale in its SYN", &|_, d| {
+        format!(
+            "{} / {}",
+            d.mss.map_or("-".into(), |m| m.to_string()),
+            d.wscale.map_or("-".into(), |w| format!("×{}", 1u32 << w))
+        )
+    });
+    row(
+        "window advertised min … max",
+        &|_, d| match (d.win_min, d.win_max) {
+            (Some(lo), Some(hi)) => format!("{} … {}", grouped(lo), grouped(hi)),
+            _ => "-".into(),
+        },
+    );
+    row("retransmissions (fast, spurious)", &|_, d| {
+        format!(
+            "{} ({}, {})",
+            d.retransmissions, d.fast_retransmissions, d.spurious_retransmissions
+        )
+    });
+    row("out of order / not captured", &|_, d| {
+        format!("{} / {}", d.out_of_order, d.lost_segments)
+    });
+    row("duplicate ACKs sent", &|_, d| d.dup_acks.to_string());
+    row("zero windows / window updates", &|_, d| {
+        format!("{} / {}", d.zero_windows, d.window_updates)
+    });
+    row("RTT samples of its data", &|_, d| {
+        if d.karn_skipped > 0 {
+            format!("{} (+{} skipped, Karn)", d.rtt.samples, d.karn_skipped)
+        } else {
+            d.rtt.samples.to_string()
+        }
+    });
+    row("RTT min / avg / max", &|_, d| {
+        if d.rtt.samples == 0 {
+            "-".into()
+        } else {
+            three_times(d.rtt.min, d.rtt.mean().unwrap_or(0.0), d.rtt.max)
+        }
+    });
+    row("EstimatedRTT (SRTT)", &|_, d| {
+        rtt_cell(d, |d| d.rtt.estimated)
+    });
+    row("DevRTT (RTTVAR)", &|_, d| {
+        rtt_cell(d, |d| d.rtt.estimated.map(|_| d.rtt.dev))
+    });
+    row(
+        "RTO = EstimatedRTT + 4·DevRTT",
+        &|_, d| match (d.rtt.rto_raw(), d.rtt.rto()) {
+            (Some(raw), Some(rto)) if rto > raw => {
+                format!("{} → {}", human_seconds(raw), human_seconds(rto))
+            }
+            (Some(raw), _) => human_seconds(raw),
+            _ => "-".into(),
+        },
+    );
+    row("ACKs moving forward / bytes each", &|_, d| {
+        // (a FIN counts as one byte here, as it takes one sequence number)
+        if d.advancing_acks == 0 {
+            "0 / -".into()
+        } else {
+            format!(
+                "{} / {:.1}",
+                d.advancing_acks,
+                d.acked_bytes as f64 / d.advancing_acks as f64
+            )
+        }
+    });
+    row("throughput (payload ÷ duration)", &|_, d| {
+        if dur > 0.0 {
+            rate(d.unique_payload as f64 / dur)
+        } else {
+            "-".into()
+        }
+    });
+    let mut bld = Builder::new();
+    bld.push_record(["", "A → B", "B → A"]);
+    for r in rows {
+        bld.push_record(r);
+    }
+    let mut tbl = bld.build();
+    tbl.with(Style::psql());
+    tbl.modify(Columns::new(1..), Alignment::right());
+    tbl.with(Width::wrap(width.max(60)).keep_words(true));
+    let _ = writeln!(out, "{tbl}");
+}
+
+/// Three times in the unit that suits the largest: `12.1 / 30.5 / 61.0 ms`.
+fn three_times(a: f64, b: f64, c: f64) -> String {
+    let (scale, unit, decimals) = if c >= 1.0 {
+        (1.0, "s", 3)
+    } else if c >= 1e-3 {
+        (1e3, "ms", 1)
+    } else {
+        (1e6, "µs", 1)
+    };
+    format!(
+        "{:.decimals$} / {:.decimals$} / {:.decimals$} {unit}",
+        a * scale,
+        b * scale,
+        c * scale
+    )
+}
+
+/// Bytes per second in the unit that reads best.
+fn rate(bps: f64) -> String {
+    let bits = bps * 8.0;
+    if bits >= 1e9 {
+        format!("{:.2} Gbit/s", bits / 1e9)
+    } else if bits >= 1e6 {
+        format!("{:.2} Mbit/s", bits / 1e6)
+    } else if bits >= 1e3 {
+        format!("{:.2} kbit/s", bits / 1e3)
+    } else {
+        format!("{bits:.0} bit/s")
+    }
+}
+
+/// How the numbers above are worked out.
+pub fn formulas(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "How the RTT figures are worked out (RFC 6298; α = {ALPHA}, β = {BETA}, K = {K}):"
+    );
+    let lines = [
+        "  sample R       = time from a segment to the ACK that covers it exactly (tcp.analysis.ack_rtt);",
+        "                   a segment sent more than once gives no sample (Karn's rule)",
+        "  first sample:    EstimatedRTT = R            DevRTT = R / 2",
+        "  each later R:    DevRTT       = (1 - β)·DevRTT + β·|EstimatedRTT - R|   (with the old EstimatedRTT)",
+        "                   EstimatedRTT = (1 - α)·EstimatedRTT + α·R",
+        "  timeout:         RTO = EstimatedRTT + K·DevRTT, raised to at least 1 s (→ shows the raise)",
+    ];
+    for l in lines {
+        let _ = writeln!(out, "{l}");
+    }
+    let _ = writeln!(
+        out,
+        "  Each side's RTT is timed where the capture was taken: near the sender a sample is the whole\n  round trip, near the receiver only the receiver's delay in answering. Minimum RTO: {MIN_RTO} s."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1 000");
+        assert_eq!(grouped(1234567), "1 234 567");
+    }
+
+    #[test]
+    fn three_times_share_a_unit() {
+        assert_eq!(
+            three_times(0.000047, 0.00006, 0.000073),
+            "47.0 / 60.0 / 73.0 µs"
+        );
+        assert_eq!(
+            three_times(0.185385, 0.305107, 0.424829),
+            "185.4 / 305.1 / 424.8 ms"
+        );
+    }
+
+    #[test]
+    fn rate_units() {
+        assert_eq!(rate(100.0), "800 bit/s");
+        assert_eq!(rate(125_000.0), "1.00 Mbit/s");
+    }
+}

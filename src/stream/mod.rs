@@ -1,0 +1,1017 @@
+//! Streams: what can only be known by looking at many packets together.
+//!
+//! # The idea
+//!
+//! The engine ([`crate::dissect`]) reads each frame on its own: this is a TCP segment from
+//! port 52000 to port 80, sequence number 2847395812, 78 bytes of data. Many questions need
+//! the frames before it: Which connection is this? What is byte 2847395812 *of that
+//! connection* (byte 1, the start of an HTTP request)? Was it sent before? How long did the
+//! acknowledgment take? What did the whole request say, across the five segments that carried
+//! it? This module answers them, fed one dissection at a time in capture order, as a
+//! receiver's TCP would see them:
+//!
+//! * [`conversation`]: which packets belong together, numbered as Wireshark numbers them
+//!   (`tcp.stream`, `udp.stream`), with packet and byte counts each way;
+//! * [`tcp`]: relative sequence numbers, round-trip times, retransmissions, duplicate ACKs,
+//!   windows: Wireshark's "SEQ/ACK analysis", rule by rule;
+//! * [`state`]: each end's socket state (SYN-SENT, ESTABLISHED, TIME-WAIT…) as the segments imply;
+//! * [`rtt`]: how TCP turns round-trip samples into its retransmission timeout (RFC 6298);
+//! * [`reassembly`]: the byte stream put back in order, each byte traced to the frame that
+//!   carried it, for the HTTP, WebSocket and Socket.IO dissectors;
+//! * [`follow`], [`timeseq`]: what `--follow` and `--graph` show;
+//! * [`fields`]: the fields all this adds to each packet (`tcp.stream`, `tcp.seq`,
+//!   `tcp.analysis.ack_rtt`…), so every view and the JSON show them.
+//!
+//! # Use
+//!
+//! ```
+//! use wirelab::dissect::{dissect, model::{Frame, LinkType, Timestamp}};
+//! use wirelab::stream::StreamTracker;
+//! # let bytes = [0u8; 14];
+//! # let frames = [Frame { number: 1, ts: Some(Timestamp::default()), link: LinkType::ETHERNET,
+//! #                      wire_len: 14, data: &bytes }];
+//! let mut tracker = StreamTracker::default();
+//! for frame in &frames {
+//!     let mut d = dissect(frame);
+//!     tracker.observe(&mut d); // adds tcp.stream, tcp.seq, tcp.analysis.* to `d`
+//!     // … show `d` in any view …
+//! }
+//! tracker.finish();
+//! for c in tracker.conversations() {
+//!     println!("{} {}", c.index, c.title());
+//! }
+//! ```
+//!
+//! # Memory
+//!
+//! A capture may run for days, so what is kept is bounded: a finished connection's working
+//! state (segments waiting for acknowledgment, bytes waiting for a hole to fill) is dropped
+//! once it has been quiet for [`TrackerConfig::linger`] seconds of capture time; followed
+//! bytes and graph points have limits per conversation and in all; and past
+//! [`TrackerConfig::max_conversations`], the oldest finished conversations are folded into one
+//! line of totals ([`Evicted`]).
+
+pub mod conversation;
+pub mod fields;
+pub mod follow;
+pub mod reassembly;
+pub mod rtt;
+pub mod state;
+pub mod tcp;
+pub mod timeseq;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+pub use conversation::{Conversation, Endpoint, PairKey, Side, Transport};
+pub use follow::{FollowItem, FollowLog};
+pub use reassembly::{Event, GapReason, Origin, Reassembler};
+pub use timeseq::TimeSeq;
+
+use crate::dissect::model::{Dissection, ProblemKind, Proto, Timestamp, Value};
+use tcp::{Nanos, SegmentIn, TcpConn, flag};
+
+/// One conversation, as `--stream` names it: `3` or `tcp:3` (tcp.stream 3), `udp:3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StreamId {
+    pub transport: Transport,
+    pub index: u32,
+}
+
+impl FromStr for StreamId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StreamId, String> {
+        let (transport, num) = match s.split_once(':') {
+            Some((t, n)) if t.eq_ignore_ascii_case("tcp") => (Transport::Tcp, n),
+            Some((t, n)) if t.eq_ignore_ascii_case("udp") => (Transport::Udp, n),
+            Some((t, _)) => {
+                return Err(format!(
+                    "`{t}` is not a transport wirelab follows; write N, tcp:N or udp:N"
+                ));
+            }
+            None => (Transport::Tcp, s),
+        };
+        let index = num.trim().parse().map_err(|_| {
+            format!("`{num}` is not a stream number; write N, tcp:N or udp:N (N counts from 0)")
+        })?;
+        Ok(StreamId { transport, index })
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.transport {
+            Transport::Tcp => write!(f, "tcp.stream {}", self.index),
+            Transport::Udp => write!(f, "udp.stream {}", self.index),
+        }
+    }
+}
+
+/// Which conversations a recorder (follow, graph) keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Select {
+    #[default]
+    None,
+    All,
+    One(u32),
+}
+
+impl Select {
+    fn wants(self, stream: u32) -> bool {
+        match self {
+            Select::None => false,
+            Select::All => true,
+            Select::One(n) => n == stream,
+        }
+    }
+}
+
+/// What the tracker does and how much it may keep.
+#[derive(Clone, Debug)]
+pub struct TrackerConfig {
+    /// Add the analysis fields (`tcp.stream`, `tcp.seq`, …) to each dissection.
+    pub annotate: bool,
+    /// Put TCP byte streams back in order (for `follow` and for [`StreamConsumer`]s).
+    pub reassemble: bool,
+    /// TCP conversations whose bytes to keep for `--follow` (turns reassembly on).
+    pub follow: Select,
+    /// Bytes kept per followed conversation, and for all of them together.
+    pub follow_limit: usize,
+    pub follow_total: usize,
+    /// TCP conversations whose segments to keep for `--graph`.
+    pub timeseq: Select,
+    /// Graph points kept per conversation, and for all together.
+    pub timeseq_limit: usize,
+    pub timeseq_total: usize,
+    /// Bytes allowed to wait behind a hole in one direction before it is given up on.
+    pub max_waiting: usize,
+    /// Seconds of capture time after which a finished connection's working state is dropped.
+    pub linger: f64,
+    /// Conversations kept in the table before the oldest finished ones are folded away.
+    pub max_conversations: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> TrackerConfig {
+        TrackerConfig {
+            annotate: true,
+            reassemble: false,
+            follow: Select::None,
+            follow_limit: 1 << 20,
+            follow_total: 64 << 20,
+            timeseq: Select::None,
+            timeseq_limit: 200_000,
+            timeseq_total: 2_000_000,
+            max_waiting: reassembly::DEFAULT_MAX_WAITING,
+            linger: 60.0,
+            max_conversations: 50_000,
+        }
+    }
+}
+
+/// Something that reads reassembled TCP streams: the HTTP, WebSocket and Socket.IO
+/// dissectors. It is told of every [`Event`] in the order the capture makes them happen.
+pub trait StreamConsumer {
+    fn on_event(&mut self, ev: StreamEvent<'_, '_>);
+}
+
+/// A consumer that ignores everything.
+pub struct NoConsumer;
+
+impl StreamConsumer for NoConsumer {
+    fn on_event(&mut self, _ev: StreamEvent<'_, '_>) {}
+}
+
+/// One event of one direction of one TCP conversation.
+pub struct StreamEvent<'e, 'd> {
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// The direction: A is the endpoint that sent first (usually the client).
+    pub side: Side,
+    /// The endpoint that sent these bytes, and the one they went to.
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub event: Event<'e>,
+    /// The frame being processed when this happened, to add layers to (`None` when the
+    /// event comes from [`StreamTracker::finish_with`]).
+    pub frame: Option<&'d mut Dissection>,
+}
+
+/// Totals of conversations folded away to bound memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evicted {
+    pub conversations: u64,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A TCP conversation and its working state.
+struct TcpEntry {
+    conv: Conversation,
+    conn: TcpConn,
+    /// One reassembler per direction, while they are needed.
+    reasm: Option<Box<[Reassembler; 2]>>,
+    /// The side that sent the first SYN (to tell when the handshake completed).
+    syn_side: Option<Side>,
+    /// The last relative acknowledgment number each side sent.
+    last_ack: [Option<u32>; 2],
+    /// Working state dropped (finished and quiet).
+    dormant: bool,
+}
+
+/// Follows every conversation through a capture. See the module documentation.
+pub struct StreamTracker {
+    pub cfg: TrackerConfig,
+    tcp_keys: HashMap<PairKey, u32>,
+    udp_keys: HashMap<PairKey, u32>,
+    tcp: HashMap<u32, TcpEntry>,
+    udp: HashMap<u32, Conversation>,
+    next_tcp: u32,
+    next_udp: u32,
+    follow: HashMap<u32, FollowLog>,
+    follow_kept: usize,
+    timeseq: HashMap<u32, TimeSeq>,
+    timeseq_kept: usize,
+    evicted: Evicted,
+    frames: u64,
+    last_ts: Nanos,
+    /// A copy of the current segment's payload for the reassembler.
+    scratch: Vec<u8>,
+    finished: bool,
+}
+
+impl Default for StreamTracker {
+    fn default() -> StreamTracker {
+        StreamTracker::new(TrackerConfig::default())
+    }
+}
+
+/// Where a transport header sits: the addresses of the IP header around it, and whether its
+/// length can be trusted.
+struct Around {
+    src: IpAddr,
+    dst: IpAddr,
+    /// Inside an ICMP error message (a copy of a packet that caused the error).
+    quoted: bool,
+    /// In an IP fragment: the rest of the segment is in other packets.
+    fragmented: bool,
+}
+
+fn around(d: &Dissection, li: usize) -> Option<Around> {
+    let quoted = d.layers[..li]
+        .iter()
+        .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6));
+    let ip = d.layers[..li]
+        .iter()
+        .rposition(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
+    let layer = &d.layers[ip];
+    let get = |name: &str| d.layer_field(layer, name).map(|f| &f.value);
+    let (src, dst, fragmented) = match layer.proto {
+        Proto::Ipv4 => {
+            let (Some(Value::Ipv4(s)), Some(Value::Ipv4(t))) = (get("ip.src"), get("ip.dst"))
+            else {
+                return None;
+            };
+            let mf = d
+                .layer_field(layer, "ip.flags.mf")
+                .and_then(|f| f.value.as_u64())
+                .unwrap_or(0);
+            let off = d
+                .layer_field(layer, "ip.frag_offset")
+                .and_then(|f| f.value.as_u64())
+                .unwrap_or(0);
+            (IpAddr::from(*s), IpAddr::from(*t), mf != 0 || off != 0)
+        }
+        _ => {
+            let (Some(Value::Ipv6(s)), Some(Value::Ipv6(t))) = (get("ipv6.src"), get("ipv6.dst"))
+            else {
+                return None;
+            };
+            // A fragment header with offset 0 and no more fragments is an "atomic fragment"
+            // (RFC 6946): the packet is whole.
+            let frag = d.layers[ip..li].iter().any(|l| {
+                let v = |n: &str| d.layer_field(l, n).and_then(|f| f.value.as_u64());
+                v("ipv6.fraghdr.offset").unwrap_or(0) != 0
+                    || v("ipv6.fraghdr.more").unwrap_or(0) != 0
+            });
+            (IpAddr::from(*s), IpAddr::from(*t), frag)
+        }
+    };
+    Some(Around {
+        src,
+        dst,
+        quoted,
+        fragmented,
+    })
+}
+
+impl StreamTracker {
+    pub fn new(mut cfg: TrackerConfig) -> StreamTracker {
+        if cfg.follow != Select::None {
+            cfg.reassemble = true;
+        }
+        StreamTracker {
+            cfg,
+            tcp_keys: HashMap::new(),
+            udp_keys: HashMap::new(),
+            tcp: HashMap::new(),
+            udp: HashMap::new(),
+            next_tcp: 0,
+            next_udp: 0,
+            follow: HashMap::new(),
+            follow_kept: 0,
+            timeseq: HashMap::new(),
+            timeseq_kept: 0,
+            evicted: Evicted::default(),
+            frames: 0,
+            last_ts: 0,
+            scratch: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// Take the next frame of the capture: work out its place in its conversation and add
+    /// the analysis fields to it.
+    pub fn observe(&mut self, d: &mut Dissection) {
+        self.observe_with(d, &mut NoConsumer);
+    }
+
+    /// Like [`StreamTracker::observe`], and tell `consumer` about the stream bytes this frame
+    /// completes (reassembly must be on: [`TrackerConfig::reassemble`]).
+    pub fn observe_with(&mut self, d: &mut Dissection, consumer: &mut dyn StreamConsumer) {
+        self.frames += 1;
+        let now = tcp::nanos(d.ts.unwrap_or_default());
+        self.last_ts = self.last_ts.max(now);
+        for li in 0..d.layers.len() {
+            match d.layers[li].proto {
+                Proto::Tcp => self.tcp_layer(d, li, now, consumer),
+                Proto::Udp => self.udp_layer(d, li),
+                _ => {}
+            }
+        }
+        if self.frames % 1024 == 0 || self.tcp.len() + self.udp.len() > self.cfg.max_conversations {
+            self.sweep(consumer);
+        }
+    }
+
+    /// The capture is over: hand out bytes still waiting behind holes (reporting the holes).
+    pub fn finish(&mut self) {
+        self.finish_with(&mut NoConsumer);
+    }
+
+    pub fn finish_with(&mut self, consumer: &mut dyn StreamConsumer) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let mut ids: Vec<u32> = self.tcp.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.flush_reassembly(id, consumer);
+        }
+    }
+
+    fn tcp_layer(
+        &mut self,
+        d: &mut Dissection,
+        li: usize,
+        now: Nanos,
+        consumer: &mut dyn StreamConsumer,
+    ) {
+        let Some(ar) = around(d, li) else { return };
+        let layer = d.layers[li].clone();
+        let num = |name: &str| d.layer_field(&layer, name).and_then(|f| f.value.as_u64());
+        let (Some(sport), Some(dport), Some(seq), Some(ack), Some(flags), Some(win)) = (
+            num("tcp.srcport"),
+            num("tcp.dstport"),
+            num("tcp.seq_raw"),
+            num("tcp.ack_raw"),
+            num("tcp.flags"),
+            num("tcp.window_size_value"),
+        ) else {
+            return;
+        };
+        let flags = flags as u16;
+        let hdr_len = num("tcp.hdr_len").unwrap_or(0) as usize;
+        let header_ok = hdr_len >= 20;
+        // The segment's data length can be trusted only if the whole IP packet is here, it is
+        // not the copy an ICMP error carries, and the header fits in the packet.
+        let short = d.problems.iter().any(|p| {
+            p.proto == Proto::Tcp && p.kind == ProblemKind::Malformed && p.at == layer.at + 12
+        });
+        let seglen = match num("tcp.len") {
+            Some(len) if !ar.quoted && !ar.fragmented && !short && header_ok => Some(len as u32),
+            _ => None,
+        };
+        // The options the analysis uses, in one pass over the layer's fields.
+        let mut wscale = None;
+        let mut mss = None;
+        let mut les: Vec<u32> = Vec::new();
+        let mut res: Vec<u32> = Vec::new();
+        for f in d.layer_fields(&layer) {
+            let v = || f.value.as_u64();
+            match f.name {
+                "tcp.options.wscale.shift" => wscale = v().map(|v| v.min(255) as u8),
+                "tcp.options.mss_val" => mss = v(),
+                "tcp.options.sack_le" => les.extend(v().map(|v| v as u32)),
+                "tcp.options.sack_re" => res.extend(v().map(|v| v as u32)),
+                _ => {}
+            }
+        }
+        let sack = les.into_iter().zip(res).collect();
+        let sin = SegmentIn {
+            frame: d.number,
+            ts: now,
+            seq: seq as u32,
+            ack: ack as u32,
+            flags,
+            window: win as u16,
+            seglen,
+            header_ok,
+            quoted: ar.quoted,
+            wscale,
+            sack,
+        };
+        let src = Endpoint {
+            addr: ar.src,
+            port: sport as u16,
+        };
+        let dst = Endpoint {
+            addr: ar.dst,
+            port: dport as u16,
+        };
+
+        // Find the conversation, or open a new one (also for a SYN that reuses old ports).
+        let key = PairKey::new(Transport::Tcp, src, dst);
+        let mut reused = false;
+        let id = match self.tcp_keys.get(&key).copied() {
+            Some(id) if self.tcp.contains_key(&id) => {
+                let e = &self.tcp[&id];
+                let side = e.conv.side_of(src).index();
+                if !ar.quoted
+                    && flags & (tcp::SYN | tcp::ACK) == tcp::SYN
+                    && e.conn.syn_reuses_ports(side, sin.seq)
+                {
+                    reused = true;
+                    self.new_tcp(key, src, dst, d)
+                } else {
+                    id
+                }
+            }
+            _ => self.new_tcp(key, src, dst, d),
+        };
+        let cfg_annotate = self.cfg.annotate;
+        let want_ts = self.cfg.timeseq.wants(id);
+        let e = self.tcp.get_mut(&id).expect("just found or made");
+        let side = e.conv.side_of(src);
+        let out = e.conn.segment(side.index(), &sin, reused);
+        if !ar.quoted {
+            let ts = d.ts.unwrap_or_default();
+            e.conv
+                .count(side, d.wire_len, seglen.unwrap_or(0) as u64, ts, d.number);
+            update_summary(e, side, &sin, &out, mss);
+            e.dormant = false;
+        }
+        if cfg_annotate {
+            fields::annotate_tcp(d, li, &out, flags);
+        }
+        if want_ts && out.analysed {
+            let (a, b) = (e.conv.a, e.conv.b);
+            let ts = self
+                .timeseq
+                .entry(id)
+                .or_insert_with(|| TimeSeq::new(id, a, b, self.cfg.timeseq_limit));
+            let f = out.findings.flags;
+            let point = timeseq::Point {
+                t: out.time_relative as f64 / 1e9,
+                frame: d.number,
+                side,
+                seq: out.seq,
+                len: seglen.unwrap_or(0),
+                ack: (flags & tcp::ACK != 0).then_some(out.ack),
+                win: out.window,
+                flags,
+                retransmission: f
+                    & (flag::RETRANSMISSION
+                        | flag::FAST_RETRANSMISSION
+                        | flag::SPURIOUS_RETRANSMISSION)
+                    != 0,
+            };
+            if self.timeseq_kept < self.cfg.timeseq_total {
+                let before = ts.points.len();
+                ts.push(point);
+                self.timeseq_kept += ts.points.len() - before;
+            } else {
+                ts.dropped += 1;
+            }
+        }
+
+        // Reassembly: the payload goes to its direction, the acknowledgment to the other.
+        if self.cfg.reassemble && out.analysed {
+            let Some(len) = seglen else { return };
+            let start = layer.at as usize + hdr_len;
+            let stop = (start + len as usize).min(d.data.len());
+            self.scratch.clear();
+            if start < stop {
+                self.scratch.extend_from_slice(&d.data[start..stop]);
+            }
+            let seg = reassembly::SegmentData {
+                seq: sin.seq,
+                syn: flags & tcp::SYN != 0,
+                fin: flags & tcp::FIN != 0,
+                rst: flags & tcp::RST != 0,
+                payload: &self.scratch,
+                len,
+                frame: d.number,
+                frame_offset: start as u32,
+            };
+            let e = self.tcp.get_mut(&id).expect("present");
+            let max_waiting = self.cfg.max_waiting;
+            let r = e.reasm.get_or_insert_with(|| {
+                Box::new([Reassembler::new(max_waiting), Reassembler::new(max_waiting)])
+            });
+            let (a, b) = (e.conv.a, e.conv.b);
+            let follow_on = self.cfg.follow.wants(id);
+            let mut rec = Recorder {
+                stream: id,
+                a,
+                b,
+                follow: follow_on.then_some(&mut self.follow),
+                follow_kept: &mut self.follow_kept,
+                follow_limit: self.cfg.follow_limit,
+                follow_total: self.cfg.follow_total,
+                consumer,
+            };
+            let [ra, rb] = &mut **r;
+            let (mine, theirs) = match side {
+                Side::AtoB => (ra, rb),
+                Side::BtoA => (rb, ra),
+            };
+            mine.segment(&seg, &mut |ev| rec.event(side, ev, Some(&mut *d)));
+            if flags & tcp::ACK != 0 && flags & tcp::RST == 0 {
+                theirs.acked(sin.ack, &mut |ev| {
+                    rec.event(side.other(), ev, Some(&mut *d))
+                });
+            }
+        }
+    }
+
+    fn new_tcp(&mut self, key: PairKey, src: Endpoint, dst: Endpoint, d: &Dissection) -> u32 {
+        let id = self.next_tcp;
+        self.next_tcp += 1;
+        let ts = d.ts.unwrap_or_default();
+        self.tcp.insert(
+            id,
+            TcpEntry {
+                conv: Conversation::new(Transport::Tcp, id, src, dst, ts, d.number),
+                conn: TcpConn::new(id, tcp::nanos(ts)),
+                reasm: None,
+                syn_side: None,
+                last_ack: [None; 2],
+                dormant: false,
+            },
+        );
+        self.tcp_keys.insert(key, id);
+        id
+    }
+
+    fn udp_layer(&mut self, d: &mut Dissection, li: usize) {
+        let Some(ar) = around(d, li) else { return };
+        let layer = d.layers[li].clone();
+        let num = |name: &str| d.layer_field(&layer, name).and_then(|f| f.value.as_u64());
+        let (Some(sport), Some(dport)) = (num("udp.srcport"), num("udp.dstport")) else {
+            return;
+        };
+        let payload = num("udp.length").unwrap_or(8).saturating_sub(8);
+        let src = Endpoint {
+            addr: ar.src,
+            port: sport as u16,
+        };
+        let dst = Endpoint {
+            addr: ar.dst,
+            port: dport as u16,
+        };
+        let key = PairKey::new(Transport::Udp, src, dst);
+        let ts = d.ts.unwrap_or_default();
+        let id = match self.udp_keys.get(&key) {
+            Some(&id) if self.udp.contains_key(&id) => id,
+            _ => {
+                let id = self.next_udp;
+                self.next_udp += 1;
+                self.udp_keys.insert(key, id);
+                self.udp.insert(
+                    id,
+                    Conversation::new(Transport::Udp, id, src, dst, ts, d.number),
+                );
+                id
+            }
+        };
+        if !ar.quoted {
+            let c = self.udp.get_mut(&id).expect("present");
+            let side = c.side_of(src);
+            c.count(side, d.wire_len, payload, ts, d.number);
+        }
+        if self.cfg.annotate {
+            fields::annotate_udp(d, li, id);
+        }
+    }
+
+    /// Finish one conversation's reassembly and drop it.
+    fn flush_reassembly(&mut self, id: u32, consumer: &mut dyn StreamConsumer) {
+        let Some(e) = self.tcp.get_mut(&id) else {
+            return;
+        };
+        let Some(mut r) = e.reasm.take() else { return };
+        let mut rec = Recorder {
+            stream: id,
+            a: e.conv.a,
+            b: e.conv.b,
+            follow: self.cfg.follow.wants(id).then_some(&mut self.follow),
+            follow_kept: &mut self.follow_kept,
+            follow_limit: self.cfg.follow_limit,
+            follow_total: self.cfg.follow_total,
+            consumer,
+        };
+        let [ra, rb] = &mut *r;
+        ra.finish(&mut |ev| rec.event(Side::AtoB, ev, None));
+        rb.finish(&mut |ev| rec.event(Side::BtoA, ev, None));
+    }
+
+    /// Drop the working state of finished, quiet connections; fold away the oldest
+    /// conversations when there are too many.
+    fn sweep(&mut self, consumer: &mut dyn StreamConsumer) {
+        let linger = (self.cfg.linger * 1e9) as Nanos;
+        let now = self.last_ts;
+        let quiet: Vec<u32> = self
+            .tcp
+            .iter()
+            .filter(|(_, e)| {
+                !e.dormant
+                    && e.conv.tcp.as_ref().is_some_and(|t| t.closed())
+                    && now - tcp::nanos(e.conv.last) > linger
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in quiet {
+            self.flush_reassembly(id, consumer);
+            if let Some(e) = self.tcp.get_mut(&id) {
+                e.conn.flows[0].forget_segments();
+                e.conn.flows[1].forget_segments();
+                e.dormant = true;
+            }
+        }
+        let total = self.tcp.len() + self.udp.len();
+        if total <= self.cfg.max_conversations {
+            return;
+        }
+        // Oldest first, finished TCP before anything still open.
+        let mut candidates: Vec<(bool, Timestamp, Transport, u32)> = self
+            .tcp
+            .iter()
+            .filter(|(_, e)| now - tcp::nanos(e.conv.last) > linger)
+            .map(|(id, e)| {
+                let open = !e.conv.tcp.as_ref().is_some_and(|t| t.closed());
+                (open, e.conv.last, Transport::Tcp, *id)
+            })
+            .chain(
+                self.udp
+                    .iter()
+                    .filter(|(_, c)| now - tcp::nanos(c.last) > linger)
+                    .map(|(id, c)| (false, c.last, Transport::Udp, *id)),
+            )
+            .collect();
+        candidates.sort();
+        let target = self.cfg.max_conversations * 9 / 10;
+        let excess = total.saturating_sub(target);
+        for (_, _, transport, id) in candidates.into_iter().take(excess) {
+            let conv = match transport {
+                Transport::Tcp => {
+                    self.flush_reassembly(id, consumer);
+                    self.tcp.remove(&id).map(|e| e.conv)
+                }
+                Transport::Udp => self.udp.remove(&id),
+            };
+            if let Some(c) = conv {
+                let key = PairKey::new(transport, c.a, c.b);
+                let keys = match transport {
+                    Transport::Tcp => &mut self.tcp_keys,
+                    Transport::Udp => &mut self.udp_keys,
+                };
+                if keys.get(&key) == Some(&id) {
+                    keys.remove(&key);
+                }
+                self.evicted.conversations += 1;
+                self.evicted.packets += c.packets();
+                self.evicted.bytes += c.bytes();
+            }
+        }
+    }
+
+    /// Every conversation still in the table that carried at least one packet: TCP by
+    /// `tcp.stream`, then UDP by `udp.stream`.
+    pub fn conversations(&self) -> Vec<&Conversation> {
+        let mut tcp: Vec<&Conversation> = self
+            .tcp
+            .values()
+            .map(|e| &e.conv)
+            .filter(|c| c.packets() > 0)
+            .collect();
+        tcp.sort_by_key(|c| c.index);
+        let mut udp: Vec<&Conversation> = self.udp.values().filter(|c| c.packets() > 0).collect();
+        udp.sort_by_key(|c| c.index);
+        tcp.extend(udp);
+        tcp
+    }
+
+    /// One conversation.
+    pub fn conversation(&self, id: StreamId) -> Option<&Conversation> {
+        match id.transport {
+            Transport::Tcp => self.tcp.get(&id.index).map(|e| &e.conv),
+            Transport::Udp => self.udp.get(&id.index),
+        }
+    }
+
+    /// The followed conversations, by stream number.
+    pub fn follow_logs(&self) -> Vec<&FollowLog> {
+        let mut v: Vec<&FollowLog> = self.follow.values().collect();
+        v.sort_by_key(|l| l.stream);
+        v
+    }
+
+    /// The graph points of one TCP conversation, if recorded.
+    pub fn timeseq(&self, stream: u32) -> Option<&TimeSeq> {
+        self.timeseq.get(&stream)
+    }
+
+    /// All recorded graphs, by stream number.
+    pub fn timeseqs(&self) -> Vec<&TimeSeq> {
+        let mut v: Vec<&TimeSeq> = self.timeseq.values().collect();
+        v.sort_by_key(|t| t.stream);
+        v
+    }
+
+    /// Conversations folded away to bound memory.
+    pub fn evicted(&self) -> Evicted {
+        self.evicted
+    }
+
+    /// How many TCP conversations currently hold working state (for tests of the memory
+    /// bound): reassemblers or unacknowledged segments.
+    pub fn active_tcp_states(&self) -> usize {
+        self.tcp.values().filter(|e| !e.dormant).count()
+    }
+
+    /// Frames observed so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+}
+
+/// Update the `--stats` counters of a TCP conversation with one segment.
+fn update_summary(
+    e: &mut TcpEntry,
+    side: Side,
+    s: &SegmentIn,
+    o: &tcp::SegmentOut,
+    mss: Option<u64>,
+) {
+    let Some(t) = e.conv.tcp.as_deref_mut() else {
+        return;
+    };
+    let i = side.index();
+    let syn = s.flags & tcp::SYN != 0;
+    let ackf = s.flags & tcp::ACK != 0;
+    if syn && !ackf {
+        t.saw_syn = true;
+        t.syn_frame.get_or_insert(s.frame);
+        e.syn_side.get_or_insert(side);
+    }
+    if syn && ackf {
+        t.saw_synack = true;
+    }
+    if !syn && ackf && t.saw_synack && e.syn_side == Some(side) {
+        t.handshake_complete = true;
+    }
+    let irtt = e.conn.initial_rtt();
+    if irtt != 0 {
+        t.initial_rtt = Some(irtt as f64 / 1e9);
+    }
+    let d = &mut t.dirs[i];
+    // A RST's window means nothing.
+    if s.header_ok && s.flags & tcp::RST == 0 {
+        let win = o.window as u64;
+        d.win_min = Some(d.win_min.map_or(win, |m| m.min(win)));
+        d.win_max = Some(d.win_max.map_or(win, |m| m.max(win)));
+    }
+    if syn {
+        d.syn = true;
+        if let Some(m) = mss {
+            d.mss = Some(m as u16);
+        }
+        if let Some(w) = s.wscale {
+            d.wscale = Some(w.min(14));
+        }
+    }
+    if s.flags & tcp::FIN != 0 {
+        d.fin = true;
+    }
+    if s.flags & tcp::RST != 0 {
+        d.rst = true;
+    }
+    let ta = &o.findings;
+    if ta.has(flag::RETRANSMISSION | flag::FAST_RETRANSMISSION | flag::SPURIOUS_RETRANSMISSION) {
+        d.retransmissions += 1;
+    }
+    d.fast_retransmissions += u64::from(ta.has(flag::FAST_RETRANSMISSION));
+    d.spurious_retransmissions += u64::from(ta.has(flag::SPURIOUS_RETRANSMISSION));
+    d.out_of_order += u64::from(ta.has(flag::OUT_OF_ORDER));
+    d.lost_segments += u64::from(ta.has(flag::LOST_PACKET));
+    d.dup_acks += u64::from(ta.has(flag::DUPLICATE_ACK));
+    d.zero_windows += u64::from(ta.has(flag::ZERO_WINDOW));
+    d.window_updates += u64::from(ta.has(flag::WINDOW_UPDATE));
+    d.keep_alives += u64::from(ta.has(flag::KEEP_ALIVE));
+    if let Some(len) = s.seglen {
+        if len > 0 && o.analysed {
+            t.saw_data = true;
+            let top = o.seq.wrapping_add(len).wrapping_sub(1) as u64;
+            d.unique_payload = d.unique_payload.max(top);
+        }
+    }
+    if o.analysed && ackf {
+        if let Some(prev) = e.last_ack[i] {
+            if tcp::seq_gt(o.ack, prev) {
+                d.advancing_acks += 1;
+                d.acked_bytes += o.ack.wrapping_sub(prev) as u64;
+            }
+        }
+        if e.last_ack[i].is_none_or(|p| tcp::seq_gt(o.ack, p)) {
+            e.last_ack[i] = Some(o.ack);
+        }
+    }
+    // An RTT sample measures the data the *other* side sent.
+    if ta.acks_frame.is_some() && ta.ack_rtt > 0 {
+        let other = &mut t.dirs[side.other().index()];
+        if ta.ack_of_retransmission {
+            other.karn_skipped += 1;
+        } else {
+            other.rtt.sample(ta.ack_rtt as f64 / 1e9);
+        }
+    }
+}
+
+/// Sends reassembly events to the follow logs and to the consumer.
+struct Recorder<'a> {
+    stream: u32,
+    a: Endpoint,
+    b: Endpoint,
+    follow: Option<&'a mut HashMap<u32, FollowLog>>,
+    follow_kept: &'a mut usize,
+    follow_limit: usize,
+    follow_total: usize,
+    consumer: &'a mut dyn StreamConsumer,
+}
+
+impl Recorder<'_> {
+    fn event(&mut self, side: Side, ev: Event, frame: Option<&mut Dissection>) {
+        if let Some(logs) = self.follow.as_deref_mut() {
+            let log = logs
+                .entry(self.stream)
+                .or_insert_with(|| FollowLog::new(self.stream, self.a, self.b, self.follow_limit));
+            match &ev {
+                Event::Data { at, bytes, origins } => {
+                    let first = origins.iter().map(|o| o.frame).min().unwrap_or(0);
+                    let last = origins.iter().map(|o| o.frame).max().unwrap_or(0);
+                    let budget = self.follow_total.saturating_sub(*self.follow_kept);
+                    *self.follow_kept += log.data_within(side, *at, bytes, (first, last), budget);
+                }
+                Event::Gap { at, len, reason } => log.push(FollowItem::Gap {
+                    side,
+                    at: *at,
+                    len: *len,
+                    reason: *reason,
+                }),
+                Event::Fin { at } => log.push(FollowItem::Fin { side, at: *at }),
+                Event::Reset { at } => log.push(FollowItem::Reset { side, at: *at }),
+            }
+        }
+        let (from, to) = match side {
+            Side::AtoB => (self.a, self.b),
+            Side::BtoA => (self.b, self.a),
+        };
+        self.consumer.on_event(StreamEvent {
+            stream: self.stream,
+            side,
+            from,
+            to,
+            event: ev,
+            frame,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_id_from_str() {
+        assert_eq!(
+            "3".parse::<StreamId>(),
+            Ok(StreamId {
+                transport: Transport::Tcp,
+                index: 3
+            })
+        );
+        assert_eq!(
+            "udp:7".parse::<StreamId>().unwrap().transport,
+            Transport::Udp
+        );
+        assert!("sctp:1".parse::<StreamId>().is_err());
+        assert!(
+            "x".parse::<StreamId>()
+                .unwrap_err()
+                .contains("stream number")
+        );
+    }
+
+    use crate::dissect::dissect;
+    use crate::dissect::model::{Frame, LinkType};
+
+    /// An Ethernet + IPv4 + TCP frame between two fixed ends, with the given header values.
+    fn tcp_frame(from_a: bool, seq: u32, ack: u32, flags: u8, win: u16, payload: &[u8]) -> Vec<u8> {
+        let (a, b) = (([10, 0, 0, 1], 40000u16), ([10, 0, 0, 2], 80u16));
+        let (src, dst) = if from_a { (a, b) } else { (b, a) };
+        let mut h = etherparse::TcpHeader::new(src.1, dst.1, seq, win);
+        h.fin = flags & 1 != 0;
+        h.syn = flags & 2 != 0;
+        h.rst = flags & 4 != 0;
+        h.psh = flags & 8 != 0;
+        if flags & 16 != 0 {
+            h.ack = true;
+            h.acknowledgment_number = ack;
+        }
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src.0, dst.0, 64)
+            .tcp_header(h);
+        let mut v = Vec::new();
+        builder.write(&mut v, payload).expect("build");
+        v
+    }
+
+    proptest::proptest! {
+        /// Whatever the segments say, in whatever order and at whatever times, the tracker
+        /// neither panics nor loses count, with reassembly, follow and graph points on.
+        #[test]
+        fn observe_never_panics(
+            segs in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), 0u32..3000, 0u32..3000, proptest::prelude::any::<u8>(),
+                 proptest::prelude::any::<u16>(), 0usize..300, -50i64..200),
+                1..60),
+            base in proptest::prelude::any::<u32>(),
+        ) {
+            let mut t = StreamTracker::new(TrackerConfig {
+                follow: Select::All,
+                timeseq: Select::All,
+                max_waiting: 256,
+                follow_limit: 512,
+                ..TrackerConfig::default()
+            });
+            let mut ts: i64 = 1_000_000;
+            // The ladder draws whatever the tracker made of it, narrow and wide.
+            let mut ladder = crate::render::ladder::Ladder::new();
+            let narrow = crate::render::Options { width: 10, ..Default::default() };
+            let mut drawn = String::new();
+            for (i, (from_a, seq, ack, flags, win, len, dt)) in segs.iter().enumerate() {
+                ts += dt;
+                let payload = vec![b'x'; *len];
+                let bytes = tcp_frame(*from_a, base.wrapping_add(*seq), base.wrapping_add(*ack), *flags, *win, &payload);
+                let frame = Frame {
+                    number: i as u64 + 1,
+                    ts: Some(Timestamp { secs: ts / 1000, nanos: (ts % 1000) as u32 * 1_000_000 }),
+                    link: LinkType::ETHERNET,
+                    wire_len: bytes.len() as u32,
+                    data: &bytes,
+                };
+                let mut d = dissect(&frame);
+                t.observe(&mut d);
+                proptest::prop_assert!(d.uint("tcp.stream").is_some());
+                ladder.packet(&d, &narrow, &mut drawn);
+            }
+            t.finish();
+            proptest::prop_assert!(drawn.lines().count() >= segs.len());
+            for ts in t.timeseqs() {
+                let mut g = String::new();
+                crate::render::graph::terminal(ts, ts.data_side(), 40, false, &mut g);
+                let _ = crate::render::graph::svg(ts, ts.data_side());
+            }
+            for log in t.follow_logs() {
+                proptest::prop_assert!(log.kept <= 512);
+            }
+            let packets: u64 = t.conversations().iter().map(|c| c.packets()).sum();
+            proptest::prop_assert_eq!(packets, segs.len() as u64);
+        }
+    }
+}
