@@ -162,8 +162,13 @@ fn print(view: View, color: bool, highlight: Option<&str>, width: usize) -> Stri
         width,
     };
     let mut p = Printer::new(Vec::new(), opts);
+    // As `wirelab dissect` does: every packet goes through the stream tracker, which adds the
+    // analysis that needs earlier packets (relative sequence numbers, stream index…).
+    let mut tracker = wirelab::stream::StreamTracker::new(Default::default());
     for f in packets() {
-        p.print(&dissect(&f.as_frame())).expect("print");
+        let mut d = dissect(&f.as_frame());
+        tracker.observe(&mut d);
+        p.print(&d).expect("print");
     }
     String::from_utf8(p.into_inner()).expect("UTF-8 output")
 }
