@@ -399,6 +399,36 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("tcp.window_size", N),
     ("udp.payload", Y),
     ("udp.stream", N),
+    // Stream analysis (src/stream): fields that need earlier packets of the conversation.
+    ("tcp.analysis", L),
+    ("tcp.analysis.flags", L),
+    ("tcp.analysis.ack_lost_segment", B),
+    ("tcp.analysis.ack_rtt", Kind::Time),
+    ("tcp.analysis.acks_frame", N),
+    ("tcp.analysis.bytes_in_flight", N),
+    ("tcp.analysis.duplicate_ack", B),
+    ("tcp.analysis.duplicate_ack_frame", N),
+    ("tcp.analysis.duplicate_ack_num", N),
+    ("tcp.analysis.fast_retransmission", B),
+    ("tcp.analysis.initial_rtt", Kind::Time),
+    ("tcp.analysis.keep_alive", B),
+    ("tcp.analysis.keep_alive_ack", B),
+    ("tcp.analysis.lost_segment", B),
+    ("tcp.analysis.out_of_order", B),
+    ("tcp.analysis.push_bytes_sent", N),
+    ("tcp.analysis.retransmission", B),
+    ("tcp.analysis.reused_ports", B),
+    ("tcp.analysis.rto", Kind::Time),
+    ("tcp.analysis.rto_frame", N),
+    ("tcp.analysis.spurious_retransmission", B),
+    ("tcp.analysis.window_full", B),
+    ("tcp.analysis.window_update", B),
+    ("tcp.analysis.zero_window", B),
+    ("tcp.analysis.zero_window_probe", B),
+    ("tcp.analysis.zero_window_probe_ack", B),
+    ("tcp.time_delta", Kind::Time),
+    ("tcp.time_relative", Kind::Time),
+    ("tcp.window_size_scalefactor", T),
     // DNS.
     ("dns.id", N),
     ("dns.length", N),
@@ -784,6 +814,24 @@ fn lex(s: &str) -> Vec<Token> {
 #[derive(Clone, Debug)]
 pub struct Filter {
     expr: Expr,
+}
+
+impl Filter {
+    /// Every field name the filter looks at (aliases expanded).
+    pub fn field_names(&self) -> Vec<&'static str> {
+        fn walk(e: &Expr, out: &mut Vec<&'static str>) {
+            match e {
+                Expr::All | Expr::Proto(_) => {}
+                Expr::Or(v) | Expr::And(v) => v.iter().for_each(|e| walk(e, out)),
+                Expr::Not(e) => walk(e, out),
+                Expr::Has(names) => out.extend(names.iter().copied()),
+                Expr::Compare { names, .. } => out.extend(names.iter().copied()),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
 }
 
 #[derive(Clone, Debug)]

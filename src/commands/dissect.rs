@@ -61,6 +61,16 @@ fn tracker_config(args: &DissectArgs) -> Result<TrackerConfig, Error> {
     })
 }
 
+/// Does showing packets in `view` (through `filter`) need the stream tracker's analysis?
+pub fn needs_tracker(view: crate::render::View, filter: Option<&Filter>) -> bool {
+    view != crate::render::View::Summary
+        || filter.is_some_and(|f| {
+            f.field_names()
+                .iter()
+                .any(|n| crate::stream::is_stream_field(n))
+        })
+}
+
 pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let filter = match &args.view.filter {
         Some(expr) => {
@@ -74,6 +84,10 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let mut tracker = StreamTracker::new(tracker_config(args)?);
     let mut reader = CaptureReader::open(&args.file)?;
     let reports = args.stats || args.follow.is_some() || args.graph.is_some();
+    // The stream analysis needs every earlier packet of a conversation and costs about as much
+    // as dissecting; the one-line summary (like tcpdump's) shows the numbers on the wire and
+    // does without it, unless something asks for what only the analysis knows.
+    let track = needs_tracker(args.view.view, filter.as_ref()) || reports || args.stream.is_some();
     let show_packets = !reports || args.packets;
     let stdout = io::stdout().lock();
     let opts = options(&args.view, color);
@@ -89,7 +103,9 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 dissect_into(&mut d, &frame);
-                tracker.observe(&mut d);
+                if track {
+                    tracker.observe(&mut d);
+                }
                 let selected = args.stream.is_none_or(|id| in_stream(&d, id));
                 if show_packets && selected && filter.as_ref().is_none_or(|f| f.matches(&d)) {
                     printer.print(&d)?;

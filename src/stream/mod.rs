@@ -1015,3 +1015,23 @@ mod tests {
         }
     }
 }
+
+/// Is `name` a field that only the stream tracker adds (one that needs the packets before this
+/// one: relative sequence numbers, stream indexes, analysis flags)? A display filter naming one
+/// makes `dissect` and `capture` run the tracker even for the summary view.
+pub fn is_stream_field(name: &str) -> bool {
+    matches!(
+        name,
+        "tcp.stream"
+            | "udp.stream"
+            | "tcp.seq"
+            | "tcp.ack"
+            | "tcp.nxtseq"
+            | "tcp.window_size"
+            | "tcp.window_size_scalefactor"
+            | "tcp.time_relative"
+            | "tcp.time_delta"
+            | "tcp.options.sack_le"
+            | "tcp.options.sack_re"
+    ) || name.starts_with("tcp.analysis")
+}
