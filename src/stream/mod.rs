@@ -912,6 +912,26 @@ impl Recorder<'_> {
     }
 }
 
+/// Is `name` a field that only the stream tracker adds (one that needs the packets before this
+/// one: relative sequence numbers, stream indexes, analysis flags)? A display filter naming one
+/// makes `dissect` and `capture` run the tracker even for the summary view.
+pub fn is_stream_field(name: &str) -> bool {
+    matches!(
+        name,
+        "tcp.stream"
+            | "udp.stream"
+            | "tcp.seq"
+            | "tcp.ack"
+            | "tcp.nxtseq"
+            | "tcp.window_size"
+            | "tcp.window_size_scalefactor"
+            | "tcp.time_relative"
+            | "tcp.time_delta"
+            | "tcp.options.sack_le"
+            | "tcp.options.sack_re"
+    ) || name.starts_with("tcp.analysis")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1014,24 +1034,4 @@ mod tests {
             proptest::prop_assert_eq!(packets, segs.len() as u64);
         }
     }
-}
-
-/// Is `name` a field that only the stream tracker adds (one that needs the packets before this
-/// one: relative sequence numbers, stream indexes, analysis flags)? A display filter naming one
-/// makes `dissect` and `capture` run the tracker even for the summary view.
-pub fn is_stream_field(name: &str) -> bool {
-    matches!(
-        name,
-        "tcp.stream"
-            | "udp.stream"
-            | "tcp.seq"
-            | "tcp.ack"
-            | "tcp.nxtseq"
-            | "tcp.window_size"
-            | "tcp.window_size_scalefactor"
-            | "tcp.time_relative"
-            | "tcp.time_delta"
-            | "tcp.options.sack_le"
-            | "tcp.options.sack_re"
-    ) || name.starts_with("tcp.analysis")
 }
