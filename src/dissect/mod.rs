@@ -42,6 +42,7 @@ pub mod data;
 pub mod dns;
 pub mod ethernet;
 pub mod frame;
+pub mod http;
 pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
@@ -52,6 +53,7 @@ pub mod sll;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
+pub mod websocket;
 
 use cx::{Cx, Next};
 pub use model::{
@@ -186,6 +188,8 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         Proto::Tcp => tcp::describe(d, layer),
         Proto::Udp => udp::describe(d, layer),
         Proto::Dns => dns::describe(d, layer),
+        Proto::Http => http::describe_layer(d, layer),
+        Proto::WebSocket => websocket::describe(d, layer),
         _ => data::describe(d, layer),
     }
 }
