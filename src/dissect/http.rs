@@ -501,9 +501,9 @@ impl Head {
             ("http.response.line", "Response header line")
         };
         for h in &self.headers {
-            // tshark writes each header line with its line ending spelled out, `\r\n`.
+            // Wireshark's value for a header line includes its line ending.
             let mut line_text = text(buf, &h.line);
-            line_text.push_str("\\r\\n");
+            line_text.push_str("\r\n");
             out.push(f(
                 line_name,
                 line_label,
