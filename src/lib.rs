@@ -21,6 +21,7 @@
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
+//! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
 
 pub mod cli;
 pub mod commands;
@@ -29,3 +30,4 @@ pub mod filter;
 pub mod glossary;
 pub mod render;
 pub mod source;
+pub mod ws;

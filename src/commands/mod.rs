@@ -4,6 +4,7 @@
 pub mod define;
 pub mod dissect;
 pub mod tour;
+pub mod ws;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Layers => define::layers(color),
         Command::Define(args) => define::define(&args),
         Command::Dissect(args) => dissect::run(&args, color),
+        Command::Ws(cmd) => ws::run(cmd, color),
     }
 }
 

@@ -1,0 +1,120 @@
+//! Showing what the [`Watcher`](super::tap::Watcher)s found, through the project's views.
+//!
+//! Every HTTP head and every frame is a [`Dissection`](crate::dissect::Dissection); it is
+//! printed by the same [`Printer`] that `wirelab dissect` uses, in the view the user chose,
+//! after a short line saying which connection and which way it went. In the JSON view the
+//! packet's JSON object gets two more keys, `conn` and `direction`, and nothing else is
+//! printed, so the output stays one JSON object a line.
+
+use std::io::{self, Write};
+
+use colored::Colorize;
+
+use super::tap::{Event, Found};
+use crate::dissect::websocket::Dir;
+use crate::render::{Options, Printer, View, json};
+
+/// Which end of the connection this program is, to name the directions from its side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Server,
+    Client,
+}
+
+/// Prints events as they come.
+pub struct Shower<W: Write> {
+    printer: Printer<W>,
+    side: Side,
+    color: bool,
+}
+
+impl<W: Write> Shower<W> {
+    pub fn new(out: W, opts: Options, side: Side) -> Shower<W> {
+        let color = opts.color;
+        Shower {
+            printer: Printer::new(out, opts),
+            side,
+            color,
+        }
+    }
+
+    pub fn view(&self) -> View {
+        self.printer.opts.view
+    }
+
+    /// A note between packets (skipped in the JSON view, which must stay pure JSON Lines).
+    pub fn note(&mut self, text: &str) -> io::Result<()> {
+        if self.view() == View::Json {
+            return Ok(());
+        }
+        self.printer.text(text)?;
+        if !text.ends_with('\n') {
+            self.printer.text("\n")?;
+        }
+        self.printer.flush()
+    }
+
+    /// The arrow for a direction, from this side's point of view.
+    pub fn arrow(&self, dir: Dir) -> &'static str {
+        match (self.side, dir) {
+            (Side::Server, Dir::ClientToServer) => "client → server (received)",
+            (Side::Server, Dir::ServerToClient) => "server → client (sent)",
+            (Side::Client, Dir::ClientToServer) => "client → server (sent)",
+            (Side::Client, Dir::ServerToClient) => "server → client (received)",
+        }
+    }
+
+    /// Print one event.
+    pub fn show(&mut self, e: &Event) -> io::Result<()> {
+        let d = match &e.what {
+            Found::Http(d) => d,
+            Found::Frame { d, .. } => d,
+            Found::Note(text) => {
+                let text = format!("[conn {}] {text}", e.conn);
+                return self.note(&text);
+            }
+            Found::Garbage { at, why } => {
+                let line = format!("[conn {}] {}: byte {at}: {why}", e.conn, self.arrow(e.dir));
+                if self.view() == View::Json {
+                    let j = serde_json::json!({"conn": e.conn, "direction": dir_name(e.dir), "error": line});
+                    return self.printer.text(&format!("{j}\n"));
+                }
+                let line = if self.color {
+                    line.red().to_string()
+                } else {
+                    line
+                };
+                return self.note(&line);
+            }
+        };
+        if self.view() == View::Json {
+            let mut j = json::packet(d);
+            j["conn"] = e.conn.into();
+            j["direction"] = dir_name(e.dir).into();
+            self.printer.text(&format!("{j}\n"))?;
+        } else {
+            let head = format!("[conn {}] {}", e.conn, self.arrow(e.dir));
+            let head = if self.color {
+                head.dimmed().to_string()
+            } else {
+                head
+            };
+            self.printer.text(&head)?;
+            self.printer.text("\n")?;
+            self.printer.print(d)?;
+        }
+        self.printer.flush()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.printer.flush()
+    }
+}
+
+/// The direction as the JSON view names it.
+pub fn dir_name(dir: Dir) -> &'static str {
+    match dir {
+        Dir::ClientToServer => "client_to_server",
+        Dir::ServerToClient => "server_to_client",
+    }
+}
