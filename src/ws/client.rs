@@ -10,6 +10,7 @@
 //! /binary HEX           a binary message, e.g. /binary 00ff10
 //! /big N                a text message of N bytes (try 300 and 70000: the length field grows)
 //! /close [CODE [REASON]] start the closing handshake (default 1000)
+//! /sleep SECONDS        wait before the next line (in scripts: let the answers arrive)
 //! //text                a text message that starts with a slash
 //! ```
 //!
@@ -111,6 +112,8 @@ pub async fn connect(
 pub enum Command {
     Send(Message),
     Close(u16, String),
+    /// Wait before reading the next line (for scripts: let the answers arrive first).
+    Sleep(Duration),
     Help,
 }
 
@@ -161,6 +164,15 @@ pub fn parse_line(line: &str) -> Result<Command, String> {
             };
             Ok(Command::Close(code, reason.to_string()))
         }
+        "sleep" => {
+            let secs: f64 = arg
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+                .ok_or_else(|| format!("/sleep takes seconds (0 to 3600), not {arg:?}"))?;
+            Ok(Command::Sleep(Duration::from_secs_f64(secs)))
+        }
         "help" => Ok(Command::Help),
         other => Err(format!("unknown command /{other}; try /help")),
     }
@@ -171,8 +183,12 @@ pub const HELP: &str = "Type a line to send it as a text message. Commands:
   /binary HEX             send a binary message (e.g. /binary 00ff10)
   /big N                  send a text message of N bytes
   /close [CODE [REASON]]  close the connection (default 1000)
+  /sleep SECONDS          wait before reading the next line (for scripts)
   //text                  send text that starts with a slash
 End of input (Ctrl-D) closes with 1000.";
+
+/// After the input ends: how long the server must stay quiet before the client closes.
+const LINGER: Duration = Duration::from_millis(500);
 
 /// How an interactive session ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -193,14 +209,21 @@ pub async fn interactive<R: tokio::io::AsyncBufRead + Unpin>(
     let mut lines = input.lines();
     let mut input_open = true;
     let mut close_code: Option<u16> = None;
+    // When input ends, wait until the server has been quiet for a moment before closing, so
+    // that the answers to the last lines (or a close the server starts) still arrive.
+    let mut quiet_since = tokio::time::Instant::now();
+    let mut closing = false;
+    let mut paused_until = tokio::time::Instant::now();
     loop {
+        let linger = tokio::time::sleep_until(quiet_since + LINGER);
+        let paused = tokio::time::Instant::now() < paused_until;
         tokio::select! {
             incoming = ws.next() => match incoming {
                 None => return Ending::Clean(close_code),
                 Some(Ok(Message::Close(frame))) => {
                     close_code = frame.map(|f| u16::from(f.code));
                 }
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => quiet_since = tokio::time::Instant::now(),
                 Some(Err(WsError::ConnectionClosed)) => return Ending::Clean(close_code),
                 Some(Err(e)) => {
                     if let Some(frame) = close_for(&e) {
@@ -209,7 +232,8 @@ pub async fn interactive<R: tokio::io::AsyncBufRead + Unpin>(
                     return Ending::Broken(e.to_string());
                 }
             },
-            line = lines.next_line(), if input_open => match line {
+            _ = tokio::time::sleep_until(paused_until), if paused => {}
+            line = lines.next_line(), if input_open && !paused => match line {
                 Ok(Some(line)) => match parse_line(&line) {
                     Ok(Command::Send(msg)) => {
                         if let Err(e) = ws.send(msg).await {
@@ -223,15 +247,20 @@ pub async fn interactive<R: tokio::io::AsyncBufRead + Unpin>(
                         }
                     }
                     Ok(Command::Help) => say(HELP),
+                    Ok(Command::Sleep(d)) => paused_until = tokio::time::Instant::now() + d,
                     Err(e) => say(&e),
                 },
                 Ok(None) | Err(_) => {
                     input_open = false;
-                    let frame = CloseFrame { code: CloseCode::Normal, reason: Utf8Bytes::from_static("end of input") };
-                    // Fails harmlessly if a close is already under way.
-                    let _ = ws.close(Some(frame)).await;
+                    quiet_since = tokio::time::Instant::now();
                 }
             },
+            _ = linger, if !input_open && !closing => {
+                closing = true;
+                let frame = CloseFrame { code: CloseCode::Normal, reason: Utf8Bytes::from_static("end of input") };
+                // Fails harmlessly if a close is already under way.
+                let _ = ws.close(Some(frame)).await;
+            }
         }
     }
 }
