@@ -69,12 +69,15 @@ struct Conn {
     sides: HashMap<(String, u16), Side>,
 }
 
+/// An address and a port.
+type Endpoint = (String, u16);
+
 /// Per packet number, per field name, the values in stream order.
 type Found = BTreeMap<u64, BTreeMap<String, Vec<String>>>;
 
 fn dissect_file(path: &Path) -> Found {
     let mut reader = CaptureReader::open(path).expect("open capture");
-    let mut conns: BTreeMap<((String, u16), (String, u16)), Conn> = BTreeMap::new();
+    let mut conns: BTreeMap<(Endpoint, Endpoint), Conn> = BTreeMap::new();
     let mut d = Dissection::default();
     while let Some(frame) = reader.next_frame().expect("read frame") {
         dissect_into(&mut d, &frame);

@@ -684,7 +684,7 @@ pub fn status_meaning(code: u16) -> &'static str {
         201..=299 => "success",
         300..=399 => "redirection",
         401..=499 => "client error",
-        500..=599 => "server error",
+        501..=599 => "server error",
         _ => "",
     }
 }
