@@ -392,4 +392,21 @@ mod tests {
             assert_eq!(head.opcode, 9);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn watcher_never_panics(
+            head in proptest::prop_oneof![
+                proptest::strategy::Just(b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec()),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            ],
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            cut in 1usize..50,
+        ) {
+            let mut stream = head;
+            stream.extend_from_slice(&body);
+            let chunks: Vec<&[u8]> = stream.chunks(cut).collect();
+            let _ = events(&chunks, Dir::ClientToServer);
+        }
+    }
 }
