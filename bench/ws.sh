@@ -58,7 +58,7 @@ echo "wirelab ws serve --echo: 127.0.0.1:$wl_port (pid $wl_pid);  node ws $(node
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 rate() { # port connections → messages/s
-  "$bin" ws load "ws://127.0.0.1:$1/" --connections "$2" --size 64 --window 32 \
+  "$bin" ws load "ws://127.0.0.1:$1/ws" --connections "$2" --size 64 --window 32 \
     --seconds "$SECONDS_EACH" --messages 2000000 | sed -nE 's/messages_per_second=([0-9]+).*/\1/p'
 }
 
@@ -80,7 +80,7 @@ echo
 echo "holding $HOLD connections open at once, then one echo on each"
 for name in wirelab node; do
   if [ $name = wirelab ]; then port=$wl_port; pid=$wl_pid; else port=$node_port; pid=$node_pid; fi
-  out=$("$bin" ws load "ws://127.0.0.1:$port/" --hold "$HOLD" --seconds 2 2>&1 &
+  out=$("$bin" ws load "ws://127.0.0.1:$port/ws" --hold "$HOLD" --seconds 2 2>&1 &
         lpid=$!
         sleep 1.5
         # While the connections are held, measure the server's memory.

@@ -84,3 +84,25 @@ fn chromium_chat_page() {
     }
     run_suite("browser");
 }
+
+/// Autobahn|Testsuite in both roles (a few minutes). Needs Python 2.7; the virtualenv with
+/// the pinned autobahntestsuite is made under target/autobahn on first use.
+#[test]
+fn autobahn_testsuite() {
+    let pyenv_py2 = Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .map(|o| {
+            Path::new(String::from_utf8_lossy(&o.stdout).trim()).join("versions/2.7.18/bin/python")
+        })
+        .is_some_and(|p| p.exists());
+    if !pyenv_py2 && !works("python2.7", &["--version"]) {
+        common::skip_or_fail(
+            "ws_interop autobahn",
+            "Python 2.7 is not installed (pyenv install 2.7.18), so Autobahn|Testsuite cannot run",
+        );
+        return;
+    }
+    run_suite("autobahn");
+}

@@ -17,9 +17,17 @@ use crate::ws::tap::Event;
 use crate::ws::{lesson, load};
 
 pub fn run(cmd: WsCommand, color: bool) -> Result<ExitCode, Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // The load client runs on one thread, so that the server it measures keeps the rest of
+    // the machine.
+    let rt = if matches!(cmd, WsCommand::Load(_)) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
     match cmd {
         WsCommand::Serve(args) => rt.block_on(serve(args, color)),
         WsCommand::Connect(args) => rt.block_on(connect(args, color)),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
@@ -93,19 +93,34 @@ pub async fn echo_load(cfg: &LoadConfig) -> Result<LoadResult, Error> {
             let deadline = tokio::time::Instant::now() + limit + Duration::from_secs(5);
             while got < sent {
                 let next = tokio::time::timeout_at(deadline, ws.next()).await;
-                match next {
-                    Ok(Some(Ok(Message::Text(_) | Message::Binary(_)))) => {
-                        got += 1;
-                        echoed.fetch_add(1, Ordering::Relaxed);
-                        if sent < messages && start.elapsed() < limit {
-                            if ws.send(Message::Text(payload.clone())).await.is_err() {
-                                return;
-                            }
-                            sent += 1;
-                        }
-                    }
-                    Ok(Some(Ok(_))) => {}
+                let mut arrived = match next {
+                    Ok(Some(Ok(Message::Text(_) | Message::Binary(_)))) => 1,
+                    Ok(Some(Ok(_))) => 0,
                     _ => return,
+                };
+                // Take every echo already here, then answer them all with one write.
+                while let Some(Some(m)) = ws.next().now_or_never() {
+                    match m {
+                        Ok(Message::Text(_) | Message::Binary(_)) => arrived += 1,
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+                got += arrived;
+                echoed.fetch_add(arrived, Ordering::Relaxed);
+                let mut fed = false;
+                for _ in 0..arrived {
+                    if sent >= messages || start.elapsed() >= limit {
+                        break;
+                    }
+                    if ws.feed(Message::Text(payload.clone())).await.is_err() {
+                        return;
+                    }
+                    sent += 1;
+                    fed = true;
+                }
+                if fed && ws.flush().await.is_err() {
+                    return;
                 }
             }
             let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
