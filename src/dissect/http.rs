@@ -157,7 +157,7 @@ fn check_version(buf: &[u8], r: &Range<usize>) -> Result<(), HeadError> {
 /// use wirelab::dissect::http::{parse_head, HeadError, StartLine};
 /// let req = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nextra";
 /// let head = parse_head(req).unwrap();
-/// assert_eq!(head.len, 41); // `extra` is not part of the head
+/// assert_eq!(head.len, 40); // `extra` is not part of the head
 /// assert_eq!(head.header(req, "upgrade"), Some("websocket"));
 /// assert_eq!(parse_head(&req[..20]), Err(HeadError::Incomplete));
 /// ```
