@@ -219,6 +219,15 @@ async fn bad_handshakes_get_400_with_the_reason() {
     assert!(page.contains("new WebSocket("));
     let missing = http(addr, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(missing.starts_with("HTTP/1.1 404"));
+    // An upgrade asked for at / is a WebSocket too.
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    ws.send(Message::Text("at the root".into())).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Text("at the root".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 //! * `GET /`: a small chat page ([`PAGE`]). The browser runs it and opens a WebSocket back to
 //!   this server with its own `WebSocket` API; the page is ours, the WebSocket client is the
 //!   browser's.
-//! * `GET /ws` with `Upgrade: websocket`: the WebSocket. The server reads the HTTP head itself
+//! * `GET /ws` (or `GET /`) with `Upgrade: websocket`: the WebSocket. The server reads the HTTP head itself
 //!   (with the engine's parser), checks the handshake ([`super::handshake::check_request`]),
 //!   answers `101 Switching Protocols` with the accept key, and hands the connection to
 //!   tokio-tungstenite, which does the framing from then on.
@@ -277,7 +277,9 @@ impl Connection {
                 let _ = tap.write_all(resp.as_bytes()).await;
                 let _ = tap.shutdown().await;
             }
-            (_, "/ws") => match handshake::check_request(&head, &buf) {
+            // The WebSocket lives at /ws; an upgrade asked for at / is taken too, since many
+            // clients connect to the root.
+            (_, "/ws") | (_, "/") => match handshake::check_request(&head, &buf) {
                 Ok(key) => {
                     let steps = handshake::accept_steps(&key);
                     self.note(format!(
