@@ -99,7 +99,8 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
             io::stdout(),
             options(&args.view, color, false),
             Side::Server,
-        );
+        )
+        .explaining();
         (Some(tx), Some(printer(shower, rx)))
     };
     server::serve(listener, cfg, events, async {
@@ -123,7 +124,8 @@ async fn connect(args: WsConnectArgs, color: bool) -> Result<ExitCode, Error> {
         io::stdout(),
         options(&args.view, color, false),
         Side::Client,
-    );
+    )
+    .explaining();
     let task = printer(shower, rx);
     let mut ws = client::connect(&args.url, 1, Some(tx), 4096, args.max_message).await?;
     if io::stdin().is_terminal() {

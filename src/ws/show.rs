@@ -26,6 +26,10 @@ pub struct Shower<W: Write> {
     printer: Printer<W>,
     side: Side,
     color: bool,
+    /// Explain each kind of frame the first time it appears (opcodes 0–15, bit 16: a
+    /// 16-bit length, bit 17: a 64-bit length), if `explain` is on.
+    explained: u32,
+    explain: bool,
 }
 
 impl<W: Write> Shower<W> {
@@ -35,7 +39,71 @@ impl<W: Write> Shower<W> {
             printer: Printer::new(out, opts),
             side,
             color,
+            explained: 0,
+            explain: false,
         }
+    }
+
+    /// Explain each kind of frame in a sentence the first time it is shown.
+    pub fn explaining(mut self) -> Shower<W> {
+        self.explain = true;
+        self
+    }
+
+    /// Sentences for what this frame shows for the first time (its kind, a long length form,
+    /// an unmasked server frame).
+    fn first_time(&mut self, head: &crate::dissect::websocket::FrameHead) -> Vec<&'static str> {
+        let mut said = Vec::new();
+        let mut once = |bit: u32, text: &'static str, explained: &mut u32| {
+            if *explained & (1 << bit) == 0 {
+                *explained |= 1 << bit;
+                said.push(text);
+            }
+        };
+        let kind = match head.opcode {
+            0 => "a continuation frame: more of a message a frame with FIN=0 began",
+            1 => "a text frame: FIN, RSV, opcode 1, MASK, a length, then the UTF-8 text",
+            2 => {
+                "a binary frame: like text, but the payload is bytes for the application to interpret"
+            }
+            8 => {
+                "a close frame: a 2-byte status code and a reason; the other side answers with its own close, then TCP closes"
+            }
+            9 => {
+                "a ping: the receiver must answer with a pong carrying the same bytes (tungstenite does it by itself)"
+            }
+            10 => "a pong: the answer to a ping, with the ping's bytes",
+            _ => "a frame with a reserved opcode: a protocol error",
+        };
+        once(head.opcode as u32, kind, &mut self.explained);
+        if head.len7 == 126 {
+            once(
+                16,
+                "payload length 126 means: the real length is in the next 16 bits",
+                &mut self.explained,
+            );
+        }
+        if head.len7 == 127 {
+            once(
+                17,
+                "payload length 127 means: the real length is in the next 64 bits",
+                &mut self.explained,
+            );
+        }
+        if head.masked {
+            once(
+                18,
+                "MASK=1: the client XORs its payload with the 4-byte masking key that follows the length",
+                &mut self.explained,
+            );
+        } else {
+            once(
+                19,
+                "MASK=0: servers never mask, so the payload is readable as it is",
+                &mut self.explained,
+            );
+        }
+        said
     }
 
     pub fn view(&self) -> View {
@@ -87,6 +155,10 @@ impl<W: Write> Shower<W> {
                 return self.note(&line);
             }
         };
+        let why = match &e.what {
+            Found::Frame { head, .. } if self.explain => self.first_time(head),
+            _ => Vec::new(),
+        };
         if self.view() == View::Json {
             let mut j = json::packet(d);
             j["conn"] = e.conn.into();
@@ -102,6 +174,15 @@ impl<W: Write> Shower<W> {
             self.printer.text(&head)?;
             self.printer.text("\n")?;
             self.printer.print(d)?;
+            for why in why {
+                let line = format!("      ↳ {why}\n");
+                let line = if self.color {
+                    line.dimmed().to_string()
+                } else {
+                    line
+                };
+                self.printer.text(&line)?;
+            }
         }
         self.printer.flush()
     }
