@@ -181,7 +181,9 @@ pub async fn run(
     ))?;
     pause();
 
-    let mut ws = client::connect(&url, 1, Some(tx), 1 << 20, server::DEFAULT_MAX_MESSAGE).await?;
+    // Keep the first 4 KiB of each payload for showing: enough for every view, without
+    // 70,000 bytes of hex.
+    let mut ws = client::connect(&url, 1, Some(tx), 4096, server::DEFAULT_MAX_MESSAGE).await?;
 
     // 1. The handshake.
     shower.note("── 1. The opening handshake: an HTTP GET asking to upgrade ──")?;
