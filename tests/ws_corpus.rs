@@ -142,6 +142,12 @@ fn dissect_file(path: &Path) -> Found {
                 wirelab::dissect::websocket::Dir::ServerToClient => &s.bytes,
             };
             let entry = found.entry(frame).or_default();
+            for problem in &p.problems {
+                entry
+                    .entry("_problems".to_string())
+                    .or_default()
+                    .push(problem.message.clone());
+            }
             for f in &p.fields {
                 if matches!(f.value, Value::None) {
                     continue;
@@ -353,5 +359,36 @@ fn websocket_fields_agree_with_tshark_run_now() {
         "{} differences:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn an_oversized_close_frame_is_reported() {
+    let Some(corpus) = common::corpus_dir() else {
+        common::skip_or_fail(
+            "ws_corpus oversized close",
+            "../shared/corpus is not present",
+        );
+        return;
+    };
+    // A close frame must carry at most 125 bytes; this one announces 258 (in the 64-bit
+    // length form, which is itself only for lengths above 65,535).
+    let found = dissect_file(
+        &corpus
+            .join("pcaps")
+            .join("zeek_websocket-oversized-close-frame.pcapng"),
+    );
+    let problems = found
+        .get(&6)
+        .and_then(|f| f.get("_problems"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        problems.iter().any(|p| p.contains("at most 125 bytes")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("64-bit")),
+        "{problems:?}"
     );
 }
