@@ -73,6 +73,9 @@ pub enum Command {
     /// Socket.IO live: a chat server, a client that shows every packet, and the lesson's demo.
     #[command(subcommand)]
     Sio(SioCommand),
+    /// WebSocket: serve a chat page, connect to a server, or follow one connection (echo).
+    #[command(subcommand)]
+    Ws(WsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +466,112 @@ pub struct MakeCaptureArgs {
     /// The file to write (.pcap or .pcapng).
     #[arg(short = 'w', long)]
     pub write: PathBuf,
+}
+
+/// The `ws` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WsCommand {
+    /// Serve a chat page at / and a WebSocket at /ws, printing every handshake and frame.
+    Serve(WsServeArgs),
+    /// Connect to a WebSocket server: each line typed is sent as a text message.
+    Connect(WsConnectArgs),
+    /// The lesson: a server and a client on 127.0.0.1, every byte between them explained.
+    Echo(WsEchoArgs),
+    /// Benchmark load client: echo traffic against a server (used by bench/ws.sh).
+    #[command(hide = true)]
+    Load(WsLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WsServeArgs {
+    /// The TCP port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+
+    /// Echo each message back to its sender.
+    #[arg(long, conflicts_with = "chat")]
+    pub echo: bool,
+
+    /// Relay each message to every connected client (the default).
+    #[arg(long)]
+    pub chat: bool,
+
+    /// Listen on every network interface instead of 127.0.0.1 only (other machines can
+    /// then connect: think twice).
+    #[arg(long)]
+    pub public: bool,
+
+    /// The largest message accepted, in bytes; a larger one closes the connection with
+    /// code 1009 (message too big).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message: usize,
+
+    /// Close a connection (code 1001) after this many seconds without a message from it.
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<f64>,
+
+    /// Print nothing per connection (for benchmarks and test suites).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WsConnectArgs {
+    /// The server's URL, e.g. ws://127.0.0.1:8765/ws.
+    pub url: String,
+
+    /// Run the Autobahn|Testsuite fuzzing-server protocol against URL (e.g.
+    /// ws://127.0.0.1:9001): fetch the case count, echo every case, update the reports.
+    #[arg(long)]
+    pub autobahn: bool,
+
+    /// The agent name reported to Autobahn.
+    #[arg(long, default_value = "wirelab", requires = "autobahn")]
+    pub agent: String,
+
+    /// The largest message accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message: usize,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WsEchoArgs {
+    /// Wait for Enter between steps (for projecting in class).
+    #[arg(long)]
+    pub step: bool,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WsLoadArgs {
+    /// The echo server's URL (must be on loopback).
+    pub url: String,
+    /// Connections used at once.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// Messages per connection at most.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+    /// Bytes per message.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Messages each connection keeps in flight.
+    #[arg(long, default_value_t = 32)]
+    pub window: u64,
+    /// Stop sending after this many seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Instead: open this many connections, hold them all open, check each still echoes.
+    #[arg(long, value_name = "N")]
+    pub hold: Option<usize>,
 }
 
 #[derive(Debug, Args)]

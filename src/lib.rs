@@ -29,6 +29,7 @@
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
+//! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
 
 pub mod cli;
 pub mod commands;
@@ -41,3 +42,4 @@ pub mod render;
 pub mod sio;
 pub mod source;
 pub mod stream;
+pub mod ws;

@@ -12,6 +12,7 @@ pub mod synth;
 pub mod tcp;
 pub mod tour;
 pub mod udp;
+pub mod ws;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Udp(args) => udp::run(&args, color),
         Command::Flood(args) => udp::flood(&args),
         Command::Sio(cmd) => sio::run(cmd),
+        Command::Ws(cmd) => ws::run(cmd, color),
     }
 }
 

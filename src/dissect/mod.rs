@@ -43,6 +43,7 @@ pub mod dns;
 pub mod engineio;
 pub mod ethernet;
 pub mod frame;
+pub mod http;
 pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
@@ -54,6 +55,7 @@ pub mod socketio;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
+pub mod websocket;
 
 use cx::{Cx, Next};
 pub use model::{
@@ -212,6 +214,8 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         Proto::Dns => dns::describe(d, layer),
         Proto::EngineIo => engineio::describe(d, layer),
         Proto::SocketIo => socketio::describe(d, layer),
+        Proto::Http => http::describe_layer(d, layer),
+        Proto::WebSocket => websocket::describe(d, layer),
         _ => data::describe(d, layer),
     }
 }

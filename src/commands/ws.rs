@@ -1,0 +1,277 @@
+//! `wirelab ws serve | connect | echo`: WebSocket, live (see [`crate::ws`]).
+
+use std::io::{self, BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::Error;
+use crate::cli::{ViewArgs, WsCommand, WsConnectArgs, WsEchoArgs, WsLoadArgs, WsServeArgs};
+use crate::render::{Options, View};
+use crate::ws::client::{self, Ending};
+use crate::ws::server::{self, Mode, ServerConfig};
+use crate::ws::show::{Shower, Side};
+use crate::ws::tap::Event;
+use crate::ws::{lesson, load};
+
+pub fn run(cmd: WsCommand, color: bool) -> Result<ExitCode, Error> {
+    // The load client runs on one thread, so that the server it measures keeps the rest of
+    // the machine.
+    let rt = if matches!(cmd, WsCommand::Load(_)) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    match cmd {
+        WsCommand::Serve(args) => rt.block_on(serve(args, color)),
+        WsCommand::Connect(args) => rt.block_on(connect(args, color)),
+        WsCommand::Echo(args) => rt.block_on(echo(args, color)),
+        WsCommand::Load(args) => rt.block_on(load_cmd(args)),
+    }
+}
+
+fn options(view: &ViewArgs, color: bool, default_layers: bool) -> Options {
+    let mut opts = super::dissect::options(view, color);
+    // The summary is the default everywhere; the lesson wants every field unless told.
+    if default_layers && !std::env::args().any(|a| a.starts_with("--view")) {
+        opts.view = View::Layers;
+    }
+    opts
+}
+
+/// Print events until every sender is gone.
+fn printer(
+    mut shower: Shower<io::Stdout>,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            if shower.show(&e).is_err() {
+                // stdout is gone (a closed pipe): keep draining so senders never block.
+                while rx.recv().await.is_some() {}
+                return;
+            }
+        }
+        let _ = shower.flush();
+    })
+}
+
+async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
+    let host = if args.public { "0.0.0.0" } else { "127.0.0.1" };
+    let listener = TcpListener::bind((host, args.port))
+        .await
+        .map_err(|e| format!("cannot listen on {host}:{}: {e}", args.port))?;
+    let addr = listener.local_addr()?;
+    if args.public {
+        eprintln!(
+            "wirelab: warning: --public: listening on every interface; anyone who can reach this machine on port {} can connect",
+            addr.port()
+        );
+    }
+    let mode = if args.echo { Mode::Echo } else { Mode::Chat };
+    let port = addr.port();
+    let shown = if args.public { "127.0.0.1" } else { host };
+    println!(
+        "wirelab ws serve ({}): page at http://{shown}:{port}/  WebSocket at ws://{shown}:{port}/ws",
+        match mode {
+            Mode::Echo => "echo: every message goes back to its sender",
+            Mode::Chat => "chat: every message goes to every client",
+        }
+    );
+    println!("listening on {addr}; Ctrl-C stops");
+    let cfg = ServerConfig {
+        mode,
+        max_message: args.max_message,
+        idle_timeout: args.idle_timeout.map(Duration::from_secs_f64),
+        preview: 4096,
+    };
+    let (events, task) = if args.quiet {
+        (None, None)
+    } else {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shower = Shower::new(
+            io::stdout(),
+            options(&args.view, color, false),
+            Side::Server,
+        )
+        .explaining();
+        (Some(tx), Some(printer(shower, rx)))
+    };
+    server::serve(listener, cfg, events, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    if let Some(t) = task {
+        let _ = t.await;
+    }
+    println!("server stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect(args: WsConnectArgs, color: bool) -> Result<ExitCode, Error> {
+    if args.autobahn {
+        client::autobahn(&args.url, &args.agent, |s| eprintln!("{s}")).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shower = Shower::new(
+        io::stdout(),
+        options(&args.view, color, false),
+        Side::Client,
+    )
+    .explaining();
+    let task = printer(shower, rx);
+    let mut ws = client::connect(&args.url, 1, Some(tx), 4096, args.max_message).await?;
+    if io::stdin().is_terminal() {
+        eprintln!("connected to {}; /help lists the commands", args.url);
+    }
+    // Standard input is read on a thread of its own (it blocks), one line at a time.
+    let (line_tx, line_rx) = mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let input = LinesReader::new(line_rx);
+    let ending = client::interactive(&mut ws, input, |s| eprintln!("{s}")).await;
+    drop(ws);
+    let _ = task.await;
+    match ending {
+        Ending::Clean(code) => {
+            eprintln!(
+                "connection closed{}",
+                code.map(|c| format!(" with code {c}")).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ending::Broken(why) => {
+            eprintln!("wirelab: connection ended without a closing handshake: {why}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Lines from a channel as an `AsyncBufRead`, for [`client::interactive`].
+struct LinesReader {
+    rx: mpsc::UnboundedReceiver<String>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl LinesReader {
+    fn new(rx: mpsc::UnboundedReceiver<String>) -> LinesReader {
+        LinesReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for LinesReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use tokio::io::AsyncBufRead;
+        let available = match self.as_mut().poll_fill_buf(cx) {
+            std::task::Poll::Ready(Ok(b)) => b,
+            std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+        };
+        let n = available.len().min(out.remaining());
+        out.put_slice(&available[..n]);
+        self.consume(n);
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncBufRead for LinesReader {
+    fn poll_fill_buf(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.pos >= this.buf.len() {
+            match this.rx.poll_recv(cx) {
+                std::task::Poll::Ready(Some(mut line)) => {
+                    line.push('\n');
+                    this.buf = line.into_bytes();
+                    this.pos = 0;
+                }
+                std::task::Poll::Ready(None) => return std::task::Poll::Ready(Ok(&[])),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+        std::task::Poll::Ready(Ok(&this.buf[this.pos..]))
+    }
+
+    fn consume(self: std::pin::Pin<&mut Self>, amt: usize) {
+        self.get_mut().pos += amt;
+    }
+}
+
+async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
+    let mut shower = Shower::new(io::stdout(), options(&args.view, color, true), Side::Client);
+    let step = args.step;
+    lesson::run(&mut shower, || {
+        if step {
+            eprint!("(press Enter) ");
+            let mut s = String::new();
+            let _ = io::stdin().read_line(&mut s);
+        }
+    })
+    .await?;
+    shower.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_cmd(args: WsLoadArgs) -> Result<ExitCode, Error> {
+    let (host, _) = client::target(&args.url)?;
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(format!(
+            "the load client only sends to loopback (127.0.0.0/8, ::1), not {host}"
+        )
+        .into());
+    }
+    if let Some(n) = args.hold {
+        let (held, echoed) = load::hold(&args.url, n, args.seconds).await?;
+        println!("held={held} echoed={echoed} asked={n}");
+        return Ok(if echoed as usize == n {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let r = load::echo_load(&load::LoadConfig {
+        url: args.url.clone(),
+        connections: args.connections,
+        messages: args.messages,
+        size: args.size,
+        window: args.window,
+        seconds: args.seconds,
+    })
+    .await?;
+    println!(
+        "messages_per_second={:.0} echoed={} elapsed={:.3} failed_connections={}",
+        r.per_second(),
+        r.echoed,
+        r.elapsed,
+        r.failed_connections
+    );
+    Ok(ExitCode::SUCCESS)
+}
