@@ -8,7 +8,22 @@ set -eu
 cd "$(dirname "$0")/.."
 W=${1:-target/debug/wirelab}
 [ -x "$W" ] || cargo build --quiet
-mkdir -p lessons/02_sockets lessons/03_tcp lessons/04_udp
+mkdir -p lessons/01_packets lessons/02_sockets lessons/03_tcp lessons/04_udp lessons/05_capture
+"$W" tour --write-trace lessons/01_packets/trace.pcapng
 "$W" tcp echo --net lab --color never -m 'hello, socket' -w lessons/02_sockets/trace.pcapng >/dev/null
 "$W" tcp echo --net lab --color never -m 'hello, lab\n' -m 'TCP numbers every byte\n' -m 'bye\n' -w lessons/03_tcp/trace.pcapng >/dev/null
 "$W" udp echo --net lab --color never -w lessons/04_udp/trace.pcapng >/dev/null
+"$W" tcp handshake --raw --color never -w lessons/06_tcp_by_hand/trace.pcapng >/dev/null
+"$W" udp echo --net lab --color never --loss 30 --reorder -w lessons/05_capture/trace.pcapng >/dev/null
+
+# The reference answers to the trace questions depend on the traces: work them out again.
+for dir in lessons/[0-9]*/; do
+  l=$(basename "$dir")
+  grep -q '^\[\[questions\]\]' "$dir/lesson.toml" || continue
+  {
+    echo "# Reference answers for the bundled trace, worked out by \`wirelab check $l --answer-key\`."
+    echo "# The project's tests check that these pass and blank answers fail; if the trace is"
+    echo "# recorded again (lessons/make-traces.sh), regenerate this file the same way."
+    "$W" check "$l" --answer-key | grep -v '^#' | grep .
+  } > "$dir/solutions/answers.toml"
+done

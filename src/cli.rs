@@ -608,6 +608,10 @@ pub struct LessonArgs {
 pub struct CheckArgs {
     /// Only this lesson (id, number or topic); all lessons if left out.
     pub id: Option<String>,
+    /// For instructors: print the right answers to the trace questions, worked out from the
+    /// lessons' traces, as an answers.toml, instead of grading.
+    #[arg(long)]
+    pub answer_key: bool,
 }
 
 #[derive(Debug, Args)]

@@ -136,6 +136,27 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .ok_or("cannot find the repository root")?;
+    if args.answer_key {
+        for lesson in &chosen {
+            if lesson.questions.is_empty() {
+                continue;
+            }
+            let trace = crate::lessons::questions::load_trace(&lesson.trace())?;
+            println!(
+                "# {} — answers worked out from {}",
+                lesson.id,
+                lesson.trace().display()
+            );
+            for q in &lesson.questions {
+                match crate::lessons::questions::compute(&q.compute, &trace) {
+                    Ok(a) => println!("{} = {:?}", q.id, a),
+                    Err(e) => println!("# {}: cannot be worked out: {e}", q.id),
+                }
+            }
+            println!();
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut progress = Progress::load();
     let mut next: Option<String> = None;
     let (mut done, mut total) = (0, 0);

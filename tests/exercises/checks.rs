@@ -288,3 +288,133 @@ pub fn ipv4_checksum(sum: fn(&[u8]) -> u16) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Exercise next_ack: wirelab's own stream analysis (tcp.nxtseq) on every segment of the TCP
+/// lessons' traces, and the wrap-around at 2^32.
+pub fn next_ack(ack_for: fn(u32, u32, bool, bool) -> u32) -> Result<(), String> {
+    for (seq, len, syn, fin, want) in [
+        (1000u32, 0u32, true, false, 1001u32),
+        (1001, 300, false, false, 1301),
+        (4_294_967_200, 300, false, false, 204),
+        (u32::MAX, 0, false, true, 0),
+        (7, 5, false, true, 13),
+    ] {
+        let got = ack_for(seq, len, syn, fin);
+        if got != want {
+            return Err(format!(
+                "ack_for(seq {seq}, len {len}, SYN {syn}, FIN {fin}) gave {got}; the next byte expected is {want}"
+            ));
+        }
+    }
+    for lesson in ["03_tcp", "06_tcp_by_hand", "02_sockets"] {
+        let mut tracker = wirelab::stream::StreamTracker::new(Default::default());
+        for mut d in trace(lesson) {
+            tracker.observe(&mut d);
+            let (Some(seq_raw), Some(seq), Some(nxt), Some(len), Some(flags)) = (
+                d.uint("tcp.seq_raw"),
+                d.uint("tcp.seq"),
+                d.uint("tcp.nxtseq"),
+                d.uint("tcp.len"),
+                d.uint("tcp.flags"),
+            ) else {
+                continue;
+            };
+            // tcp.nxtseq is relative, like tcp.seq: the same distance on from the raw number.
+            let want = (seq_raw as u32).wrapping_add((nxt as u32).wrapping_sub(seq as u32));
+            let got = ack_for(
+                seq_raw as u32,
+                len as u32,
+                flags & 0x02 != 0,
+                flags & 0x01 != 0,
+            );
+            if got != want {
+                return Err(format!(
+                    "frame {} of lessons/{lesson}/trace.pcapng: seq {seq_raw}, {len} bytes, flags {}: the other side acknowledges {want}, you computed {got}",
+                    d.number,
+                    flags_words(flags as u16)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Exercise ws_accept: the RFC 6455 example, wirelab's own implementation on many keys, and
+/// the handshake in the lesson's trace.
+pub fn ws_accept(accept_for: fn(&str) -> String) -> Result<(), String> {
+    let example = accept_for("dGhlIHNhbXBsZSBub25jZQ==");
+    if example != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+        return Err(format!(
+            "for RFC 6455's example key dGhlIHNhbXBsZSBub25jZQ== you computed {example:?}; the RFC says s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        ));
+    }
+    for _ in 0..100 {
+        let key = wirelab::ws::handshake::new_key();
+        let (got, want) = (accept_for(&key), wirelab::ws::handshake::accept_for(&key));
+        if got != want {
+            return Err(format!(
+                "for the key {key} you computed {got:?}; it is {want:?}"
+            ));
+        }
+    }
+    let t = trace("07_websocket");
+    let key = t.iter().find_map(|d| text(d, "http.sec_websocket_key"));
+    let accept = t.iter().find_map(|d| text(d, "http.sec_websocket_accept"));
+    if let (Some(key), Some(accept)) = (key, accept) {
+        let got = accept_for(&key);
+        if got != accept {
+            return Err(format!(
+                "the lesson's trace has the key {key} and the server answered {accept}; you computed {got}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn text(d: &Dissection, name: &str) -> Option<String> {
+    d.field(name).map(|f| match &f.value {
+        wirelab::dissect::Value::Text(t) => t.clone(),
+        _ => f.tshark(&d.data),
+    })
+}
+
+/// Exercise sio_event: wirelab's own encoder, and its parser reading the learner's packets.
+pub fn sio_event(
+    event_packet: fn(&str, &str, &[&str], Option<u64>) -> String,
+) -> Result<(), String> {
+    use serde_json::Value as Json;
+    use wirelab::dissect::socketio::{Packet, parse};
+    let cases: [(&str, &str, &[&str], Option<u64>); 6] = [
+        ("/", "chat", &["\"hi\""], None),
+        ("/", "ping", &[], Some(1)),
+        ("/", "move", &["{\"x\":1}", "2"], None),
+        ("/admin", "move", &["{\"x\":1}"], Some(7)),
+        ("/admin", "hello", &[], None),
+        ("/", "join", &["\"room 1\"", "true", "[1,2]"], Some(42)),
+    ];
+    for (ns, event, args, ack) in cases {
+        let got = event_packet(ns, event, args, ack);
+        let json: Vec<Json> = args
+            .iter()
+            .map(|a| serde_json::from_str(a).expect("test args are JSON"))
+            .collect();
+        let mut p = Packet::event(event, &json, ack);
+        p.namespace = ns.to_string();
+        let want = format!("4{}", p.encode());
+        if got != want {
+            return Err(format!(
+                "event_packet({ns:?}, {event:?}, {args:?}, {ack:?}) gave {got:?}; expected {want:?}"
+            ));
+        }
+        // And wirelab's own parser reads it back.
+        let parsed =
+            parse(&got.as_bytes()[1..]).map_err(|e| format!("{got:?} does not parse: {e:?}"))?;
+        if parsed.event.as_deref() != Some(event) || parsed.ack_id != ack || parsed.namespace != ns
+        {
+            return Err(format!(
+                "{got:?} reads back as a different packet: {parsed:?}"
+            ));
+        }
+    }
+    Ok(())
+}

@@ -152,6 +152,33 @@ exercise!(ipv4_checksum, "05_capture",
     tests: shipped_ipv4_checksum_fails, solution_ipv4_checksum_passes, learner_ipv4_checksum,
     check: checks::ipv4_checksum, entry: ipv4_checksum);
 
+#[path = "../../lessons/06_tcp_by_hand/exercises/next_ack.rs"]
+mod next_ack_shipped;
+#[path = "../../lessons/06_tcp_by_hand/solutions/next_ack.rs"]
+mod next_ack_solution;
+exercise!(next_ack, "06_tcp_by_hand",
+    shipped: next_ack_shipped, solution: next_ack_solution,
+    tests: shipped_next_ack_fails, solution_next_ack_passes, learner_next_ack,
+    check: checks::next_ack, entry: ack_for);
+
+#[path = "../../lessons/07_websocket/exercises/ws_accept.rs"]
+mod ws_accept_shipped;
+#[path = "../../lessons/07_websocket/solutions/ws_accept.rs"]
+mod ws_accept_solution;
+exercise!(ws_accept, "07_websocket",
+    shipped: ws_accept_shipped, solution: ws_accept_solution,
+    tests: shipped_ws_accept_fails, solution_ws_accept_passes, learner_ws_accept,
+    check: checks::ws_accept, entry: accept_for);
+
+#[path = "../../lessons/08_socketio/exercises/sio_event.rs"]
+mod sio_event_shipped;
+#[path = "../../lessons/08_socketio/solutions/sio_event.rs"]
+mod sio_event_solution;
+exercise!(sio_event, "08_socketio",
+    shipped: sio_event_shipped, solution: sio_event_solution,
+    tests: shipped_sio_event_fails, solution_sio_event_passes, learner_sio_event,
+    check: checks::sio_event, entry: event_packet);
+
 /// Every exercise listed in a lesson.toml is declared above, and the other way round.
 #[test]
 fn every_listed_exercise_is_checked() {
@@ -162,6 +189,9 @@ fn every_listed_exercise_is_checked() {
         "tcp_flags",
         "udp_header",
         "ipv4_checksum",
+        "next_ack",
+        "ws_accept",
+        "sio_event",
     ];
     let lessons = wirelab::lessons::load_from(&root).expect("lessons load");
     let listed: Vec<String> = lessons
