@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use super::Error;
 use crate::cli::{DissectArgs, GraphTarget, ViewArgs};
-use crate::dissect::{Dissection, dissect_into};
+use crate::dissect::{Dissection, dissect_into, dissect_lean};
 use crate::filter::Filter;
 use crate::render::{Options, Printer, follow, graph, stats};
 use crate::source::file::CaptureReader;
@@ -88,6 +88,8 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     // as dissecting; the one-line summary (like tcpdump's) shows the numbers on the wire and
     // does without it, unless something asks for what only the analysis knows.
     let track = needs_tracker(args.view.view, filter.as_ref()) || reports || args.stream.is_some();
+    // Only the summary line is shown: the lean dissection skips details no one will see.
+    let lean = !track && filter.is_none() && args.view.view == crate::render::View::Summary;
     let show_packets = !reports || args.packets;
     let stdout = io::stdout().lock();
     let opts = options(&args.view, color);
@@ -102,7 +104,11 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         }
         match reader.next_frame() {
             Ok(Some(frame)) => {
-                dissect_into(&mut d, &frame);
+                if lean {
+                    dissect_lean(&mut d, &frame);
+                } else {
+                    dissect_into(&mut d, &frame);
+                }
                 if track {
                     tracker.observe(&mut d);
                 }

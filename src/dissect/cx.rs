@@ -32,6 +32,14 @@ pub struct Cx<'d> {
     /// rest of that payload travels in other packets, so a payload that stops early (or a
     /// length field that promises more) is expected there, not a problem.
     pub fragment: bool,
+    /// Lean mode: details of fields (single flag bits, TCP option details) are worked out and
+    /// checked but not recorded, because only the one-line summary will be shown.
+    /// Layers, header fields and problems are recorded exactly as in full mode.
+    pub lean: bool,
+    /// Where lean mode puts a part-field that a dissector still wants to adjust.
+    scratch: Field,
+    /// True when the last field "added" went to `scratch` (so `meaning` goes there too).
+    in_scratch: bool,
 }
 
 impl<'d> Cx<'d> {
@@ -42,6 +50,9 @@ impl<'d> Cx<'d> {
             ip_depth: 0,
             quoted: false,
             fragment: false,
+            lean: false,
+            scratch: Field::BLANK,
+            in_scratch: false,
         }
     }
 
@@ -103,6 +114,7 @@ impl<'d> Cx<'d> {
     /// Add a field to the current layer.
     #[inline]
     pub fn push(&mut self, field: Field) {
+        self.in_scratch = false;
         let end = field.at + field.len;
         self.d.fields.push(field);
         if let Some(l) = self.d.layers.last_mut() {
@@ -118,10 +130,15 @@ impl<'d> Cx<'d> {
     #[inline]
     pub fn read(&mut self, def: &FieldDef, base: usize) -> Option<u64> {
         let (value, num) = def.value(&self.d.data, base)?;
+        if self.lean && def.detail {
+            self.in_scratch = true;
+            return Some(num);
+        }
         // This is the hottest line of the engine. Assembling a whole `Field` and then pushing
         // it makes the compiler build it on the stack with small stores and copy it with wide
         // loads, which stalls the processor; pushing a blank one and filling it in place does
         // not.
+        self.in_scratch = false;
         self.d.fields.push(Field::BLANK);
         if let Some(f) = self.d.fields.last_mut() {
             f.name = def.name;
@@ -242,6 +259,7 @@ impl<'d> Cx<'d> {
         explain: &'static str,
     ) -> &mut Field {
         // Filled in place, for the same reason as in `read`.
+        self.in_scratch = false;
         self.d.fields.push(Field::BLANK);
         let end = (at + len) as u32;
         if let Some(l) = self.d.layers.last_mut() {
@@ -260,9 +278,34 @@ impl<'d> Cx<'d> {
         f
     }
 
+    /// Add a part of a field (`depth` above 0: one option's length, a flag bit). In lean mode
+    /// it is not recorded, and the returned field is a scratch copy nobody will see.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_at(
+        &mut self,
+        depth: u8,
+        name: &'static str,
+        label: &'static str,
+        at: usize,
+        len: usize,
+        value: Value,
+        explain: &'static str,
+    ) -> &mut Field {
+        if self.lean && depth > 0 {
+            self.scratch = Field::BLANK;
+            self.in_scratch = true;
+            return &mut self.scratch;
+        }
+        let f = self.add(name, label, at, len, value, explain);
+        f.depth = depth;
+        f
+    }
+
     /// Give the field just added a meaning ("IPv4" for ethertype 0x0800).
     pub fn meaning(&mut self, meaning: impl Into<Cow<'static, str>>) {
-        if let Some(f) = self.d.fields.last_mut() {
+        if self.in_scratch {
+            self.scratch.meaning = meaning.into();
+        } else if let Some(f) = self.d.fields.last_mut() {
             f.meaning = meaning.into();
         }
     }

@@ -91,7 +91,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "QR: 0 for a question (query), 1 for an answer (response).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.opcode",
         "Opcode",
@@ -101,7 +102,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Dec,
         "What kind of query: 0 a standard query, 4 a notify, 5 an update.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.authoritative",
         "Authoritative",
@@ -111,7 +113,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "AA: the answering server is responsible for this name (not answering from its cache).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.truncated",
         "Truncated",
@@ -121,7 +124,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "TC: the answer did not fit in the datagram; ask again over TCP.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.recdesired",
         "Recursion desired",
@@ -131,7 +135,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "RD: please find the answer for me, asking other servers as needed.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.recavail",
         "Recursion available",
@@ -141,7 +146,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "RA: the answering server is willing to do that.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.z",
         "Z",
@@ -151,7 +157,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Reserved; zero.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.authenticated",
         "Answer authenticated",
@@ -161,7 +168,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "AD: the server checked the answer's DNSSEC signatures.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.checkdisable",
         "Checking disabled",
@@ -171,7 +179,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "CD: the asker will check DNSSEC signatures itself.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "dns.flags.rcode",
         "Reply code",
@@ -181,7 +190,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Dec,
         "How the query went: 0 no error, 2 server failure, 3 no such name (NXDOMAIN), 5 refused.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::new(
         "dns.count.queries",
         "Questions",
@@ -1070,7 +1080,10 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let Some(id) = get("dns.id") else {
         return "DNS".into();
     };
-    let response = get("dns.flags.response").and_then(|f| f.value.as_u64()) == Some(1);
+    // QR and RCODE from the flags word itself (its single-bit parts are not recorded when
+    // only the summary is wanted).
+    let flags = get("dns.flags").and_then(|f| f.value.as_u64()).unwrap_or(0);
+    let response = flags & 0x8000 != 0;
     let mut s = format!(
         "DNS {} {}",
         if response { "response" } else { "query" },
@@ -1080,9 +1093,7 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         s.push_str(&format!(": {}", f.meaning));
     }
     if response {
-        let rcode = get("dns.flags.rcode")
-            .and_then(|f| f.value.as_u64())
-            .unwrap_or(0);
+        let rcode = flags & 0xf;
         if rcode != 0 {
             s.push_str(&format!(" ({})", rcode_name(rcode)));
         }

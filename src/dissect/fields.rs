@@ -64,6 +64,9 @@ pub struct FieldDef {
     pub fmt: Fmt,
     /// Nesting under the field before it: 0 for a field of the header, 1 for a part of one.
     pub depth: u8,
+    /// A detail that only the full views need (a single flag bit whose parent field already
+    /// holds it): the lean dissection for the one-line summary skips recording it.
+    pub detail: bool,
     /// One sentence for a learner.
     pub explain: &'static str,
 }
@@ -86,6 +89,7 @@ impl FieldDef {
             mask: 0,
             fmt,
             depth: 0,
+            detail: false,
             explain,
         }
     }
@@ -108,6 +112,7 @@ impl FieldDef {
             mask,
             fmt,
             depth: 0,
+            detail: false,
             explain,
         }
     }
@@ -115,6 +120,13 @@ impl FieldDef {
     /// The same field, shown one level deeper in the tree (a part of the field before it).
     pub const fn sub(mut self) -> FieldDef {
         self.depth = 1;
+        self
+    }
+
+    /// The same field, marked as a detail the one-line summary never needs (see
+    /// [`FieldDef::detail`]).
+    pub const fn detail(mut self) -> FieldDef {
+        self.detail = true;
         self
     }
 

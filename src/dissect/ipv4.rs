@@ -77,7 +77,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Dec,
         "Differentiated Services Code Point: a traffic class a network may give priority to (0 is ordinary best effort).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "ip.dsfield.ecn",
         "ECN",
@@ -87,7 +88,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Dec,
         "Explicit Congestion Notification: a router can set this to 3 to say \"slow down\" instead of dropping the packet.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::new(
         "ip.len",
         "Total length",
@@ -122,7 +124,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Must be zero. (RFC 3514 jokingly calls it the \"evil bit\".)",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "ip.flags.df",
         "Don't fragment",
@@ -132,7 +135,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "If set, routers must drop the packet rather than fragment it; hosts use this to discover the largest packet a path carries.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "ip.flags.mf",
         "More fragments",
@@ -142,7 +146,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Set on every fragment of a split packet except the last one.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "ip.frag_offset",
         "Fragment offset",
@@ -446,9 +451,11 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             .map(|f| f.display(&d.data))
             .unwrap_or_else(|| "?".into())
     );
+    // The "more fragments" bit, from the flags byte (present whenever ip.flags was read).
     let mf = d
-        .layer_field(layer, "ip.flags.mf")
-        .and_then(|f| f.value.as_u64());
+        .layer_field(layer, "ip.flags")
+        .and_then(|f| f.value.as_u64())
+        .map(|flags| flags & 0x1);
     let off = d
         .layer_field(layer, "ip.frag_offset")
         .and_then(|f| f.value.as_u64());

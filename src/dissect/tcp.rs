@@ -105,7 +105,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Dec,
         "Reserved for future use; must be zero.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.ae",
         "Accurate ECN",
@@ -115,7 +116,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Used by Accurate ECN to count congestion marks (formerly the ECN nonce bit).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.cwr",
         "Congestion window reduced",
@@ -125,7 +127,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "The sender has slowed down after hearing of congestion (ECN).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.ece",
         "ECN-Echo",
@@ -135,7 +138,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "A router on the way marked a packet as congested; please slow down (ECN).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.urg",
         "Urgent",
@@ -145,7 +149,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "The urgent pointer is valid; almost never used today.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.ack",
         "Acknowledgment",
@@ -155,7 +160,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "The acknowledgment number is valid; set on every segment after the first SYN.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.push",
         "Push",
@@ -165,7 +171,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Hand the data to the receiving program now rather than waiting to fill a buffer.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.reset",
         "Reset",
@@ -175,7 +182,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Abort the connection at once (or: nobody is listening on this port).",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.syn",
         "Synchronize",
@@ -185,7 +193,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "Open a connection: this segment carries the sender's initial sequence number.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::bits(
         "tcp.flags.fin",
         "Finish",
@@ -195,7 +204,8 @@ pub const FIELDS: &[FieldDef] = &[
         Fmt::Bool,
         "The sender has no more data to send in this direction.",
     )
-    .sub(),
+    .sub()
+    .detail(),
     FieldDef::new(
         "tcp.window_size_value",
         "Window",
@@ -404,7 +414,8 @@ fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
     while i < limit {
         let Some(kind) = cx.u8_at(i) else { return };
         let name = option_name(kind);
-        let f = cx.add(
+        let f = cx.add_at(
+            1,
             "tcp.option_kind",
             "Kind",
             i,
@@ -412,7 +423,6 @@ fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
             Value::Uint(kind as u64),
             "Which option this is.",
         );
-        f.depth = 1;
         f.meaning = name.into();
         if kind == 0 {
             // End of option list: the bytes after it are padding, normally zeros, which read
@@ -432,7 +442,8 @@ fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
             return;
         }
         let len = cx.u8_at(i + 1).unwrap_or(0) as usize;
-        let f = cx.add(
+        cx.add_at(
+            2,
             "tcp.option_len",
             "Length",
             i + 1,
@@ -440,7 +451,6 @@ fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
             Value::Uint(len as u64),
             "The option's length in bytes, counting the kind and length bytes.",
         );
-        f.depth = 2;
         if len < 2 || i + len > stop {
             cx.problem(
                 ProblemKind::Malformed,
@@ -482,8 +492,7 @@ fn option_name(kind: u8) -> &'static str {
 
 fn option_body(cx: &mut Cx, kind: u8, i: usize, len: usize) {
     let sub = |cx: &mut Cx, name, label, at, n, value, explain| {
-        let f = cx.add(name, label, at, n, value, explain);
-        f.depth = 2;
+        cx.add_at(2, name, label, at, n, value, explain);
     };
     match (kind, len) {
         (2, 4) => sub(

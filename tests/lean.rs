@@ -1,0 +1,71 @@
+//! The lean dissection (`dissect::dissect_lean`, used for the plain one-line summary) must give
+//! exactly the same summary line as the full one, with the same problems, on every packet of
+//! the shared corpus and of the lessons' traces.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use wirelab::dissect::model::Timestamp;
+use wirelab::dissect::{Dissection, dissect_into, dissect_lean};
+use wirelab::render::summary;
+use wirelab::source::file::read_all;
+
+fn files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(c) = common::corpus_dir() {
+        v.extend(
+            std::fs::read_dir(c.join("pcaps"))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+    } else {
+        common::skip_or_fail(
+            "lean_summary (corpus part)",
+            "the shared corpus is not present",
+        );
+    }
+    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    for e in std::fs::read_dir(lessons).unwrap() {
+        let t = e.unwrap().path().join("trace.pcapng");
+        if t.exists() {
+            v.push(t);
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn lean_and_full_dissection_give_the_same_summary() {
+    let mut checked = 0;
+    for path in files() {
+        let Ok(frames) = read_all(&path) else {
+            continue;
+        };
+        let (mut full, mut lean) = (Dissection::default(), Dissection::default());
+        let first = frames
+            .first()
+            .and_then(|f| f.ts)
+            .unwrap_or(Timestamp::default());
+        for f in &frames {
+            dissect_into(&mut full, &f.as_frame());
+            dissect_lean(&mut lean, &f.as_frame());
+            let (mut a, mut b) = (String::new(), String::new());
+            summary::line(&full, first, false, &mut a);
+            summary::line(&lean, first, false, &mut b);
+            assert_eq!(a, b, "{} frame {}", path.display(), f.number);
+            assert_eq!(
+                full.problems,
+                lean.problems,
+                "{} frame {}",
+                path.display(),
+                f.number
+            );
+            assert_eq!(full.layers.len(), lean.layers.len());
+            assert!(lean.fields.len() <= full.fields.len());
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} packets checked");
+}
