@@ -509,6 +509,9 @@ pub fn render<W: Write>(
     let json = opts.view == View::Json;
     let mut explained: HashSet<&str> = HashSet::new();
     let mut d = Dissection::default();
+    // The stream analysis gives every view Wireshark's relative numbers and the analysis
+    // flags (retransmissions, window updates…), the ladder included.
+    let mut tracker = crate::stream::StreamTracker::new(Default::default());
     let mut rel = Relative::default();
     let mut shown = 0u64;
     let mut i = 0;
@@ -520,6 +523,7 @@ pub fn render<W: Write>(
                     continue;
                 }
                 dissect_into(&mut d, &f.as_frame());
+                tracker.observe(&mut d);
                 let rel_line = rel.line(&d);
                 if opts.filter.is_some_and(|flt| !flt.matches(&d)) {
                     continue;
