@@ -87,6 +87,9 @@ pub struct Printer<W: Write> {
     buf: String,
     /// The ladder view's memory of the conversations drawn so far.
     ladder: ladder::Ladder,
+    /// Write [`crate::instructor::MARK`] before each packet, for a parent process that steps
+    /// through this one's output (`wirelab lesson --step`).
+    marks: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -106,6 +109,7 @@ impl<W: Write> Printer<W> {
             first: None,
             buf: String::with_capacity(4096),
             ladder: ladder::Ladder::new(),
+            marks: crate::instructor::marks_wanted(),
         }
     }
 
@@ -122,6 +126,9 @@ impl<W: Write> Printer<W> {
             View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
             View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
+        }
+        if self.marks && !self.buf.is_empty() {
+            self.out.write_all(&[crate::instructor::MARK as u8])?;
         }
         self.out.write_all(self.buf.as_bytes())
     }
