@@ -671,7 +671,7 @@ pub struct DissectArgs {
     pub export: Option<PathBuf>,
 
     /// The most packets an export embeds; the page says when there were more.
-    #[arg(long, value_name = "N", default_value_t = 5000, requires = "export")]
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "export")]
     pub export_max: usize,
 
     #[command(flatten)]

@@ -8,6 +8,7 @@
 //! * [`ladder`]: each TCP conversation as a sequence diagram, one arrow per segment.
 //! * [`stats`], [`follow`], [`graph`]: reports over whole conversations (`--stats`,
 //!   `--follow`, `--graph`), from [`crate::stream`].
+//! * [`export`]: a capture as one self-contained web page, or its ladder as an SVG image.
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
@@ -21,6 +22,7 @@
 //! protocol has one colour ([`proto_color`]) used everywhere: the layer headings of the tree,
 //! the bytes of the hex dump and the key of its legend.
 
+pub mod export;
 pub mod follow;
 pub mod graph;
 pub mod hex;
