@@ -87,7 +87,12 @@ fn check_svg(file: &Path) -> usize {
     let svg = std::fs::read_to_string(&out).unwrap();
     let a = arrows(&svg);
     let want = tcp_segments(&json_packets(file));
-    assert_eq!(a.len(), want, "{}: one arrow per TCP segment", file.display());
+    assert_eq!(
+        a.len(),
+        want,
+        "{}: one arrow per TCP segment",
+        file.display()
+    );
     let mut unique = a.clone();
     unique.sort_unstable();
     unique.dedup();
@@ -171,7 +176,10 @@ fn html_export_is_self_contained_and_embeds_the_json_view() {
         "src=\"http",
         "href=\"http",
     ] {
-        assert!(!html.contains(bad), "the page refers to something outside: {bad}");
+        assert!(
+            !html.contains(bad),
+            "the page refers to something outside: {bad}"
+        );
     }
     assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     let data = page_data(&html);
@@ -199,7 +207,12 @@ fn html_export_is_self_contained_and_embeds_the_json_view() {
             p["bytes"].as_str().unwrap().len(),
             2 * j["cap_len"].as_u64().unwrap() as usize
         );
-        assert!(p["line"].as_str().unwrap().contains(j["number"].to_string().as_str()));
+        assert!(
+            p["line"]
+                .as_str()
+                .unwrap()
+                .contains(j["number"].to_string().as_str())
+        );
     }
     // Explanations, once per field name.
     assert!(

@@ -150,7 +150,10 @@ fn dissect_step_advances_goes_back_and_quits() {
     // Back: the screen is cleared and redrawn as it was at packet 1.
     t.key(b"b");
     let back = t.expect("[packet 1]");
-    assert!(back.contains("\x1b[2J"), "going back redraws the screen: {back:?}");
+    assert!(
+        back.contains("\x1b[2J"),
+        "going back redraws the screen: {back:?}"
+    );
     assert!(!back.contains("ARP  reply"), "{back}");
     // Forward again shows packet 2 again, then the next key packet 3 (the SYN).
     t.key(b"\x1b[C");
@@ -162,7 +165,10 @@ fn dissect_step_advances_goes_back_and_quits() {
     t.key(b"q");
     let (code, screen) = t.wait();
     assert_eq!(code, 0, "{screen}");
-    assert!(screen.contains("exit=0"), "wirelab's own exit status: {screen}");
+    assert!(
+        screen.contains("exit=0"),
+        "wirelab's own exit status: {screen}"
+    );
     let after = &screen[screen.find("[packet 3]").unwrap()..];
     assert!(
         !after.contains("[SYN, ACK]"),

@@ -141,7 +141,8 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 if show_packets && selected {
                     printer.print(&d)?;
                     shown += 1;
-                    if pace.paced() && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
+                    if pace.paced()
+                        && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
                     {
                         break Ok(());
                     }

@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
-
 use colored::Colorize;
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -97,10 +96,7 @@ pub fn run_demo(lesson: &Lesson, pace: crate::instructor::Pace) -> Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     Ok(ExitCode::from(
-        out.status
-            .and_then(|s| s.code())
-            .unwrap_or(1)
-            .clamp(1, 255) as u8,
+        out.status.and_then(|s| s.code()).unwrap_or(1).clamp(1, 255) as u8,
     ))
 }
 

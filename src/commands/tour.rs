@@ -119,7 +119,12 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         }
     }
     st.new_part();
-    st.show(&closing(&ran, started.elapsed().as_secs_f64(), color, width))?;
+    st.show(&closing(
+        &ran,
+        started.elapsed().as_secs_f64(),
+        color,
+        width,
+    ))?;
     st.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -200,6 +205,10 @@ fn default_watch(demo: &[String]) -> &'static str {
             "an HTTP request asking to upgrade, the 101 answer, then frames: the client's \
              masked, the server's not"
         }
+        ["sio", ..] if demo.iter().any(|a| a == "--servers") => {
+            "a room emit on server A reaching a client of server B: the two servers share \
+             their rooms through Redis"
+        }
         ["sio", ..] => {
             "who receives each emit: everyone, one client, a room, all but the sender; and \
              acks going both ways"
@@ -213,7 +222,10 @@ fn default_watch(demo: &[String]) -> &'static str {
 
 fn rule(text: &str, width: usize, color: bool) -> String {
     let used = text.chars().count();
-    let line = format!("{text} {}", "━".repeat(width.saturating_sub(used + 1).max(3)));
+    let line = format!(
+        "{text} {}",
+        "━".repeat(width.saturating_sub(used + 1).max(3))
+    );
     if color {
         format!("{}\n", line.bold())
     } else {
@@ -277,14 +289,7 @@ fn intro(
     s
 }
 
-fn section(
-    n: usize,
-    of: usize,
-    lesson: &Lesson,
-    cmd: &str,
-    color: bool,
-    width: usize,
-) -> String {
+fn section(n: usize, of: usize, lesson: &Lesson, cmd: &str, color: bool, width: usize) -> String {
     let mut s = String::from("\n");
     s.push_str(&rule(
         &format!("━━ {n}/{of} {} ({})", lesson.title, lesson.id),
@@ -336,7 +341,10 @@ fn fallback<W: Write>(
     } else {
         st.show(&format!(
             "{}\n",
-            note(&format!("{why}; and this lesson has no recorded trace to replay."), color)
+            note(
+                &format!("{why}; and this lesson has no recorded trace to replay."),
+                color
+            )
         ))?;
         Ok((Ran::Missing(why), false))
     }
@@ -422,11 +430,11 @@ fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> Stri
     let mut s = String::from("\n");
     s.push_str(&rule("━━ The end of the tour", width, color));
     let live = ran.iter().filter(|(_, r)| matches!(r, Ran::Live)).count();
-    s.push_str(&format!(
-        "{} lessons in {secs:.1} s: {live} demo{} ran here",
+    let mut said = format!(
+        "{} lessons: {live} demo{} ran here",
         ran.len(),
         if live == 1 { "" } else { "s" }
-    ));
+    );
     let others: Vec<String> = ran
         .iter()
         .filter_map(|(l, r)| match r {
@@ -435,19 +443,19 @@ fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> Stri
             Ran::Missing(why) => Some(format!("{} not shown ({why})", l.id)),
         })
         .collect();
-    if others.is_empty() {
-        s.push_str(".\n");
-    } else {
-        s.push_str("; ");
-        s.push_str(&others.join("; "));
-        s.push_str(".\n");
+    if !others.is_empty() {
+        said.push_str("; ");
+        said.push_str(&others.join("; "));
     }
+    said.push('.');
+    s.push_str(&wrapped(&said, width, ""));
+    s.push_str(&format!("The tour took {secs:.1} s.\n"));
     s.push_str("\nWhere next:\n");
     for line in [
-        "wirelab lessons                  the lessons, with your progress",
-        "wirelab lesson 3 --step          one lesson, one packet per key press",
-        "wirelab define socket            a term explained, and the command that shows it live",
-        "wirelab dissect FILE --export trace.html   a capture as a page to click through",
+        "wirelab lessons                 the lessons, with your progress",
+        "wirelab lesson 3 --step         one lesson, one packet per key press",
+        "wirelab define socket           a term, and the command that shows it",
+        "wirelab dissect F --export t.html   a capture as a page to click through",
     ] {
         s.push_str("  ");
         s.push_str(line);

@@ -75,7 +75,11 @@ impl Keys {
         if self.ended {
             return Ok(None);
         }
-        let _raw = if self.raw { Some(RawMode::enter()?) } else { None };
+        let _raw = if self.raw {
+            Some(RawMode::enter()?)
+        } else {
+            None
+        };
         let mut buf = [0u8; 64];
         loop {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -115,7 +119,11 @@ impl Keys {
 
 /// The key a typed line stands for (line mode).
 fn line_key(line: &[u8]) -> Key {
-    match String::from_utf8_lossy(line).trim().to_ascii_lowercase().as_str() {
+    match String::from_utf8_lossy(line)
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "q" | "quit" => Key::Quit,
         "b" | "back" => Key::Back,
         "s" | "skip" => Key::Skip,

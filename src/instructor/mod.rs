@@ -174,7 +174,11 @@ impl<W: Write> Stepper<W> {
                 None => {
                     // Input ended (or Ctrl-C in capture): no more pauses.
                     self.skipping = true;
-                    if self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+                    if self
+                        .cancel
+                        .as_ref()
+                        .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+                    {
                         return Ok(Flow::Quit);
                     }
                     return Ok(Flow::Go);

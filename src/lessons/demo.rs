@@ -226,7 +226,12 @@ mod tests {
 
     #[test]
     fn resolve_finds_lesson_files_from_anywhere() {
-        let got = resolve(&v(&["dissect", "lessons/05_capture/trace.pcapng", "-c", "4"]));
+        let got = resolve(&v(&[
+            "dissect",
+            "lessons/05_capture/trace.pcapng",
+            "-c",
+            "4",
+        ]));
         assert!(
             Path::new(&got[1]).is_absolute() && Path::new(&got[1]).exists(),
             "{got:?}"

@@ -78,8 +78,11 @@ impl Export {
         let index = self.packets.len();
         self.ladder.add(index, d, self.first);
         if !is_svg(&self.path) {
-            self.packets
-                .push(page_packet(d, self.first.unwrap_or_default(), &mut self.explain));
+            self.packets.push(page_packet(
+                d,
+                self.first.unwrap_or_default(),
+                &mut self.explain,
+            ));
         } else {
             self.packets.push(J::Null);
         }
@@ -246,7 +249,11 @@ fn page(title: &str, svg: &str, data: &J, note: Option<String>) -> String {
         escape(title)
     );
     if let Some(n) = note {
-        let _ = writeln!(s, "<p class=\"note\" id=\"cap-note\">Note: {}.</p>", escape(&n));
+        let _ = writeln!(
+            s,
+            "<p class=\"note\" id=\"cap-note\">Note: {}.</p>",
+            escape(&n)
+        );
     }
     s.push_str("</header>\n<main>\n<section id=\"ladder\" aria-label=\"Ladder diagram\">\n<h2>TCP conversations</h2>\n");
     s.push_str(svg);
@@ -276,6 +283,9 @@ mod tests {
 
     #[test]
     fn escape_is_safe_for_xml() {
-        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{fffd}");
+        assert_eq!(
+            escape("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\u{fffd}"
+        );
     }
 }
