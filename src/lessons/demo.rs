@@ -183,12 +183,27 @@ pub fn run_program<W: Write>(
             }
         }
     }
-    if quit {
-        // Our own child, by its handle: it has nothing more to show.
-        let _ = child.kill();
-    }
+    // Closing our end of the pipe (the reader thread returns once `rx` is gone) makes the
+    // child's next write fail, so a demo the person quit ends by itself, through its own
+    // clean-up (a Redis server it started is stopped, the lab's namespaces vanish). A demo
+    // that writes nothing more still ends on its own; only one that does not after a while
+    // is stopped (our own child, by its handle).
     drop(rx);
-    let status = child.wait()?;
+    let status = if quit {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(s) = child.try_wait()? {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                break child.wait()?;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    } else {
+        child.wait()?
+    };
     let _ = reader.join();
     let stderr = errors.join().unwrap_or_default();
     Ok(Outcome {
