@@ -275,3 +275,46 @@ fn tour_step_without_a_terminal_reads_lines() {
     assert!(!text.contains("━━ 2/5 "), "{text}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("[step 2]"));
 }
+
+#[test]
+fn tour_replays_a_demo_that_cannot_run_and_says_why() {
+    // A lesson whose demo fails (here: it names a capture that is not there) is replaced by
+    // its recorded trace, and the tour says why, there and in its closing lines.
+    let dir = tempfile::tempdir().unwrap();
+    let lessons = fixture(dir.path());
+    let toml = lessons.join("02_sockets/lesson.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "demo = [\"tcp\", \"echo\"]",
+        "demo = [\"dissect\", \"lessons/02_sockets/no-such-capture.pcapng\"]",
+    );
+    std::fs::write(&toml, text).unwrap();
+    let out = Command::new(bin())
+        .args(["tour", "--color", "never"])
+        .env("COLUMNS", "80")
+        .env("WIRELAB_LESSONS", &lessons)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let part = text
+        .split("━━ 2/5 ")
+        .nth(1)
+        .and_then(|t| t.split("━━ 3/5 ").next())
+        .unwrap();
+    assert!(
+        part.contains("the demo could not run here:") && part.contains("no-such-capture.pcapng"),
+        "{part}"
+    );
+    assert!(
+        part.contains("Replaying the recorded trace lessons/02_sockets/trace.pcapng"),
+        "{part}"
+    );
+    assert!(
+        part.contains("[SYN]"),
+        "the replay shows the packets: {part}"
+    );
+    let closing = text.rsplit("━━ The end of the tour").next().unwrap();
+    assert!(closing.contains("02_sockets replayed"), "{closing}");
+}

@@ -67,9 +67,17 @@ impl Keys {
     }
 
     /// Wait for the next key. `None` when standard input has ended, or when `cancel` was set
-    /// (it is looked at ten times a second).
-    pub fn next(&mut self, cancel: Option<&AtomicBool>) -> io::Result<Option<Key>> {
+    /// (it is looked at ten times a second). `prompt` is called once the terminal is ready
+    /// for a single key, so that a key pressed as soon as the prompt shows is read as a key
+    /// (Ctrl-C included), not handled by the terminal.
+    pub fn next(
+        &mut self,
+        cancel: Option<&AtomicBool>,
+        prompt: impl FnOnce() -> io::Result<()>,
+    ) -> io::Result<Option<Key>> {
         if let Some(k) = self.pending.pop_front() {
+            // A key typed ahead: show where it applies all the same.
+            prompt()?;
             return Ok(Some(k));
         }
         if self.ended {
@@ -80,6 +88,7 @@ impl Keys {
         } else {
             None
         };
+        prompt()?;
         let mut buf = [0u8; 64];
         loop {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {

@@ -164,9 +164,10 @@ impl<W: Write> Stepper<W> {
             return Ok(Flow::Go);
         }
         loop {
-            self.prompt()?;
+            let text = self.prompt_text();
+            let (out, tty, colour) = (&mut self.out, self.tty, self.colour);
             let key = match self.keys.as_mut() {
-                Some(k) => k.next(self.cancel.as_deref())?,
+                Some(k) => k.next(self.cancel.as_deref(), || prompt(out, &text, tty, colour))?,
                 None => None,
             };
             self.unprompt()?;
@@ -270,24 +271,6 @@ impl<W: Write> Stepper<W> {
         format!("[{} {number}] {keys}", self.unit)
     }
 
-    fn prompt(&mut self) -> io::Result<()> {
-        let text = self.prompt_text();
-        if self.tty {
-            let shown = if self.colour {
-                use colored::Colorize;
-                text.dimmed().to_string()
-            } else {
-                text
-            };
-            write!(self.out, "{shown}")?;
-            self.out.flush()
-        } else {
-            let mut err = io::stderr().lock();
-            writeln!(err, "{text}")?;
-            err.flush()
-        }
-    }
-
     /// Erase the prompt (on a terminal: back to the start of the line, clear it).
     fn unprompt(&mut self) -> io::Result<()> {
         if self.tty {
@@ -299,6 +282,24 @@ impl<W: Write> Stepper<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// Show the prompt: on the terminal, where it is erased after the key; else on standard
+/// error, one line each time.
+fn prompt<W: Write>(out: &mut W, text: &str, tty: bool, colour: bool) -> io::Result<()> {
+    if tty {
+        if colour {
+            use colored::Colorize;
+            write!(out, "{}", text.dimmed())?;
+        } else {
+            out.write_all(text.as_bytes())?;
+        }
+        out.flush()
+    } else {
+        let mut err = io::stderr().lock();
+        writeln!(err, "{text}")?;
+        err.flush()
     }
 }
 
