@@ -194,6 +194,9 @@ pub struct CaptureArgs {
 
     #[command(flatten)]
     pub view: ViewArgs,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -576,9 +579,12 @@ pub struct WsLoadArgs {
 
 #[derive(Debug, Args)]
 pub struct TourArgs {
-    /// Wait for Enter between steps (for projecting in class).
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    /// Do not run the demos: replay each lesson's recorded trace instead (the same output on
+    /// every machine).
     #[arg(long)]
-    pub step: bool,
+    pub replay: bool,
     /// Write the conversation the tour builds to this capture file, and stop.
     #[arg(long, value_name = "FILE", hide = true)]
     pub write_trace: Option<PathBuf>,
@@ -599,9 +605,8 @@ pub struct LessonArgs {
     /// Show the text only; do not run the demo.
     #[arg(long)]
     pub no_demo: bool,
-    /// Run the demo one step at a time (for projecting).
-    #[arg(long)]
-    pub step: bool,
+    #[command(flatten)]
+    pub pace: PaceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -658,6 +663,50 @@ pub struct DissectArgs {
     /// relative ones.
     #[arg(long)]
     pub absolute: bool,
+
+    /// Write the packets to a file instead of listing them: OUT.html is one self-contained
+    /// page (the ladder diagram, the packet list; click a packet for its layers and bytes),
+    /// OUT.svg the ladder diagram alone. --filter, --stream and -c choose the packets.
+    #[arg(long, value_name = "OUT.html|OUT.svg", value_parser = parse_export)]
+    pub export: Option<PathBuf>,
+
+    /// The most packets an export embeds; the page says when there were more.
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "export")]
+    pub export_max: usize,
+
+    #[command(flatten)]
+    pub pace: PaceArgs,
+}
+
+fn parse_export(s: &str) -> Result<PathBuf, String> {
+    let lower = s.to_ascii_lowercase();
+    if lower.ends_with(".html") || lower.ends_with(".htm") || lower.ends_with(".svg") {
+        Ok(PathBuf::from(s))
+    } else {
+        Err(format!(
+            "`{s}`: --export writes a page (name ending in .html) or a ladder diagram (name ending in .svg)"
+        ))
+    }
+}
+
+/// Instructor mode: how fast packets appear.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PaceArgs {
+    /// Instructor mode: show one packet (or one step), then wait for a key. Space, Enter, →
+    /// or Page Down shows the next; b, ← or Page Up goes back one; s runs on without
+    /// pausing; q quits. Without a terminal, type the letter and Enter.
+    #[arg(long)]
+    pub step: bool,
+
+    /// Pause this many milliseconds after each packet, so a class can follow.
+    #[arg(long, value_name = "MS", conflicts_with = "step")]
+    pub slow: Option<u64>,
+}
+
+impl PaceArgs {
+    pub fn pace(&self) -> crate::instructor::Pace {
+        crate::instructor::Pace::new(self.step, self.slow)
+    }
 }
 
 /// Where `--graph` draws.

@@ -25,6 +25,7 @@
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`demos`]: lessons that make traffic themselves, such as the hand-made TCP handshake.
+//! * [`instructor`]: instructor mode: `--step` and `--slow`, one packet at a time for a class.
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
@@ -37,6 +38,7 @@ pub mod demos;
 pub mod dissect;
 pub mod filter;
 pub mod glossary;
+pub mod instructor;
 pub mod lessons;
 pub mod render;
 pub mod sio;

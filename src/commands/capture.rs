@@ -88,10 +88,20 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     let quiet = args.quiet;
     let count = args.view.count;
     let opts = options(&args.view, color);
+    // Instructor mode: each packet is shown, then the thread waits for a key (or a pause);
+    // the kernel keeps the frames that arrive meanwhile in its buffer.
+    let pace = args.pace.pace();
+    let cancel = stop.clone();
     let handle = std::thread::Builder::new().name("capture".into()).spawn(
         move || -> io::Result<Outcome> {
-            let stdout = io::stdout().lock();
-            let mut printer = Printer::new(BufWriter::with_capacity(1 << 16, stdout), opts);
+            let chunks = crate::instructor::Capture::default();
+            let mut stepper = crate::instructor::stdout_stepper(pace, color).cancel_on(cancel);
+            let sink: Box<dyn Write> = if pace.paced() {
+                Box::new(chunks.clone())
+            } else {
+                Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+            };
+            let mut printer = Printer::new(sink, opts);
             let mut d = Dissection::default();
             let mut shown = 0u64;
             let mut pipe_closed = false;
@@ -119,6 +129,11 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
                         } else {
                             return Err(e);
                         }
+                    }
+                    if pace.paced()
+                        && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
+                    {
+                        return Ok(false);
                     }
                 }
                 Ok(count.is_none_or(|c| shown < c))

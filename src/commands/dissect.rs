@@ -87,14 +87,32 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     // The stream analysis needs every earlier packet of a conversation and costs about as much
     // as dissecting; the one-line summary (like tcpdump's) shows the numbers on the wire and
     // does without it, unless something asks for what only the analysis knows.
-    let track = needs_tracker(args.view.view, filter.as_ref()) || reports || args.stream.is_some();
+    let track = needs_tracker(args.view.view, filter.as_ref())
+        || reports
+        || args.stream.is_some()
+        || args.export.is_some();
     // Only the summary line is shown: the lean dissection skips details no one will see.
     let lean = !track && filter.is_none() && args.view.view == crate::render::View::Summary;
-    let show_packets = !reports || args.packets;
-    let stdout = io::stdout().lock();
+    let show_packets = !(reports || args.export.is_some()) || args.packets;
+    let mut export = args.export.as_ref().map(|p| {
+        let name = args
+            .file
+            .file_name()
+            .map_or_else(|| "capture".into(), |n| n.to_string_lossy().into_owned());
+        crate::render::export::Export::new(p, &name, args.export_max)
+    });
     let opts = options(&args.view, color);
     let width = opts.width;
-    let mut printer = Printer::new(BufWriter::with_capacity(1 << 16, stdout), opts);
+    // Instructor mode: each packet's output is taken as one chunk and paced by the stepper.
+    let pace = args.pace.pace();
+    let chunks = crate::instructor::Capture::default();
+    let mut stepper = crate::instructor::stdout_stepper(pace, color);
+    let sink: Box<dyn Write> = if pace.paced() {
+        Box::new(chunks.clone())
+    } else {
+        Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+    };
+    let mut printer = Printer::new(sink, opts);
     printer.set_absolute_seq(args.absolute);
     let mut d = Dissection::default();
     let mut shown = 0u64;
@@ -112,10 +130,22 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 if track {
                     tracker.observe(&mut d);
                 }
-                let selected = args.stream.is_none_or(|id| in_stream(&d, id));
-                if show_packets && selected && filter.as_ref().is_none_or(|f| f.matches(&d)) {
+                let selected = args.stream.is_none_or(|id| in_stream(&d, id))
+                    && filter.as_ref().is_none_or(|f| f.matches(&d));
+                if selected && let Some(e) = export.as_mut() {
+                    e.add(&d);
+                    if !show_packets {
+                        shown += 1;
+                    }
+                }
+                if show_packets && selected {
                     printer.print(&d)?;
                     shown += 1;
+                    if pace.paced()
+                        && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
+                    {
+                        break Ok(());
+                    }
                 }
             }
             Ok(None) => break Ok(()),
@@ -181,6 +211,15 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     }
     printer.text(&text)?;
     printer.flush()?;
+    if pace.paced() {
+        stepper.text(&chunks.take())?;
+    }
+    if let (Some(e), Some(path)) = (export, &args.export) {
+        let note = e
+            .write(color)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wirelab: {note}");
+    }
     if let Some((path, stream)) = wrote_svg {
         eprintln!(
             "wirelab: wrote the time-sequence graph of TCP stream {stream} to {}",

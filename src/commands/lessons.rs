@@ -80,24 +80,24 @@ pub fn show(args: &LessonArgs) -> Result<ExitCode, Error> {
     println!();
     println!("{} wirelab {}", "Live demo:".bold(), lesson.demo.join(" "));
     println!();
-    run_demo(lesson, args.step)
+    run_demo(lesson, args.pace.pace())
 }
 
 /// Run a lesson's demo as a fresh wirelab process (a demo in the lab needs a process of its
-/// own, because namespaces are set up before any thread starts).
-pub fn run_demo(lesson: &Lesson, step: bool) -> Result<ExitCode, Error> {
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.args(&lesson.demo);
-    if step {
-        cmd.arg("--step");
+/// own, because namespaces are set up before any thread starts), one packet per key press
+/// with `--step`.
+pub fn run_demo(lesson: &Lesson, pace: crate::instructor::Pace) -> Result<ExitCode, Error> {
+    let color = colored::control::SHOULD_COLORIZE.should_colorize();
+    let mut st = crate::instructor::stdout_stepper(pace, color);
+    let args = crate::lessons::demo::resolve(&lesson.demo);
+    let out = crate::lessons::demo::run(&args, color, super::term_width(), &mut st)?;
+    eprint!("{}", out.stderr);
+    if out.quit || out.success() {
+        return Ok(ExitCode::SUCCESS);
     }
-    let status = cmd.status()?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8)
-    })
+    Ok(ExitCode::from(
+        out.status.and_then(|s| s.code()).unwrap_or(1).clamp(1, 255) as u8,
+    ))
 }
 
 /// Print text through a pager when it is longer than the terminal, else directly.

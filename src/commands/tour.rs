@@ -1,21 +1,57 @@
-//! `wirelab tour`: the guided tour.
+//! `wirelab tour`: the guided tour, the README's first command.
 //!
-//! It walks through what wirelab can show, in order: the two layer models, then a small
-//! conversation that wirelab builds itself (ARP, a DNS lookup, a TCP connection carrying an
-//! HTTP request), taken apart by the same engine and views as any capture.
+//! It runs every lesson's demo in order, as the lessons catalogue lists them (a new lesson
+//! joins the tour by itself), each introduced by a short narration: the lesson's summary
+//! from its `lesson.toml`, and one line saying what to watch. The first lesson's demo is the
+//! tour's own opening: the two layer models side by side, then a small conversation that
+//! wirelab builds byte by byte (ARP, DNS, a TCP connection carrying HTTP) and reads back.
+//!
+//! Each demo runs as a child process of this one (the lab's namespaces need a fresh process,
+//! see [`crate::lessons::demo`]), with the options that keep it short. A demo that cannot
+//! run here is replaced by the lesson's recorded trace, and the narration says why. The tour
+//! runs straight through in well under a minute; with `--step` it waits for a key after each
+//! packet (instructor mode), with `--slow MS` it pauses by itself.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Instant;
 
+use colored::Colorize;
 use etherparse::{PacketBuilder, TcpOptionElement};
 
 use super::Error;
 use crate::cli::TourArgs;
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 use crate::dissect::{Dissection, dissect_into};
+use crate::instructor::{Capture, Flow, Stepper, stdout_stepper};
+use crate::lessons::demo::{self, Outcome};
+use crate::lessons::{Lesson, catalogue};
 use crate::render::{Options, Printer, View};
 use crate::source::OwnedFrame;
+
+/// How one lesson's part of the tour went, for the closing summary.
+enum Ran {
+    /// The demo ran (live, or replaying by itself where it could not capture).
+    Live,
+    /// The recorded trace was replayed instead, and why.
+    Replayed(String),
+    /// Nothing could be shown, and why.
+    Missing(String),
+}
+
+/// What the tour does for one lesson.
+enum Plan {
+    /// The tour's own opening (the lesson whose demo is the tour itself).
+    Opening,
+    /// Run `wirelab ARGS`.
+    Demo(Vec<String>),
+    /// Replay the recorded trace, for this reason.
+    Replay(std::path::PathBuf, String),
+    /// No demo and no trace to replay.
+    Nothing(String),
+}
 
 pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(path) = &args.write_trace {
@@ -26,121 +62,406 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    let started = Instant::now();
     let width = super::term_width();
-    let mut step = Stepper { on: args.step };
+    let lessons = catalogue()?;
+    let mut st = stdout_stepper(args.pace.pace(), color).unit("step");
 
-    heading("1. Two ways to slice networking into layers", color);
-    print!("{}", super::define::layers_text(width));
-    step.pause()?;
-
-    heading("2. A conversation, built by wirelab itself", color);
-    say(
-        "Host 10.0.0.1 asks who has 10.0.0.2 (ARP), looks up a name (DNS over UDP), then opens a \
-         TCP connection to port 80, sends an HTTP request, gets the answer and closes. Every frame \
-         below was built byte by byte by wirelab, checksums included, then read back by the same \
-         engine that reads real captures.",
-        width,
-    );
-    let frames = sample_conversation();
-    let opts = |view| Options {
-        view,
-        color,
-        highlight: None,
-        width,
+    let lab = if args.replay {
+        None
+    } else {
+        Some(lab_status())
     };
-    let mut out = Printer::new(io::stdout().lock(), opts(View::Summary));
-    let mut d = Dissection::default();
-    for f in &frames {
-        dissect_into(&mut d, &f.as_frame());
-        out.print(&d)?;
+    if st.show(&intro(&lessons, lab.as_ref(), args.replay, color, width))? == Flow::Quit {
+        return Ok(ExitCode::SUCCESS);
     }
-    out.flush()?;
-    drop(out);
-    step.pause()?;
 
-    heading("3. One packet, layer by layer: the client's SYN", color);
-    say(
-        "The first TCP segment opens the connection. Each header below is placed on the OSI model \
-         and on the TCP/IP model, and every field says what it is for.",
-        width,
-    );
-    let syn = frames
-        .iter()
-        .find(|f| is_syn(f))
-        .expect("the sample conversation has a SYN");
-    dissect_into(&mut d, &syn.as_frame());
-    let mut out = Printer::new(io::stdout().lock(), opts(View::Layers));
-    out.print(&d)?;
-    out.flush()?;
-    drop(out);
-    step.pause()?;
-
-    heading("4. The same packet as bytes", color);
-    say(
-        "Each byte belongs to one layer. The TCP flags byte is highlighted: 0x02 means SYN.",
-        width,
-    );
-    let mut o = opts(View::Hex);
-    o.highlight = Some("tcp.flags".into());
-    let mut out = Printer::new(io::stdout().lock(), o);
-    out.print(&d)?;
-    out.flush()?;
-    drop(out);
-
-    heading("Where next", color);
-    for line in [
-        "wirelab define socket            a term explained, and the command that shows it live",
-        "wirelab dissect FILE --view layers   any capture, taken apart the same way",
-    ] {
-        println!("  {line}");
+    let mut ran = Vec::new();
+    for (i, lesson) in lessons.iter().enumerate() {
+        st.new_part();
+        let plan = plan(lesson, args.replay);
+        let shown_cmd = match &plan {
+            Plan::Opening => "wirelab tour (this opening)".to_string(),
+            Plan::Demo(a) => format!("wirelab {}", a.join(" ")),
+            Plan::Replay(p, _) => {
+                format!("wirelab dissect {} --view summary", demo::display_path(p))
+            }
+            Plan::Nothing(_) => format!("wirelab {}", lesson.demo.join(" ")),
+        };
+        let head = section(i + 1, lessons.len(), lesson, &shown_cmd, color, width);
+        if st.show(&head)? == Flow::Quit {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let (result, quit) = match plan {
+            Plan::Opening => (Ran::Live, opening(&mut st, color, width)? == Flow::Quit),
+            Plan::Demo(a) => {
+                let out = demo::run(&demo::resolve(&a), color, width, &mut st)?;
+                if out.quit {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                show_stderr(&mut st, &out, color)?;
+                if out.success() {
+                    (Ran::Live, false)
+                } else {
+                    let why = out.reason();
+                    fallback(&mut st, lesson, &why, color, width)?
+                }
+            }
+            Plan::Replay(path, why) => replay(&mut st, &path, &why, color, width)?,
+            Plan::Nothing(why) => {
+                st.show(&format!("{}\n", note(&why, color)))?;
+                (Ran::Missing(why), false)
+            }
+        };
+        ran.push((lesson, result));
+        if quit {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
+    st.new_part();
+    st.show(&closing(
+        &ran,
+        started.elapsed().as_secs_f64(),
+        color,
+        width,
+    ))?;
+    st.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-struct Stepper {
-    on: bool,
-}
-
-impl Stepper {
-    /// With --step, wait for Enter before going on (q quits).
-    fn pause(&mut self) -> io::Result<()> {
-        if !self.on {
-            return Ok(());
-        }
-        print!("\n[Enter: next step, q: quit] ");
-        io::stdout().flush()?;
-        let mut line = String::new();
-        io::stdin().lock().read_line(&mut line)?;
-        if line.trim() == "q" {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "tour stopped"));
-        }
-        Ok(())
+/// Is the lab available? `Ok(())`, or the reason it is not, as `wirelab lab` says it.
+fn lab_status() -> Result<(), String> {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return Err(format!("cannot find wirelab itself: {e}")),
+    };
+    match std::process::Command::new(exe)
+        .args(["lab", "--color", "never"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("(no reason given)")
+            .to_string()),
+        Err(e) => Err(format!("cannot run `wirelab lab`: {e}")),
     }
 }
 
-fn heading(text: &str, color: bool) {
-    use colored::Colorize;
-    println!();
+fn plan(lesson: &Lesson, replay_all: bool) -> Plan {
+    if lesson.demo.first().is_some_and(|d| d == "tour") {
+        return Plan::Opening;
+    }
+    let trace = lesson.trace();
+    if replay_all && lesson.demo.first().is_some_and(|d| d != "dissect") {
+        return if trace.is_file() {
+            Plan::Replay(trace, "--replay was asked for".into())
+        } else {
+            Plan::Nothing(format!(
+                "--replay was asked for, and this lesson has no recorded trace; run `wirelab {}` to see it live",
+                lesson.demo.join(" ")
+            ))
+        };
+    }
+    if lesson.demo.is_empty() {
+        return if trace.is_file() {
+            Plan::Replay(trace, "this lesson has no live demo".into())
+        } else {
+            Plan::Nothing("this lesson has no demo and no recorded trace".into())
+        };
+    }
+    Plan::Demo(
+        lesson
+            .tour
+            .clone()
+            .unwrap_or_else(|| demo::brief(&lesson.demo)),
+    )
+}
+
+/// What to watch in a demo, when its lesson does not say.
+fn default_watch(demo: &[String]) -> &'static str {
+    let w: Vec<&str> = demo.iter().take(2).map(String::as_str).collect();
+    match w.as_slice() {
+        ["tour", ..] => {
+            "one conversation at every layer: ARP finds the neighbour, DNS the address, TCP \
+             carries the HTTP request"
+        }
+        ["tcp", "echo"] => {
+            "the three-way handshake (SYN, SYN-ACK, ACK) before any data, the ACK for every \
+             segment, and a FIN from each side at the end"
+        }
+        ["tcp", "handshake"] => {
+            "wirelab's own TCP answering the kernel's SYN: every segment built by hand, each \
+             step of the state machine beside it"
+        }
+        ["udp", "echo"] => {
+            "no handshake: one sendto() is one datagram; then the same over TCP, and a \
+             datagram too big for one frame cut into IP fragments"
+        }
+        ["ws", ..] => {
+            "an HTTP request asking to upgrade, the 101 answer, then frames: the client's \
+             masked, the server's not"
+        }
+        ["sio", ..] if demo.iter().any(|a| a == "--servers") => {
+            "a room emit on server A reaching a client of server B: the two servers share \
+             their rooms through Redis"
+        }
+        ["sio", ..] => {
+            "who receives each emit: everyone, one client, a room, all but the sender; and \
+             acks going both ways"
+        }
+        ["dissect", ..] => {
+            "each header placed on both models, every field explained, the checksums checked"
+        }
+        _ => "the packets as they come, layer by layer",
+    }
+}
+
+fn rule(text: &str, width: usize, color: bool) -> String {
+    let used = text.chars().count();
+    let line = format!(
+        "{text} {}",
+        "━".repeat(width.saturating_sub(used + 1).max(3))
+    );
     if color {
-        println!("{}", text.bold().underline());
+        format!("{}\n", line.bold())
     } else {
-        println!("{text}");
-        println!("{}", "=".repeat(text.chars().count()));
+        format!("{line}\n")
     }
-    println!();
 }
 
-fn say(text: &str, width: usize) {
-    for line in super::define::wrap(text, width.clamp(40, 100)) {
-        println!("{line}");
+fn wrapped(text: &str, width: usize, indent: &str) -> String {
+    let mut s = String::new();
+    for line in super::define::wrap(text, width.clamp(40, 100) - indent.len()) {
+        s.push_str(indent);
+        s.push_str(&line);
+        s.push('\n');
     }
-    println!();
+    s
 }
 
-fn is_syn(f: &OwnedFrame) -> bool {
+fn note(text: &str, color: bool) -> String {
+    if color {
+        text.yellow().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+fn intro(
+    lessons: &[Lesson],
+    lab: Option<&Result<(), String>>,
+    replay: bool,
+    color: bool,
+    width: usize,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&rule("━━ wirelab tour", width, color));
+    s.push_str(&wrapped(
+        &format!(
+            "Networking, made to happen on this machine and taken apart byte by byte. The tour \
+             runs the demo of each of the {} lessons in turn; `wirelab lesson ID` tells the \
+             whole story of one.",
+            lessons.len()
+        ),
+        width,
+        "",
+    ));
+    let where_ = match lab {
+        None if replay => "The demos are replaced by their recorded traces (--replay).".to_string(),
+        None => String::new(),
+        Some(Ok(())) => "The demos run in the lab: two private hosts, client 192.0.2.1 and server \
+                         192.0.2.2, joined by a virtual Ethernet cable that wirelab builds without \
+                         root and that nothing else on this machine can see."
+            .to_string(),
+        Some(Err(why)) => format!(
+            "The lab cannot be built here ({why}). Each demo says what it does instead: the \
+             host's loopback where it can capture, else a replay of its recorded trace."
+        ),
+    };
+    if !where_.is_empty() {
+        s.push_str(&wrapped(&where_, width, ""));
+    }
+    s.push('\n');
+    s
+}
+
+fn section(n: usize, of: usize, lesson: &Lesson, cmd: &str, color: bool, width: usize) -> String {
+    let mut s = String::from("\n");
+    s.push_str(&rule(
+        &format!("━━ {n}/{of} {} ({})", lesson.title, lesson.id),
+        width,
+        color,
+    ));
+    s.push_str(&wrapped(&lesson.summary, width, ""));
+    let watch = lesson
+        .watch
+        .clone()
+        .unwrap_or_else(|| default_watch(&lesson.demo).to_string());
+    let watch = format!("Watch: {watch}");
+    s.push_str(&wrapped(&watch, width, ""));
+    let cmd = format!("$ {cmd}");
+    s.push_str(&if color {
+        format!("{}\n\n", cmd.cyan())
+    } else {
+        format!("{cmd}\n\n")
+    });
+    s
+}
+
+/// Show what a demo wrote on standard error (its notes), dimmed.
+fn show_stderr<W: Write>(st: &mut Stepper<W>, out: &Outcome, color: bool) -> io::Result<()> {
+    let text = out.stderr.trim_end();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let text = format!("{text}\n");
+    st.text(&if color {
+        text.dimmed().to_string()
+    } else {
+        text
+    })
+}
+
+/// The demo failed: say why, and replay the lesson's recorded trace if there is one.
+fn fallback<W: Write>(
+    st: &mut Stepper<W>,
+    lesson: &Lesson,
+    why: &str,
+    color: bool,
+    width: usize,
+) -> Result<(Ran, bool), Error> {
+    let why = format!("the demo could not run here: {why}");
+    let trace = lesson.trace();
+    if trace.is_file() {
+        replay(st, &trace, &why, color, width)
+    } else {
+        st.show(&format!(
+            "{}\n",
+            note(
+                &format!("{why}; and this lesson has no recorded trace to replay."),
+                color
+            )
+        ))?;
+        Ok((Ran::Missing(why), false))
+    }
+}
+
+/// Replay a recorded trace through `wirelab dissect`.
+fn replay<W: Write>(
+    st: &mut Stepper<W>,
+    trace: &Path,
+    why: &str,
+    color: bool,
+    width: usize,
+) -> Result<(Ran, bool), Error> {
+    st.show(&format!(
+        "{}\n",
+        note(
+            &format!(
+                "Replaying the recorded trace {} ({why}):",
+                demo::display_path(trace)
+            ),
+            color
+        )
+    ))?;
+    let args = vec![
+        "dissect".to_string(),
+        trace.display().to_string(),
+        "--view".into(),
+        "summary".into(),
+    ];
+    let out = demo::run(&args, color, width, st)?;
+    show_stderr(st, &out, color)?;
+    let ran = if out.success() {
+        Ran::Replayed(why.to_string())
+    } else {
+        Ran::Missing(format!("{why}; the replay failed too: {}", out.reason()))
+    };
+    Ok((ran, out.quit))
+}
+
+/// The first lesson's demo: the two layer models, then a conversation wirelab builds itself.
+fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Result<Flow> {
+    if st.show(&super::define::layers_text(width))? == Flow::Quit {
+        return Ok(Flow::Quit);
+    }
+    let text = wrapped(
+        "Now a conversation between two hosts, built by wirelab byte by byte (checksums \
+         included) and read back by the same engine that reads real captures: 10.0.0.1 asks \
+         who has 10.0.0.2 (ARP), looks up a name (DNS over UDP), opens a TCP connection, sends \
+         an HTTP request, gets the answer and closes.",
+        width,
+        "",
+    );
+    if st.show(&format!("\n{text}\n"))? == Flow::Quit {
+        return Ok(Flow::Quit);
+    }
+    let sink = Capture::default();
+    let mut p = Printer::new(
+        sink.clone(),
+        Options {
+            view: View::Summary,
+            color,
+            highlight: None,
+            width,
+        },
+    );
     let mut d = Dissection::default();
-    dissect_into(&mut d, &f.as_frame());
-    d.uint("tcp.flags") == Some(0x002)
+    for f in sample_conversation() {
+        dissect_into(&mut d, &f.as_frame());
+        p.print(&d)?;
+        if st.show(&sink.take())? == Flow::Quit {
+            return Ok(Flow::Quit);
+        }
+    }
+    st.show(&wrapped(
+        "Any packet opens up layer by layer with --view layers, and byte by byte with --view \
+         hex: `wirelab tour --write-trace t.pcapng` saves this one for `wirelab dissect`.",
+        width,
+        "\n",
+    ))
+}
+
+fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> String {
+    let mut s = String::from("\n");
+    s.push_str(&rule("━━ The end of the tour", width, color));
+    let live = ran.iter().filter(|(_, r)| matches!(r, Ran::Live)).count();
+    let mut said = format!(
+        "{} lessons: {live} demo{} ran here",
+        ran.len(),
+        if live == 1 { "" } else { "s" }
+    );
+    let others: Vec<String> = ran
+        .iter()
+        .filter_map(|(l, r)| match r {
+            Ran::Live => None,
+            Ran::Replayed(why) => Some(format!("{} replayed ({why})", l.id)),
+            Ran::Missing(why) => Some(format!("{} not shown ({why})", l.id)),
+        })
+        .collect();
+    if !others.is_empty() {
+        said.push_str("; ");
+        said.push_str(&others.join("; "));
+    }
+    said.push('.');
+    s.push_str(&wrapped(&said, width, ""));
+    s.push_str(&format!("The tour took {secs:.1} s.\n"));
+    s.push_str("\nWhere next:\n");
+    for line in [
+        "wirelab lessons                 the lessons, with your progress",
+        "wirelab lesson 3 --step         one lesson, one packet per key press",
+        "wirelab define socket           a term, and the command that shows it",
+        "wirelab dissect F --export t.html   a capture as a page to click through",
+    ] {
+        s.push_str("  ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
 }
 
 /// A small, complete conversation between two hosts, as Ethernet frames.

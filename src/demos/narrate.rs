@@ -575,7 +575,13 @@ pub fn render<W: Write>(
                     && explained.insert(name)
                     && !explain(name).is_empty()
                 {
-                    let line = format!("{:>10}↳ {}\n", "", explain(name));
+                    // Wrapped to the width, so it reads on a projector too.
+                    let width = printer.opts.width().saturating_sub(12);
+                    let mut line = String::new();
+                    for (n, l) in crate::render::wrap(explain(name), width).iter().enumerate() {
+                        let mark = if n == 0 { "↳" } else { " " };
+                        line.push_str(&format!("{:>10}{mark} {l}\n", ""));
+                    }
                     if opts.color {
                         s.push_str(&line.dimmed().to_string());
                     } else {

@@ -11,10 +11,12 @@
 //! * `exercises/*.rs`: code the learner completes (marked `// TODO`); `solutions/*.rs`: the
 //!   reference solutions the project's own tests use.
 //!
-//! `wirelab lessons` lists them with progress, `wirelab lesson ID` shows one and runs its demo,
-//! `wirelab check` grades the learner's answers and exercises (see [`check`]).
+//! `wirelab lessons` lists them with progress, `wirelab lesson ID` shows one and runs its demo
+//! (see [`demo`]), `wirelab check` grades the learner's answers and exercises (see [`check`]).
+//! `wirelab tour` runs every lesson's demo in order.
 
 pub mod check;
+pub mod demo;
 pub mod progress;
 pub mod questions;
 
@@ -35,6 +37,14 @@ pub struct Lesson {
     pub demo: Vec<String>,
     /// A one-paragraph summary for the lesson list and the tour's narration.
     pub summary: String,
+    /// One line for the tour: what to watch for in the demo (a default for the demo's command
+    /// is used when left out).
+    #[serde(default)]
+    pub watch: Option<String>,
+    /// The demo as the tour runs it, when it differs from `demo` (a shorter view, fewer
+    /// rounds); left out, the tour runs `demo` with its brief options (see [`demo::brief`]).
+    #[serde(default)]
+    pub tour: Option<Vec<String>>,
     #[serde(default)]
     pub questions: Vec<Question>,
     #[serde(default)]

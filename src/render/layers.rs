@@ -207,7 +207,12 @@ fn fields<'f>(
         }
         let label = &labels[i];
         paint(out, label, None, marked, color);
-        if narrow {
+        // A label longer than the label column (which is capped) pushes the value and the
+        // name along: if that goes past the width, the value goes under it, as on a narrow
+        // terminal.
+        let too_long = label.chars().count() > label_w
+            && FIELD_INDENT + label.chars().count() + 2 + value_w + 2 + f.name.len() > width;
+        if narrow || too_long {
             narrow_value(f, &values[i], width, color, out);
         } else {
             let label_len = label.chars().count();

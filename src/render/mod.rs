@@ -8,6 +8,7 @@
 //! * [`ladder`]: each TCP conversation as a sequence diagram, one arrow per segment.
 //! * [`stats`], [`follow`], [`graph`]: reports over whole conversations (`--stats`,
 //!   `--follow`, `--graph`), from [`crate::stream`].
+//! * [`export`]: a capture as one self-contained web page, or its ladder as an SVG image.
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
@@ -21,6 +22,7 @@
 //! protocol has one colour ([`proto_color`]) used everywhere: the layer headings of the tree,
 //! the bytes of the hex dump and the key of its legend.
 
+pub mod export;
 pub mod follow;
 pub mod graph;
 pub mod hex;
@@ -87,6 +89,9 @@ pub struct Printer<W: Write> {
     buf: String,
     /// The ladder view's memory of the conversations drawn so far.
     ladder: ladder::Ladder,
+    /// Write [`crate::instructor::MARK`] before each packet, for a parent process that steps
+    /// through this one's output (`wirelab lesson --step`).
+    marks: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -106,6 +111,7 @@ impl<W: Write> Printer<W> {
             first: None,
             buf: String::with_capacity(4096),
             ladder: ladder::Ladder::new(),
+            marks: crate::instructor::marks_wanted(),
         }
     }
 
@@ -122,6 +128,9 @@ impl<W: Write> Printer<W> {
             View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
             View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
+        }
+        if self.marks && !self.buf.is_empty() {
+            self.out.write_all(&[crate::instructor::MARK as u8])?;
         }
         self.out.write_all(self.buf.as_bytes())
     }

@@ -1,0 +1,486 @@
+//! The ladder diagram as an SVG image: each TCP conversation a pair of vertical lines (its
+//! two ends), each segment an arrow from the end that sent it to the other, time running
+//! down the page. It is the terminal's ladder view ([`crate::render::ladder`]) drawn for a
+//! page: the same labels (flags, relative seq and ack, window, length), the same socket
+//! states under the arrows, but each conversation drawn on its own.
+//!
+//! Every arrow is a group `<g class="arrow" data-packet="N">` (N counts the exported packets
+//! from 0), so the page can tie a click on an arrow to its packet.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::escape;
+use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
+use crate::stream::state::{Machines, State};
+
+/// Page geometry, in SVG user units (pixels at 100 %).
+const WIDTH: u32 = 1000;
+const LEFT: u32 = 290;
+const RIGHT: u32 = 900;
+const ROW: u32 = 30;
+const SMALL_ROW: u32 = 15;
+
+/// Direction colours: left to right, right to left (the terminal uses cyan and yellow).
+const TO_RIGHT: &str = "#0e7490";
+const TO_LEFT: &str = "#b45309";
+
+/// One segment, as the diagram draws it.
+struct Row {
+    packet: usize,
+    number: u64,
+    time: Option<f64>,
+    to_right: bool,
+    flags: u16,
+    numbers: String,
+    marks: Vec<&'static str>,
+    preview: Option<String>,
+    /// The ends' states after this segment, where they changed.
+    states: Option<(String, String)>,
+}
+
+struct Lane {
+    stream: Option<u64>,
+    left: String,
+    right: String,
+    machines: Machines,
+    initial: [State; 2],
+    rows: Vec<Row>,
+}
+
+/// The conversations seen so far.
+#[derive(Default)]
+pub struct Ladder {
+    lanes: Vec<Lane>,
+    by_key: HashMap<(Option<u64>, String, String), usize>,
+    /// Packets that are not TCP (not drawn).
+    other: u64,
+}
+
+/// What the diagram needs from one TCP segment.
+struct Seg {
+    src: String,
+    dst: String,
+    stream: Option<u64>,
+    flags: u16,
+    seq: u64,
+    ack: u64,
+    win: Option<u64>,
+    len: u64,
+    payload: std::ops::Range<usize>,
+    marks: Vec<&'static str>,
+}
+
+fn addr(d: &Dissection, ip: Option<&Layer>, which: usize, port: u64) -> String {
+    let Some(l) = ip else {
+        return format!("?:{port}");
+    };
+    let (names, v6) = match l.proto {
+        Proto::Ipv4 => (["ip.src", "ip.dst"], false),
+        _ => (["ipv6.src", "ipv6.dst"], true),
+    };
+    let a = d
+        .layer_field(l, names[which])
+        .map_or_else(|| "?".to_string(), |f| f.tshark(&d.data));
+    if v6 {
+        format!("[{a}]:{port}")
+    } else {
+        format!("{a}:{port}")
+    }
+}
+
+/// The first TCP header that is not quoted inside an ICMP error.
+fn segment(d: &Dissection) -> Option<Seg> {
+    let ti = d.layers.iter().position(|l| l.proto == Proto::Tcp)?;
+    if d.layers[..ti]
+        .iter()
+        .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
+    {
+        return None;
+    }
+    let l = &d.layers[ti];
+    let num = |n: &str| d.layer_field(l, n).and_then(|f| f.value.as_u64());
+    let has = |n: &str| d.layer_field(l, n).is_some();
+    let sport = num("tcp.srcport")?;
+    let dport = num("tcp.dstport")?;
+    let flags = num("tcp.flags")? as u16;
+    let seq_raw = num("tcp.seq_raw")?;
+    let ack_raw = num("tcp.ack_raw").unwrap_or(0);
+    // The stream analysis adds tcp.nxtseq; then tcp.seq and tcp.ack are relative.
+    let relative = has("tcp.nxtseq");
+    let len = num("tcp.len").unwrap_or(0);
+    let hdr = num("tcp.hdr_len").unwrap_or(20) as usize;
+    let start = l.at as usize + hdr;
+    let ip = d.layers[..ti]
+        .iter()
+        .rev()
+        .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6));
+    let mut marks = Vec::new();
+    for (name, word) in [
+        ("tcp.analysis.retransmission", "retransmission"),
+        ("tcp.analysis.out_of_order", "out of order"),
+        ("tcp.analysis.lost_segment", "previous segment not captured"),
+        ("tcp.analysis.duplicate_ack", "dup ACK"),
+        ("tcp.analysis.zero_window", "zero window"),
+        ("tcp.analysis.window_update", "window update"),
+        ("tcp.analysis.keep_alive", "keep-alive"),
+    ] {
+        if has(name) {
+            marks.push(word);
+        }
+    }
+    Some(Seg {
+        src: addr(d, ip, 0, sport),
+        dst: addr(d, ip, 1, dport),
+        stream: num("tcp.stream"),
+        flags,
+        seq: if relative {
+            num("tcp.seq").unwrap_or(seq_raw)
+        } else {
+            seq_raw
+        },
+        ack: if relative {
+            num("tcp.ack").unwrap_or(ack_raw)
+        } else {
+            ack_raw
+        },
+        win: num("tcp.window_size").or_else(|| num("tcp.window_size_value")),
+        len,
+        payload: start.min(d.data.len())..(start + len as usize).min(d.data.len()),
+        marks,
+    })
+}
+
+/// The flags in words, in Wireshark's order.
+pub fn flag_words(flags: u16) -> String {
+    let names = [
+        (0x001, "FIN"),
+        (0x002, "SYN"),
+        (0x004, "RST"),
+        (0x008, "PSH"),
+        (0x010, "ACK"),
+        (0x020, "URG"),
+        (0x040, "ECE"),
+        (0x080, "CWR"),
+        (0x100, "AE"),
+    ];
+    let words: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if words.is_empty() {
+        "no flags".into()
+    } else {
+        words.join(", ")
+    }
+}
+
+/// The first bytes of a payload as text, unprintable bytes escaped.
+fn preview(bytes: &[u8], max: usize) -> String {
+    let mut s = String::from("\"");
+    for &b in bytes {
+        let piece = match b {
+            b'\r' => "\\r".to_string(),
+            b'\n' => "\\n".to_string(),
+            b'\t' => "\\t".to_string(),
+            b'"' => "\\\"".to_string(),
+            b'\\' => "\\\\".to_string(),
+            0x20..=0x7e => (b as char).to_string(),
+            _ => format!("\\x{b:02x}"),
+        };
+        if s.chars().count() + piece.len() + 1 > max {
+            s.push('…');
+            return s;
+        }
+        s.push_str(&piece);
+    }
+    s.push('"');
+    s
+}
+
+impl Ladder {
+    /// Add packet number `index` of the export (not drawn if it is not TCP).
+    pub fn add(&mut self, index: usize, d: &Dissection, first: Option<Timestamp>) {
+        let Some(seg) = segment(d) else {
+            self.other += 1;
+            return;
+        };
+        let (a, b) = if seg.src <= seg.dst {
+            (seg.src.clone(), seg.dst.clone())
+        } else {
+            (seg.dst.clone(), seg.src.clone())
+        };
+        let key = (seg.stream, a, b);
+        let li = *self.by_key.entry(key).or_insert_with(|| {
+            let machines = Machines::new(seg.flags);
+            self.lanes.push(Lane {
+                stream: seg.stream,
+                left: seg.src.clone(),
+                right: seg.dst.clone(),
+                initial: machines.states,
+                machines,
+                rows: Vec::new(),
+            });
+            self.lanes.len() - 1
+        });
+        let lane = &mut self.lanes[li];
+        let to_right = seg.src == lane.left;
+        let mut numbers = format!("seq={}", seg.seq);
+        if seg.flags & 0x010 != 0 {
+            let _ = write!(numbers, " ack={}", seg.ack);
+        }
+        if let Some(w) = seg.win {
+            let _ = write!(numbers, " win={w}");
+        }
+        if seg.len > 0 || seg.flags & 0x002 == 0 {
+            let _ = write!(numbers, " len={}", seg.len);
+        }
+        let from = usize::from(!to_right);
+        let changed = lane.machines.segment(
+            from,
+            seg.flags,
+            seg.seq as u32,
+            seg.ack as u32,
+            seg.len as u32,
+        );
+        let states = (changed[0] || changed[1]).then(|| {
+            let name = |i: usize| {
+                if changed[i] {
+                    lane.machines.states[i].name().to_string()
+                } else {
+                    String::new()
+                }
+            };
+            (name(0), name(1))
+        });
+        let data = &d.data[seg.payload.clone()];
+        lane.rows.push(Row {
+            packet: index,
+            number: d.number,
+            time: match (d.ts, first) {
+                (Some(t), Some(f)) => Some(t.since(f)),
+                _ => None,
+            },
+            to_right,
+            flags: seg.flags,
+            numbers,
+            marks: seg.marks,
+            preview: (seg.len > 0 && !data.is_empty()).then(|| preview(data, 60)),
+            states,
+        });
+    }
+
+    /// How many segments are drawn.
+    pub fn arrows(&self) -> usize {
+        self.lanes.iter().map(|l| l.rows.len()).sum()
+    }
+
+    /// The diagram. `standalone` adds the XML declaration (for an .svg file); `note` is a
+    /// line under the title (packets left out).
+    pub fn svg(&self, standalone: bool, note: Option<&str>) -> String {
+        let mut body = String::new();
+        let mut y = 20u32;
+        if let Some(n) = note {
+            let _ = writeln!(
+                body,
+                "<text class=\"wl-note\" x=\"8\" y=\"{y}\">Note: {}.</text>",
+                escape(n)
+            );
+            y += 24;
+        }
+        if self.lanes.is_empty() {
+            let _ = writeln!(
+                body,
+                "<text class=\"wl-title\" x=\"8\" y=\"{}\">No TCP conversation in these packets.</text>",
+                y + 4
+            );
+            y += 24;
+        }
+        for lane in &self.lanes {
+            y = self.lane(lane, y, &mut body);
+        }
+        if self.other > 0 {
+            let _ = writeln!(
+                body,
+                "<text class=\"wl-small\" x=\"8\" y=\"{y}\">{} other packet{} (not TCP) not drawn.</text>",
+                self.other,
+                if self.other == 1 { "" } else { "s" }
+            );
+            y += 20;
+        }
+        let height = y + 10;
+        let mut s = String::new();
+        if standalone {
+            s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        }
+        let _ = writeln!(
+            s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"wl-ladder\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">"
+        );
+        s.push_str("<title>TCP ladder diagram (wirelab)</title>\n");
+        s.push_str(&format!(
+            "<defs>\
+<marker id=\"wl-head-r\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{TO_RIGHT}\"/></marker>\
+<marker id=\"wl-head-l\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{TO_LEFT}\"/></marker>\
+</defs>\n<style>\
+.wl-title{{font-weight:bold;font-size:14px;fill:#1c1917}}\
+.wl-end{{font-weight:bold;fill:#1c1917}}\
+.wl-state{{fill:#15803d;font-size:11px}}\
+.wl-small,.wl-num,.wl-time{{fill:#57534e;font-size:11px}}\
+.wl-note{{fill:#b91c1c}}\
+.wl-lane{{stroke:#44403c;stroke-width:2}}\
+.wl-r line{{stroke:{TO_RIGHT};stroke-width:1.6}}\
+.wl-l line{{stroke:{TO_LEFT};stroke-width:1.6}}\
+.wl-label{{fill:#1c1917}}\
+.wl-data{{fill:#57534e;font-style:italic;font-size:11px}}\
+.wl-syn{{fill:#15803d;font-weight:bold}}.wl-fin{{fill:#a21caf;font-weight:bold}}.wl-rst{{fill:#dc2626;font-weight:bold}}.wl-flags{{font-weight:bold}}\
+.wl-mark{{fill:#dc2626}}\
+.arrow{{cursor:pointer}}.arrow .wl-hit{{fill:transparent}}.arrow:hover .wl-hit{{fill:#f5f5f4}}\
+.arrow.sel .wl-hit{{fill:#fef3c7}}\
+</style>\n"
+        ));
+        s.push_str(&body);
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// Draw one conversation from `y` down; returns where the next one starts.
+    fn lane(&self, lane: &Lane, mut y: u32, out: &mut String) -> u32 {
+        let title = match lane.stream {
+            Some(n) => format!("TCP stream {n}: {} ⇄ {}", lane.left, lane.right),
+            None => format!("TCP: {} ⇄ {}", lane.left, lane.right),
+        };
+        y += 8;
+        let _ = writeln!(
+            out,
+            "<g class=\"wl-conv\" data-stream=\"{}\">",
+            lane.stream.map_or(String::new(), |s| s.to_string())
+        );
+        let _ = writeln!(
+            out,
+            "<text class=\"wl-title\" x=\"8\" y=\"{y}\">{}</text>",
+            escape(&title)
+        );
+        y += 22;
+        let _ = writeln!(
+            out,
+            "<text class=\"wl-small\" x=\"8\" y=\"{y}\">frame</text><text class=\"wl-small\" x=\"60\" y=\"{y}\">time (s)</text>\
+<text class=\"wl-end\" x=\"{LEFT}\" y=\"{y}\" text-anchor=\"middle\">{}</text><text class=\"wl-end\" x=\"{RIGHT}\" y=\"{y}\" text-anchor=\"middle\">{}</text>",
+            escape(&lane.left),
+            escape(&lane.right)
+        );
+        y += SMALL_ROW;
+        let _ = writeln!(
+            out,
+            "<text class=\"wl-state\" x=\"{}\" y=\"{y}\">{}</text><text class=\"wl-state\" x=\"{}\" y=\"{y}\" text-anchor=\"end\">{}</text>",
+            LEFT + 6,
+            lane.initial[0].name(),
+            RIGHT - 6,
+            lane.initial[1].name()
+        );
+        let top = y + 4;
+        let mut rows = String::new();
+        for r in &lane.rows {
+            y += ROW;
+            let (x1, x2, class, head) = if r.to_right {
+                (LEFT, RIGHT, "wl-r", "wl-head-r")
+            } else {
+                (RIGHT, LEFT, "wl-l", "wl-head-l")
+            };
+            let flags = flag_words(r.flags);
+            let fclass = match r.flags {
+                f if f & 0x004 != 0 => "wl-rst",
+                f if f & 0x002 != 0 => "wl-syn",
+                f if f & 0x001 != 0 => "wl-fin",
+                _ => "wl-flags",
+            };
+            let mut extra = 0;
+            if r.preview.is_some() {
+                extra += SMALL_ROW;
+            }
+            if r.states.is_some() {
+                extra += SMALL_ROW;
+            }
+            let time = r.time.map_or("-".to_string(), |t| format!("{t:.6}"));
+            let marks = if r.marks.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " <tspan class=\"wl-mark\">[{}]</tspan>",
+                    escape(&r.marks.join(", "))
+                )
+            };
+            let _ = write!(
+                rows,
+                "<g class=\"arrow {class}\" id=\"wl-seg-{p}\" data-packet=\"{p}\" data-number=\"{n}\">\
+<title>Packet {n}: {flags} {numbers}</title>\
+<rect class=\"wl-hit\" x=\"0\" y=\"{hy}\" width=\"{WIDTH}\" height=\"{hh}\"/>\
+<text class=\"wl-num\" x=\"8\" y=\"{ty}\">{n}</text><text class=\"wl-time\" x=\"60\" y=\"{ty}\">{time}</text>\
+<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" marker-end=\"url(#{head})\"/>\
+<text class=\"wl-label\" x=\"{mid}\" y=\"{ly}\" text-anchor=\"middle\"><tspan class=\"{fclass}\">{flags}</tspan>  {numbers}{marks}</text>",
+                p = r.packet,
+                n = r.number,
+                hy = y - 20,
+                hh = 26 + extra,
+                ty = y + 4,
+                mid = (LEFT + RIGHT) / 2,
+                ly = y - 6,
+                numbers = escape(&r.numbers),
+            );
+            if let Some(p) = &r.preview {
+                y += SMALL_ROW;
+                let (x, anchor) = if r.to_right {
+                    (LEFT + 10, "start")
+                } else {
+                    (RIGHT - 10, "end")
+                };
+                let _ = write!(
+                    rows,
+                    "<text class=\"wl-data\" x=\"{x}\" y=\"{y}\" text-anchor=\"{anchor}\">{}</text>",
+                    escape(p)
+                );
+            }
+            if let Some((l, rr)) = &r.states {
+                y += SMALL_ROW;
+                let _ = write!(
+                    rows,
+                    "<text class=\"wl-state\" x=\"{}\" y=\"{y}\">{}</text><text class=\"wl-state\" x=\"{}\" y=\"{y}\" text-anchor=\"end\">{}</text>",
+                    LEFT + 6,
+                    escape(l),
+                    RIGHT - 6,
+                    escape(rr)
+                );
+            }
+            rows.push_str("</g>\n");
+        }
+        let bottom = y + 12;
+        // The two ends' lines first, so the arrows are drawn over them.
+        let _ = writeln!(
+            out,
+            "<line class=\"wl-lane\" x1=\"{LEFT}\" y1=\"{top}\" x2=\"{LEFT}\" y2=\"{bottom}\"/><line class=\"wl-lane\" x1=\"{RIGHT}\" y1=\"{top}\" x2=\"{RIGHT}\" y2=\"{bottom}\"/>"
+        );
+        out.push_str(&rows);
+        out.push_str("</g>\n");
+        bottom + 24
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_words_in_wiresharks_order() {
+        assert_eq!(flag_words(0x012), "SYN, ACK");
+        assert_eq!(flag_words(0x011), "FIN, ACK");
+        assert_eq!(flag_words(0), "no flags");
+    }
+
+    #[test]
+    fn an_empty_ladder_says_so() {
+        let svg = Ladder::default().svg(true, None);
+        assert!(svg.starts_with("<?xml"));
+        assert!(svg.contains("No TCP conversation"));
+    }
+}
