@@ -366,19 +366,13 @@ fn loopback_capture_stops_after_count_and_writes_pcapng() {
 
 #[test]
 fn capture_without_cap_net_raw_says_what_to_do() {
+    // The unprivileged user runs a copy every user can reach (see common::public_copy).
+    let copy = common::public_copy();
     let out = if is_root() {
         match Command::new("setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                bin(),
-                "capture",
-                "-i",
-                "lo",
-                "-c",
-                "1",
-            ])
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&copy.bin)
+            .args(["capture", "-i", "lo", "-c", "1"])
             .output()
         {
             Ok(o) => o,
@@ -405,7 +399,11 @@ fn capture_without_cap_net_raw_says_what_to_do() {
     assert!(
         err.contains(&format!(
             "sudo setcap cap_net_raw,cap_net_admin+ep {}",
-            bin()
+            if is_root() {
+                copy.bin.display().to_string()
+            } else {
+                bin().to_string()
+            }
         )),
         "{err}"
     );

@@ -17,10 +17,13 @@ fn bin() -> &'static str {
 /// Run wirelab; with `nobody`, as user and group 65534 with no supplementary groups and no
 /// capabilities (needs root to switch, and `setpriv`).
 fn run(args: &[&str], nobody: bool) -> Output {
-    let mut cmd = if nobody {
+    // The unprivileged user runs a copy every user can reach (see common::public_copy).
+    let copy = nobody.then(common::public_copy);
+    let mut cmd = if let Some(copy) = &copy {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(bin());
+            .arg(&copy.bin)
+            .env("WIRELAB_LESSONS", &copy.lessons);
         c
     } else {
         Command::new(bin())

@@ -26,3 +26,48 @@ pub fn skip_or_fail(test: &str, why: &str) {
     }
     eprintln!("SKIPPED {test}: {why}");
 }
+
+/// A copy of the wirelab binary and of the lessons in a fresh directory that every user may
+/// read, for tests that run wirelab as an unprivileged user (uid 65534). The checkout itself may
+/// sit under a directory only its owner can enter (a CI clone under /root), which the
+/// unprivileged user could not reach. Deleted when dropped.
+pub struct PublicCopy {
+    pub dir: tempfile::TempDir,
+    /// The copied binary.
+    pub bin: PathBuf,
+    /// The copied lessons folder (pass it as WIRELAB_LESSONS).
+    pub lessons: PathBuf,
+}
+
+pub fn public_copy() -> PublicCopy {
+    use std::os::unix::fs::PermissionsExt;
+    fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("create dir");
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        for e in std::fs::read_dir(from).expect("read dir") {
+            let e = e.expect("dir entry");
+            let target = to.join(e.file_name());
+            if e.file_type().expect("file type").is_dir() {
+                copy_tree(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), &target).expect("copy");
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let bin = dir.path().join("wirelab");
+    // A hard link costs nothing; where the temp folder is on another file system, copy.
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_wirelab"), &bin).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_wirelab"), &bin).expect("copy the binary");
+    }
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let lessons = dir.path().join("lessons");
+    copy_tree(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons"),
+        &lessons,
+    );
+    PublicCopy { dir, bin, lessons }
+}
