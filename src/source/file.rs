@@ -31,7 +31,7 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 use pcap_file::pcapng::{Block, PcapNgParser, PcapNgWriter};
-use pcap_file::{DataLink, PcapError, TsResolution};
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 
@@ -222,6 +222,11 @@ impl CaptureReader {
         }
     }
 
+    /// How many frames have been handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.number
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -291,6 +296,62 @@ impl CaptureReader {
         }
     }
 
+    /// Look at the length field of the record or block about to be parsed, before asking for
+    /// that many bytes: a damaged length (a huge number, or one no block can have) is reported
+    /// as what it is, rather than as a file that seems to end too soon.
+    fn implausible_length(&self, avail: &[u8]) -> Option<String> {
+        let read = |at: usize, little: bool| -> Option<u32> {
+            let b: [u8; 4] = avail.get(at..at + 4)?.try_into().ok()?;
+            Some(if little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let at = self.offset;
+        match &self.parser {
+            Parser::Pcap { parser, .. } => {
+                let little = parser.header().endianness == Endianness::Little;
+                let incl = read(8, little)?;
+                (incl as usize > MAX_RECORD).then(|| {
+                    format!(
+                        "this packet record says it holds {incl} bytes of packet data (its captured-length field is at byte offset {}), more than any real capture ({} MiB at most): the file is damaged here",
+                        at + 8,
+                        MAX_RECORD >> 20
+                    )
+                })
+            }
+            Parser::PcapNg { parser, .. } => {
+                let mut little = parser.section().endianness == Endianness::Little;
+                if read(0, true)? == 0x0a0d_0d0a {
+                    // A new section: its byte-order magic says how to read its length.
+                    little = match read(8, true)? {
+                        0x1a2b_3c4d => true,
+                        0x4d3c_2b1a => false,
+                        _ => return None, // the parser explains a bad byte-order magic
+                    };
+                }
+                let len = read(4, little)?;
+                let what = if len < 12 {
+                    format!("is {len}, but even an empty block is 12 bytes")
+                } else if len % 4 != 0 {
+                    format!("is {len}, but block lengths are always a multiple of 4")
+                } else if len as usize > MAX_RECORD {
+                    format!(
+                        "says {len} bytes, more than any real capture ({} MiB at most)",
+                        MAX_RECORD >> 20
+                    )
+                } else {
+                    return None;
+                };
+                Some(format!(
+                    "this block's length field (at byte offset {}) {what}: the file is damaged here",
+                    at + 4
+                ))
+            }
+        }
+    }
+
     fn advance(&mut self, n: usize) {
         self.start += n;
         self.offset += n as u64;
@@ -308,6 +369,9 @@ impl CaptureReader {
                     return Ok(None);
                 }
                 let avail = &self.buf[self.start..self.end];
+                if let Some(message) = self.implausible_length(avail) {
+                    return Err(self.error(self.offset, &message));
+                }
                 let result = match &mut self.parser {
                     Parser::Pcap {
                         parser,
@@ -507,7 +571,10 @@ fn ng_time(raw: Duration, iface: &Interface) -> Timestamp {
 
 fn describe(e: &PcapError) -> String {
     match e {
-        PcapError::InvalidField(what) => format!("invalid field: {what}"),
+        PcapError::InvalidField("Block: initial_length != trailer_length") => {
+            "the length at the end of this block does not match the length at its start: the file is damaged here".into()
+        }
+        PcapError::InvalidField(what) => format!("the file is damaged here ({what})"),
         PcapError::IoError(e) => format!("read failed: {e}"),
         other => other.to_string(),
     }
