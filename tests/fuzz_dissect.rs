@@ -241,3 +241,36 @@ fn empty_frame_for_every_link_type() {
         assert!(d.layers.iter().all(|l| l.len == 0));
     }
 }
+
+/// Replay an input of the `dissect` cargo-fuzz target exactly as the target reads it: byte 0
+/// picks the link type, byte 1 the wire length, the rest is the frame.
+fn replay(hex: &str) {
+    let input: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    let [pick, wire, data @ ..] = &input[..] else {
+        return;
+    };
+    let link = LINKS[*pick as usize % LINKS.len()];
+    let len = data.len() as u32;
+    let wire_len = match wire % 3 {
+        0 => len,
+        1 => len + (*wire as u32) * 97,
+        _ => len / 2,
+    };
+    check(&frame(link, wire_len, data));
+}
+
+/// Found by cargo-fuzz: an IPv4 header with options (IHL 13) whose total length leaves only
+/// 4 bytes for UDP, followed by padding. The UDP header was read from the padding and its
+/// checksum check indexed byte 6 of a 4-byte datagram.
+#[test]
+fn crash_udp_header_longer_than_ip_payload() {
+    replay(
+        "0100a89c6c86efb5a8a159bff21e08004d0000384b550000801100000a00000401010101dc200035\
+         00240c3b00050100000100000000000006676f6f676c6503636f6d00001cffffffffffffffffffffff\
+         ffffffffffffffffffffffffffffffffffffffffffffffff68ffffffffffffffffffffffffffffffff\
+         ffffffffffffffffffffffffff0001",
+    );
+}
