@@ -152,7 +152,7 @@ fn builtin_frames() -> Vec<OwnedFrame> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     /// Random bytes, for every link type, with a wire length that may be larger or smaller
     /// than what was captured.

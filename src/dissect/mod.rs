@@ -19,7 +19,7 @@
 //! Captures are full of short frames (the capture kept only the first bytes), fuzzed files and
 //! plain nonsense. A dissector reads only through checked accessors, takes every field that was
 //! captured, and when a header is cut short or breaks a rule it records a
-//! [`Problem`](model::Problem) at its layer and stops there. What came before is still shown.
+//! [`Problem`] at its layer and stops there. What came before is still shown.
 //!
 //! ```
 //! use wirelab::dissect::{dissect, model::{Frame, LinkType, Timestamp}};

@@ -563,8 +563,11 @@ fn ng_time(raw: Duration, iface: &Interface) -> Timestamp {
     let secs = ticks / iface.units_per_sec;
     let rem = ticks % iface.units_per_sec;
     let nanos = (rem as u128 * 1_000_000_000 / iface.units_per_sec as u128) as u32;
+    // A damaged file can hold any 64-bit count and any offset: saturate rather than overflow.
     Timestamp {
-        secs: secs as i64 + iface.offset_secs,
+        secs: i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_add(iface.offset_secs),
         nanos,
     }
 }
@@ -712,4 +715,73 @@ pub fn read_all(path: &Path) -> Result<Vec<crate::source::OwnedFrame>, CaptureEr
         out.push(crate::source::OwnedFrame::from(&f));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian pcapng block.
+    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().next_multiple_of(4);
+        let len = (12 + padded) as u32;
+        let mut b = ty.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(8 + padded, 0);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    /// A pcapng file with one interface (its options given) and one packet whose timestamp
+    /// is `ticks` interface units.
+    fn pcapng_with(idb_options: &[u8], ticks: u64) -> Vec<u8> {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut idb = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
+        idb.extend_from_slice(idb_options);
+        let frame = [0xffu8; 14];
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        epb.extend_from_slice(&14u32.to_le_bytes());
+        epb.extend_from_slice(&14u32.to_le_bytes());
+        epb.extend_from_slice(&frame);
+        [block(0x0a0d_0d0a, &shb), block(1, &idb), block(6, &epb)].concat()
+    }
+
+    fn first_ts(bytes: Vec<u8>) -> Timestamp {
+        let mut r =
+            CaptureReader::from_reader(Path::new("t.pcapng"), Box::new(io::Cursor::new(bytes)))
+                .expect("header");
+        r.next_frame()
+            .expect("frame")
+            .expect("one frame")
+            .ts
+            .expect("timestamp")
+    }
+
+    #[test]
+    fn interface_time_units_and_offset() {
+        // if_tsresol = 3 (milliseconds), if_tsoffset = 100 seconds.
+        let mut opts = vec![9, 0, 1, 0, 3, 0, 0, 0];
+        opts.extend_from_slice(&[14, 0, 8, 0]);
+        opts.extend_from_slice(&100u64.to_le_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let ts = first_ts(pcapng_with(&opts, 1_500));
+        assert_eq!((ts.secs, ts.nanos), (101, 500_000_000));
+    }
+
+    /// A huge timestamp plus a huge offset overflowed (an overflow panic in debug builds;
+    /// found by reading the code while the reader fuzzer ran).
+    #[test]
+    fn huge_timestamp_and_offset_saturate() {
+        let mut opts = vec![9, 0, 1, 0, 0, 0, 0, 0];
+        opts.extend_from_slice(&[14, 0, 8, 0]);
+        opts.extend_from_slice(&(i64::MAX as u64).to_le_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let ts = first_ts(pcapng_with(&opts, 0x7fff_ffff_ffff_ffff));
+        assert_eq!(ts.secs, i64::MAX);
+    }
 }
