@@ -237,6 +237,13 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     for w in &reader.warnings {
         eprintln!("wirelab: warning: {}: {w}", args.file.display());
     }
+    if result.is_ok() && reader.frames_read() == 0 {
+        // Not an error, but an empty screen would leave a learner wondering.
+        eprintln!(
+            "wirelab: {}: the file is a valid capture with no packets in it",
+            args.file.display()
+        );
+    }
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {

@@ -91,10 +91,13 @@ impl<'d> Cx<'d> {
         });
     }
 
-    /// Set the length of the current layer's header.
+    /// Set the length of the current layer's header. A layer never claims bytes that were
+    /// not captured: a header cut short covers what is there.
     pub fn set_len(&mut self, len: usize) {
+        let captured = self.d.data.len();
         if let Some(l) = self.d.layers.last_mut() {
-            l.len = len as u32;
+            let room = captured.saturating_sub(l.at as usize);
+            l.len = len.min(room) as u32;
         }
     }
 

@@ -292,8 +292,8 @@ fn class_name(c: u16) -> &'static str {
 
 /// Why a name could not be read.
 enum NameError {
-    /// The bytes ran out at this offset.
-    Short(usize),
+    /// The bytes ran out: a label (or pointer) at this offset needs this many bytes.
+    Short(usize, usize),
     /// A pointer that does not point backwards, or too many pointers, at this offset.
     Loop(usize),
     /// A length byte whose top bits are 01 or 10 (reserved label types).
@@ -323,7 +323,7 @@ fn read_name(data: &[u8], msg: usize, pos: usize, room: usize) -> Result<Name, N
     let mut floor = pos;
     loop {
         let Some(&b) = data.get(i).filter(|_| i < room) else {
-            return Err(NameError::Short(i));
+            return Err(NameError::Short(i, 1));
         };
         match b & 0xc0 {
             0x00 => {
@@ -335,7 +335,7 @@ fn read_name(data: &[u8], msg: usize, pos: usize, room: usize) -> Result<Name, N
                 }
                 let n = b as usize;
                 let Some(label) = data.get(i + 1..i + 1 + n).filter(|_| i + 1 + n <= room) else {
-                    return Err(NameError::Short(i + 1 + n));
+                    return Err(NameError::Short(i, 1 + n));
                 };
                 wire += 1 + n;
                 if wire > MAX_NAME {
@@ -356,7 +356,7 @@ fn read_name(data: &[u8], msg: usize, pos: usize, room: usize) -> Result<Name, N
             }
             0xc0 => {
                 let Some(&lo) = data.get(i + 1).filter(|_| i + 1 < room) else {
-                    return Err(NameError::Short(i + 1));
+                    return Err(NameError::Short(i, 2));
                 };
                 if len_in_place.is_none() {
                     len_in_place = Some(i + 2 - pos);
@@ -449,8 +449,8 @@ fn name_field(
             }
             Some((name.len, name.text))
         }
-        Err(NameError::Short(at)) => {
-            fits(cx, "A DNS name", at, 1, m.end);
+        Err(NameError::Short(at, need)) => {
+            fits(cx, "A DNS name", at, need, m.end);
             None
         }
         Err(NameError::Loop(at)) => {

@@ -119,7 +119,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         {
             match d.layer_field(layer, "eth.type") {
                 Some(f) => f.display(&d.data),
-                None => get("eth.len"),
+                None => format!(
+                    "802.3, length {}",
+                    d.layer_field(layer, "eth.len")
+                        .map(|f| f.tshark(&d.data))
+                        .unwrap_or_else(|| "?".into())
+                ),
             }
         }
     )

@@ -810,11 +810,12 @@ fn nd_options(cx: &mut Cx, start: usize, end: usize) {
         let t = cx.u8_at(i).unwrap_or(0);
         let units = cx.u8_at(i + 1).unwrap_or(0) as usize;
         let len = units * 8;
+        let head = cx.d.fields.len();
         cx.add(
             "icmpv6.opt",
             "Option",
             i,
-            len.max(2),
+            2,
             Value::None,
             "One option: a type, a length and data.",
         );
@@ -836,6 +837,7 @@ fn nd_options(cx: &mut Cx, start: usize, end: usize) {
         if !cx.fits("A Neighbor Discovery option", i, len, end) {
             return;
         }
+        cx.d.fields[head].len = len as u32;
         let sub = |cx: &mut Cx, name, label, at, n, value, explain| {
             let f = cx.add(name, label, at, n, value, explain);
             f.depth = 1;

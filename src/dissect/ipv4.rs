@@ -362,11 +362,12 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
 
 /// IPv4 options (RFC 791 § 3.1): each is a type byte, then for most a length byte and data.
 fn options(cx: &mut Cx, start: usize, stop: usize) {
+    let captured = cx.data().len();
     cx.add(
         "ip.options",
         "Options",
         start,
-        stop - start,
+        stop.min(captured).saturating_sub(start),
         Value::Bytes,
         "Optional extras after the fixed header, rarely seen today (record route, timestamps, router alert).",
     );
@@ -375,16 +376,37 @@ fn options(cx: &mut Cx, start: usize, stop: usize) {
         let Some(kind) = cx.u8_at(i) else { break };
         let len = match kind {
             0 | 1 => 1,
+            _ if i + 1 >= stop => {
+                cx.problem(
+                    ProblemKind::Malformed,
+                    i,
+                    format!("IPv4 option {kind} needs a length byte, but the header ends first"),
+                );
+                break;
+            }
+            // Not captured: the caller reports the header as cut short.
             _ => match cx.u8_at(i + 1) {
-                Some(l) if l >= 2 => l as usize,
-                _ => {
+                None => break,
+                Some(l) if l < 2 => {
                     cx.problem(
                         ProblemKind::Malformed,
-                        i,
-                        format!("IPv4 option {kind} has a length below 2, which is impossible"),
+                        i + 1,
+                        format!("IPv4 option {kind} has length {l}, but an option with a length byte is at least 2 bytes"),
                     );
                     break;
                 }
+                Some(l) if l as usize > stop - i => {
+                    cx.problem(
+                        ProblemKind::Malformed,
+                        i + 1,
+                        format!(
+                            "IPv4 option {kind} says it is {l} bytes long, but only {} bytes of options are left",
+                            stop - i
+                        ),
+                    );
+                    break;
+                }
+                Some(l) => l as usize,
             },
         };
         let f = cx.add(

@@ -19,7 +19,7 @@
 //! Captures are full of short frames (the capture kept only the first bytes), fuzzed files and
 //! plain nonsense. A dissector reads only through checked accessors, takes every field that was
 //! captured, and when a header is cut short or breaks a rule it records a
-//! [`Problem`](model::Problem) at its layer and stops there. What came before is still shown.
+//! [`Problem`] at its layer and stops there. What came before is still shown.
 //!
 //! ```
 //! use wirelab::dissect::{dissect, model::{Frame, LinkType, Timestamp}};
@@ -206,6 +206,54 @@ fn step(cx: &mut Cx, next: Next) -> Next {
         }
         Next::Data { at, end } => data::dissect(cx, at, end),
     }
+}
+
+/// Check the promises every [`Dissection`] keeps, whatever bytes it came from: every layer and
+/// every field lies inside the captured bytes, a bit mask fits its field's bytes, and every
+/// problem points inside the frame. The fuzz tests (`tests/fuzz_dissect.rs`, `fuzz/`) call this
+/// on every input; a renderer may rely on it.
+pub fn validate(d: &Dissection) -> Result<(), String> {
+    let len = d.data.len();
+    let end = len.max(d.wire_len as usize);
+    for l in &d.layers {
+        if l.range().end > len {
+            return Err(format!(
+                "layer {:?} {:?} runs past the {len} captured bytes",
+                l.proto,
+                l.range()
+            ));
+        }
+        if l.fields.start > l.fields.end || l.fields.end as usize > d.fields.len() {
+            return Err(format!(
+                "layer {:?} has field indices {:?}",
+                l.proto, l.fields
+            ));
+        }
+    }
+    for f in &d.fields {
+        if f.range().end > len {
+            return Err(format!(
+                "field {} {:?} runs past the {len} captured bytes",
+                f.name,
+                f.range()
+            ));
+        }
+        if f.mask != 0 && (f.len > 4 || (f.len < 4 && f.mask >> (8 * f.len) != 0)) {
+            return Err(format!(
+                "field {} has mask {:#x}, wider than its {} bytes",
+                f.name, f.mask, f.len
+            ));
+        }
+    }
+    for p in &d.problems {
+        if p.at as usize > end {
+            return Err(format!(
+                "a problem points at byte {}, past the frame's end {end}: {}",
+                p.at, p.message
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A short description of one layer, as the summary view and the layer tree's headings show

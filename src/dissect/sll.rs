@@ -369,8 +369,12 @@ fn next_for(cx: &mut Cx, hatype: u16, proto: u16, at: usize, end: usize) -> Next
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let get = |n| d.layer_field(layer, n).map(|f| f.display(&d.data));
     let mut s = layer.proto.name().to_string();
-    if let Some(t) = get("sll.pkttype") {
-        s.push_str(&format!(", {t}"));
+    if let Some(t) = d.layer_field(layer, "sll.pkttype") {
+        if t.meaning.is_empty() {
+            s.push_str(&format!(", packet type {}", t.tshark(&d.data)));
+        } else {
+            s.push_str(&format!(", {}", t.meaning));
+        }
     }
     if let Some(i) = get("sll.ifindex") {
         s.push_str(&format!(", interface {i}"));

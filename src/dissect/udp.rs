@@ -65,10 +65,8 @@ pub const FIELDS: &[FieldDef] = &[
 
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Udp, at);
-    if cx.read_all(FIELDS, at) < FIELDS.len() {
-        if !cx.quoted {
-            cx.truncated("A UDP header", at, HEADER_LEN);
-        }
+    if cx.read_all_within(FIELDS, at, end) < FIELDS.len() {
+        cx.fits("A UDP header", at, HEADER_LEN, end);
         return Next::Done;
     }
     let src = cx.u16_at(at).unwrap_or(0);
@@ -112,6 +110,9 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize, stored: u16) {
     let Some(datagram) = cx.bytes(at, end.saturating_sub(at)) else {
         return;
     };
+    if datagram.len() < HEADER_LEN {
+        return;
+    }
     let idx = cx.d.fields.len() - 1;
     if stored == 0 && matches!(ip, super::cx::IpPair::V4 { .. }) {
         cx.d.fields[idx].meaning = "not computed".into();

@@ -31,7 +31,7 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 use pcap_file::pcapng::{Block, PcapNgParser, PcapNgWriter};
-use pcap_file::{DataLink, PcapError, TsResolution};
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 
@@ -222,6 +222,11 @@ impl CaptureReader {
         }
     }
 
+    /// How many frames have been handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.number
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -291,6 +296,62 @@ impl CaptureReader {
         }
     }
 
+    /// Look at the length field of the record or block about to be parsed, before asking for
+    /// that many bytes: a damaged length (a huge number, or one no block can have) is reported
+    /// as what it is, rather than as a file that seems to end too soon.
+    fn implausible_length(&self, avail: &[u8]) -> Option<String> {
+        let read = |at: usize, little: bool| -> Option<u32> {
+            let b: [u8; 4] = avail.get(at..at + 4)?.try_into().ok()?;
+            Some(if little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let at = self.offset;
+        match &self.parser {
+            Parser::Pcap { parser, .. } => {
+                let little = parser.header().endianness == Endianness::Little;
+                let incl = read(8, little)?;
+                (incl as usize > MAX_RECORD).then(|| {
+                    format!(
+                        "this packet record says it holds {incl} bytes of packet data (its captured-length field is at byte offset {}), more than any real capture ({} MiB at most): the file is damaged here",
+                        at + 8,
+                        MAX_RECORD >> 20
+                    )
+                })
+            }
+            Parser::PcapNg { parser, .. } => {
+                let mut little = parser.section().endianness == Endianness::Little;
+                if read(0, true)? == 0x0a0d_0d0a {
+                    // A new section: its byte-order magic says how to read its length.
+                    little = match read(8, true)? {
+                        0x1a2b_3c4d => true,
+                        0x4d3c_2b1a => false,
+                        _ => return None, // the parser explains a bad byte-order magic
+                    };
+                }
+                let len = read(4, little)?;
+                let what = if len < 12 {
+                    format!("is {len}, but even an empty block is 12 bytes")
+                } else if len % 4 != 0 {
+                    format!("is {len}, but block lengths are always a multiple of 4")
+                } else if len as usize > MAX_RECORD {
+                    format!(
+                        "says {len} bytes, more than any real capture ({} MiB at most)",
+                        MAX_RECORD >> 20
+                    )
+                } else {
+                    return None;
+                };
+                Some(format!(
+                    "this block's length field (at byte offset {}) {what}: the file is damaged here",
+                    at + 4
+                ))
+            }
+        }
+    }
+
     fn advance(&mut self, n: usize) {
         self.start += n;
         self.offset += n as u64;
@@ -308,6 +369,9 @@ impl CaptureReader {
                     return Ok(None);
                 }
                 let avail = &self.buf[self.start..self.end];
+                if let Some(message) = self.implausible_length(avail) {
+                    return Err(self.error(self.offset, &message));
+                }
                 let result = match &mut self.parser {
                     Parser::Pcap {
                         parser,
@@ -499,15 +563,21 @@ fn ng_time(raw: Duration, iface: &Interface) -> Timestamp {
     let secs = ticks / iface.units_per_sec;
     let rem = ticks % iface.units_per_sec;
     let nanos = (rem as u128 * 1_000_000_000 / iface.units_per_sec as u128) as u32;
+    // A damaged file can hold any 64-bit count and any offset: saturate rather than overflow.
     Timestamp {
-        secs: secs as i64 + iface.offset_secs,
+        secs: i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_add(iface.offset_secs),
         nanos,
     }
 }
 
 fn describe(e: &PcapError) -> String {
     match e {
-        PcapError::InvalidField(what) => format!("invalid field: {what}"),
+        PcapError::InvalidField("Block: initial_length != trailer_length") => {
+            "the length at the end of this block does not match the length at its start: the file is damaged here".into()
+        }
+        PcapError::InvalidField(what) => format!("the file is damaged here ({what})"),
         PcapError::IoError(e) => format!("read failed: {e}"),
         other => other.to_string(),
     }
@@ -645,4 +715,73 @@ pub fn read_all(path: &Path) -> Result<Vec<crate::source::OwnedFrame>, CaptureEr
         out.push(crate::source::OwnedFrame::from(&f));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian pcapng block.
+    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().next_multiple_of(4);
+        let len = (12 + padded) as u32;
+        let mut b = ty.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(8 + padded, 0);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    /// A pcapng file with one interface (its options given) and one packet whose timestamp
+    /// is `ticks` interface units.
+    fn pcapng_with(idb_options: &[u8], ticks: u64) -> Vec<u8> {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut idb = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
+        idb.extend_from_slice(idb_options);
+        let frame = [0xffu8; 14];
+        let mut epb = 0u32.to_le_bytes().to_vec();
+        epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        epb.extend_from_slice(&14u32.to_le_bytes());
+        epb.extend_from_slice(&14u32.to_le_bytes());
+        epb.extend_from_slice(&frame);
+        [block(0x0a0d_0d0a, &shb), block(1, &idb), block(6, &epb)].concat()
+    }
+
+    fn first_ts(bytes: Vec<u8>) -> Timestamp {
+        let mut r =
+            CaptureReader::from_reader(Path::new("t.pcapng"), Box::new(io::Cursor::new(bytes)))
+                .expect("header");
+        r.next_frame()
+            .expect("frame")
+            .expect("one frame")
+            .ts
+            .expect("timestamp")
+    }
+
+    #[test]
+    fn interface_time_units_and_offset() {
+        // if_tsresol = 3 (milliseconds), if_tsoffset = 100 seconds.
+        let mut opts = vec![9, 0, 1, 0, 3, 0, 0, 0];
+        opts.extend_from_slice(&[14, 0, 8, 0]);
+        opts.extend_from_slice(&100u64.to_le_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let ts = first_ts(pcapng_with(&opts, 1_500));
+        assert_eq!((ts.secs, ts.nanos), (101, 500_000_000));
+    }
+
+    /// A huge timestamp plus a huge offset overflowed (an overflow panic in debug builds;
+    /// found by reading the code while the reader fuzzer ran).
+    #[test]
+    fn huge_timestamp_and_offset_saturate() {
+        let mut opts = vec![9, 0, 1, 0, 0, 0, 0, 0];
+        opts.extend_from_slice(&[14, 0, 8, 0]);
+        opts.extend_from_slice(&(i64::MAX as u64).to_le_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let ts = first_ts(pcapng_with(&opts, 0x7fff_ffff_ffff_ffff));
+        assert_eq!(ts.secs, i64::MAX);
+    }
 }
