@@ -8,7 +8,12 @@ set -eu
 cd "$(dirname "$0")/.."
 W=${1:-target/debug/wirelab}
 [ -x "$W" ] || cargo build --quiet
-mkdir -p lessons/02_sockets lessons/03_tcp lessons/04_udp
+mkdir -p lessons/02_sockets lessons/03_tcp lessons/04_udp lessons/07_websocket lessons/08_socketio lessons/09_socketio_scale
 "$W" tcp echo --net lab --color never -m 'hello, socket' -w lessons/02_sockets/trace.pcapng >/dev/null
 "$W" tcp echo --net lab --color never -m 'hello, lab\n' -m 'TCP numbers every byte\n' -m 'bye\n' -w lessons/03_tcp/trace.pcapng >/dev/null
 "$W" udp echo --net lab --color never -w lessons/04_udp/trace.pcapng >/dev/null
+"$W" ws echo --net lab --color never -w lessons/07_websocket/trace.pcapng >/dev/null
+"$W" sio demo --net lab --color never --no-wire -w lessons/08_socketio/trace.pcapng >/dev/null
+# Two servers sharing rooms through Redis (a redis-server of version 7 or later must be
+# installed; wirelab starts it on 127.0.0.1 of the lab's client host and stops it afterwards).
+"$W" sio demo --net lab --servers 2 --color never --no-wire -w lessons/09_socketio_scale/trace.pcapng >/dev/null

@@ -1,0 +1,290 @@
+//! HTTP and WebSocket through the real pipeline, against Wireshark.
+//!
+//! `tests/ws_corpus.rs` checks the parsers on streams the test puts together itself. This
+//! test runs the command a learner runs, `wirelab dissect FILE --view json`, on the nine
+//! WebSocket captures of the shared corpus: the engine dissects each frame, the stream
+//! tracker puts each TCP conversation back in order, and [`wirelab::stream::upper`] finds the
+//! HTTP messages and WebSocket frames in it and adds their layers to the frame that brought
+//! each one's last byte. Every `http.*` and `websocket.*` value of every frame is compared
+//! with tshark's, read with its default preferences (which reassemble): the stored oracle
+//! (`oracle/<name>.tsv`) and, where tshark is installed, tshark run now for the columns the
+//! oracle lacks. Several PDUs in one frame give comma-joined values on both sides.
+//!
+//! The agreement is counted per field and printed. A difference fails the test unless
+//! `tests/corpus_stream_allow.tsv` lists it (file, frame or `*`, field or `*`, reason).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// Per frame number, per field, the value as the JSON view writes it.
+type Found = BTreeMap<u64, BTreeMap<String, String>>;
+
+/// Run `wirelab dissect FILE --view json` and collect the flat fields of every frame.
+fn dissect(path: &Path) -> Found {
+    let out = Command::cargo_bin("wirelab")
+        .expect("binary")
+        .args(["--color", "never", "dissect", "--view", "json"])
+        .arg(path)
+        .output()
+        .expect("wirelab runs");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut found = Found::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let n = v["number"].as_u64().expect("number");
+        let mut fields = BTreeMap::new();
+        if let Some(m) = v["fields"].as_object() {
+            for (k, val) in m {
+                if k.starts_with("http.") || k.starts_with("websocket.") {
+                    fields.insert(k.clone(), val.as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+        found.insert(n, fields);
+    }
+    found
+}
+
+/// tshark 4.0 writes bytes as bare hex; wirelab writes them with colons. Compare the digits.
+fn norm(v: &str) -> String {
+    let hexish = v.len() > 2 && v.split(':').all(|p| p.len() == 2);
+    if hexish {
+        v.replace(':', "").to_ascii_lowercase()
+    } else {
+        v.to_string()
+    }
+}
+
+/// `tshark -T fields` writes CR, LF and tab inside a text value as `\r`, `\n`, `\t`.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('\r', "\\r")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+}
+
+struct Allow {
+    file: String,
+    frame: String,
+    field: String,
+    used: bool,
+}
+
+fn allow_list() -> Vec<Allow> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus_stream_allow.tsv");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let mut p = l.splitn(4, '\t');
+            let mut next = || p.next().unwrap_or("").trim().to_string();
+            Allow {
+                file: next(),
+                frame: next(),
+                field: next(),
+                used: false,
+            }
+        })
+        .collect()
+}
+
+/// Compare one table (header line + one row per frame) with what wirelab found. Counts
+/// (compared, agreed) per column into `tally`; returns the differences not allowed.
+fn compare(
+    name: &str,
+    table: &str,
+    found: &Found,
+    allow: &mut [Allow],
+    tally: &mut BTreeMap<String, (u64, u64)>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let empty = BTreeMap::new();
+    for (i, line) in lines.enumerate() {
+        let row: Vec<&str> = line.split('\t').collect();
+        let frame = i as u64 + 1;
+        let ours_row = found.get(&frame).unwrap_or(&empty);
+        for (col, theirs) in header.iter().zip(row.iter()) {
+            if !(col.starts_with("http.") || col.starts_with("websocket.")) {
+                continue;
+            }
+            let ours = ours_row
+                .get(*col)
+                .map(|v| {
+                    // Our values are joined by commas too; normalise each one.
+                    v.split(',')
+                        .map(|x| norm(&escape(x)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            let theirs = theirs.split(',').map(norm).collect::<Vec<_>>().join(",");
+            if ours.is_empty() && theirs.is_empty() {
+                continue;
+            }
+            let t = tally.entry(col.to_string()).or_default();
+            t.0 += 1;
+            if ours == theirs {
+                t.1 += 1;
+                continue;
+            }
+            let allowed = allow.iter_mut().find(|a| {
+                a.file == name
+                    && (a.frame == "*" || a.frame == frame.to_string())
+                    && (a.field == "*" || a.field == *col)
+            });
+            match allowed {
+                Some(a) => a.used = true,
+                None => failures.push(format!(
+                    "{name} frame {frame} {col}: tshark {theirs:?}, wirelab {ours:?}"
+                )),
+            }
+        }
+    }
+    failures
+}
+
+fn ws_captures(corpus: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
+        .expect("pcaps")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("websocket"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Columns tshark is asked for directly (the stored oracle has only a few).
+const EXTRA: &[&str] = &[
+    "http.request",
+    "http.response",
+    "http.request.method",
+    "http.request.uri",
+    "http.request.version",
+    "http.response.version",
+    "http.response.code",
+    "http.response.phrase",
+    "http.request.line",
+    "http.response.line",
+    "http.host",
+    "http.upgrade",
+    "http.connection",
+    "http.user_agent",
+    "http.server",
+    "http.content_length",
+    "http.sec_websocket_key",
+    "http.sec_websocket_accept",
+    "http.sec_websocket_version",
+    "http.sec_websocket_protocol",
+    "http.sec_websocket_extensions",
+    "websocket.fin",
+    "websocket.rsv",
+    "websocket.opcode",
+    "websocket.mask",
+    "websocket.payload_length",
+    "websocket.payload_length_ext_16",
+    "websocket.payload_length_ext_64",
+    "websocket.masking_key",
+    "websocket.payload.text",
+    "websocket.payload.ping",
+    "websocket.payload.pong",
+    "websocket.payload.close.status_code",
+    "websocket.payload.close.reason",
+];
+
+fn tshark_fields(path: &Path, fields: &[&str]) -> Option<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-r"]).arg(path).args([
+        "-T",
+        "fields",
+        "-E",
+        "header=y",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+    ]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn print_tally(what: &str, tally: &BTreeMap<String, (u64, u64)>) {
+    println!("{what}");
+    let (mut n, mut ok) = (0, 0);
+    for (col, (c, a)) in tally {
+        println!("  {col:<42} {a}/{c}");
+        n += c;
+        ok += a;
+    }
+    println!("  {:<42} {ok}/{n}", "all");
+}
+
+#[test]
+fn http_and_websocket_through_the_pipeline_agree_with_wireshark() {
+    let Some(corpus) = common::corpus_dir() else {
+        common::skip_or_fail("corpus_stream", "../shared/corpus is not present");
+        return;
+    };
+    let names = ws_captures(&corpus);
+    assert_eq!(names.len(), 9, "the corpus holds 9 WebSocket captures");
+    let have_tshark = Command::new("tshark").arg("-v").output().is_ok();
+    if !have_tshark {
+        common::skip_or_fail(
+            "corpus_stream (tshark run now)",
+            "tshark is not installed; only the stored oracle is compared",
+        );
+    }
+    let mut allow = allow_list();
+    let mut failures = Vec::new();
+    let mut stored = BTreeMap::new();
+    let mut live = BTreeMap::new();
+    for name in &names {
+        let path = corpus.join("pcaps").join(name);
+        let found = dissect(&path);
+        let table = std::fs::read_to_string(corpus.join("oracle").join(format!("{name}.tsv")))
+            .expect("oracle");
+        failures.extend(compare(name, &table, &found, &mut allow, &mut stored));
+        if have_tshark {
+            let table = tshark_fields(&path, EXTRA).expect("tshark runs");
+            failures.extend(compare(name, &table, &found, &mut allow, &mut live));
+        }
+    }
+    print_tally("stored oracle (oracle/*.tsv), cells agreeing:", &stored);
+    if have_tshark {
+        print_tally("tshark run now, cells agreeing:", &live);
+    }
+    assert!(stored.values().map(|t| t.0).sum::<u64>() > 150);
+    let stale: Vec<String> = allow
+        .iter()
+        .filter(|a| !a.used)
+        .map(|a| format!("{}\t{}\t{}", a.file, a.frame, a.field))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        stale.is_empty() || !have_tshark,
+        "allow-list entries no longer needed:\n{}",
+        stale.join("\n")
+    );
+}
