@@ -380,7 +380,14 @@ impl Ladder {
             .collect();
         if lines.is_empty() && seg.len > 0 && !seg.payload.is_empty() {
             let bytes = &d.data[seg.payload.clone()];
-            lines.push(preview(bytes, inner.saturating_sub(6)));
+            // Bytes the stream reader keeps for a message that a later segment completes.
+            let part = d.field("data.data").is_some_and(|f| !f.meaning.is_empty());
+            if part {
+                let p = preview(bytes, inner.saturating_sub(40));
+                lines.push(format!("part of a message completed later: {p}"));
+            } else {
+                lines.push(preview(bytes, inner.saturating_sub(6)));
+            }
         }
         for p in lines {
             let mut row = String::new();

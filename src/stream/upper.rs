@@ -102,6 +102,18 @@ impl Upper {
     /// Look at one frame; if it belongs to an HTTP conversation, add the layers of the PDUs
     /// it completes.
     pub fn observe(&mut self, d: &mut Dissection) {
+        // The common case, made cheap: no conversation is followed, and this frame's TCP
+        // payload (if any) does not start like HTTP.
+        if self.gate.keys.is_empty() {
+            let n = d.layers.len();
+            let starts = n >= 2
+                && d.layers[n - 2].proto == Proto::Tcp
+                && d.layers[n - 1].proto == Proto::Data
+                && looks_like_http(d.data.get(d.layers[n - 1].range()).unwrap_or(&[]));
+            if !starts {
+                return;
+            }
+        }
         let Some(t) = tcp_of(d) else { return };
         let known = self.gate.maybe(t.sport, t.dport);
         let payload = d.data.get(t.payload.clone()).unwrap_or(&[]);
@@ -493,6 +505,7 @@ impl State {
     }
 
     /// Push a layer (with its source) and remember the first one added to this frame.
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         d: &mut Dissection,
@@ -1004,12 +1017,11 @@ impl StreamConsumer for State {
                 if reset {
                     c.dirs[side.other().index()].ended = true;
                 }
-                if c.dirs.iter().all(|d| d.ended) {
-                    if let Some(c) = self.conns.remove(&stream)
-                        && let Some(k) = c.key
-                    {
-                        self.closed.push(k);
-                    }
+                if c.dirs.iter().all(|d| d.ended)
+                    && let Some(c) = self.conns.remove(&stream)
+                    && let Some(k) = c.key
+                {
+                    self.closed.push(k);
                 }
             }
         }
@@ -1024,14 +1036,10 @@ mod tests {
 
     /// A conversation between a client (10.0.0.1:40000) and a server (10.0.0.2:80), made
     /// one segment at a time with sequence numbers that follow on.
-    pub(super) struct Talk {
+    struct Talk {
         seq: [u32; 2],
         number: u64,
         upper: Upper,
-    }
-
-    pub(super) fn talk() -> Talk {
-        Talk::new()
     }
 
     impl Talk {
@@ -1044,7 +1052,7 @@ mod tests {
         }
 
         /// The next frame, from the client (`true`) or the server, carrying `payload`.
-        pub(super) fn send(&mut self, from_client: bool, payload: &[u8]) -> Dissection {
+        fn send(&mut self, from_client: bool, payload: &[u8]) -> Dissection {
             let (a, b) = (([10, 0, 0, 1], 40000u16), ([10, 0, 0, 2], 80u16));
             let (src, dst, i) = if from_client { (a, b, 0) } else { (b, a, 1) };
             let mut h = etherparse::TcpHeader::new(src.1, dst.1, self.seq[i], 64000);
@@ -1075,7 +1083,7 @@ mod tests {
         }
 
         /// The HTTP handshake of a WebSocket to `uri`.
-        pub(super) fn upgrade(&mut self, uri: &str) {
+        fn upgrade(&mut self, uri: &str) {
             let req = format!(
                 "GET {uri} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
             );
