@@ -288,3 +288,247 @@ fn http_and_websocket_through_the_pipeline_agree_with_wireshark() {
         stale.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sessions wirelab makes itself, in the lab, captured and read back.
+// ---------------------------------------------------------------------------------------------
+
+/// Run wirelab with `args`; `Err(why)` when the lab cannot be built here.
+fn lab_available() -> Result<(), String> {
+    let out = Command::cargo_bin("wirelab")
+        .expect("binary")
+        .args(["lab", "--color", "never"])
+        .output()
+        .expect("wirelab runs");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the lab is not available: {}",
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .nth(2)
+                .unwrap_or("(no reason given)")
+        ))
+    }
+}
+
+fn wirelab(args: &[&str]) -> std::process::Output {
+    let out = Command::cargo_bin("wirelab")
+        .expect("binary")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("wirelab runs");
+    assert!(
+        out.status.success(),
+        "wirelab {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The JSON objects among the lines of `out` (a demo prints its story first).
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// Every value of field `name` in the layers of the JSON objects, in order.
+fn layer_values(lines: &[serde_json::Value], name: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for l in lines {
+        for layer in l["layers"].as_array().into_iter().flatten() {
+            for f in layer["fields"].as_array().into_iter().flatten() {
+                if f["name"] == name {
+                    v.push(f["value"].as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Compare a capture of wirelab's own traffic with tshark (told that `port` is HTTP).
+fn agree_with_tshark(path: &Path, port: u16, what: &str) -> BTreeMap<String, (u64, u64)> {
+    let found = dissect(path);
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-d", &format!("tcp.port=={port},http"), "-r"])
+        .arg(path)
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "header=y",
+            "-E",
+            "separator=/t",
+            "-E",
+            "occurrence=a",
+        ]);
+    for f in EXTRA {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    let mut tally = BTreeMap::new();
+    let failures = compare(what, &table, &found, &mut [], &mut tally);
+    print_tally(
+        &format!("{what}: tshark and wirelab, cells agreeing:"),
+        &tally,
+    );
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    tally
+}
+
+#[test]
+fn ws_echo_in_the_lab_is_captured_and_agrees_with_tshark() {
+    if let Err(why) = lab_available() {
+        common::skip_or_fail("ws_echo_in_the_lab", &why);
+        return;
+    }
+    if Command::new("tshark").arg("-v").output().is_err() {
+        common::skip_or_fail("ws_echo_in_the_lab", "tshark is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pcap = dir.path().join("ws.pcapng");
+    let out = wirelab(&[
+        "--color",
+        "never",
+        "ws",
+        "echo",
+        "--net",
+        "lab",
+        "--view",
+        "json",
+        "-w",
+        pcap.to_str().expect("path"),
+    ]);
+    let lines = json_lines(&out.stdout);
+    // The captured frames, between the lab's two hosts, each with its direction.
+    let ws: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["websocket.opcode"].is_string())
+        .collect();
+    assert!(ws.len() >= 10, "only {} frames with WebSocket", ws.len());
+    for l in &ws {
+        let client = l["direction"] == "client_to_server";
+        let src = l["fields"]["ip.src"].as_str().unwrap_or("");
+        assert_eq!(src, if client { "192.0.2.1" } else { "192.0.2.2" });
+    }
+    let texts = layer_values(&lines, "websocket.payload.text");
+    assert!(texts.iter().any(|t| t == "Hello"), "{texts:?}");
+    assert!(layer_values(&lines, "websocket.payload_length_ext_64").contains(&"70000".to_string()));
+    let tally = agree_with_tshark(&pcap, 8765, "ws echo in the lab");
+    assert!(tally.get("websocket.opcode").is_some_and(|t| t.0 >= 10));
+}
+
+#[test]
+fn ws_echo_ladder_in_the_lab_names_what_each_segment_carried() {
+    if let Err(why) = lab_available() {
+        common::skip_or_fail("ws_echo_ladder_in_the_lab", &why);
+        return;
+    }
+    let out = wirelab(&[
+        "--color", "never", "ws", "echo", "--net", "lab", "--view", "ladder",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "TCP stream 0: 192.0.2.1:",
+        "HTTP GET /ws HTTP/1.1 (Upgrade: websocket)",
+        "HTTP HTTP/1.1 101 Switching Protocols",
+        "WebSocket Text [FIN] [MASKED] len=5 \"Hello\"",
+        "WebSocket Text [FIN] len=5 \"Hello\"",
+        "WebSocket Binary [FIN] len=70000",
+        "part of a message completed later",
+        "WebSocket Close [FIN] [MASKED] len=13 code=1000 reason=\"lesson over\"",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn sio_demo_in_the_lab_matches_what_the_clients_logged() {
+    if let Err(why) = lab_available() {
+        common::skip_or_fail("sio_demo_in_the_lab", &why);
+        return;
+    }
+    if Command::new("tshark").arg("-v").output().is_err() {
+        common::skip_or_fail("sio_demo_in_the_lab", "tshark is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pcap = dir.path().join("sio.pcapng");
+    let out = wirelab(&[
+        "--color",
+        "never",
+        "sio",
+        "demo",
+        "--net",
+        "lab",
+        "--view",
+        "json",
+        "-w",
+        pcap.to_str().expect("path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // What the three clients logged: every message they sent or received, raw
+    // (`  alice → 42["chat","hello, everyone"]  ‹…›`).
+    let mut logged: Vec<String> = Vec::new();
+    for line in stdout.lines() {
+        let t = line.trim_start();
+        for name in ["alice ", "bob ", "carol "] {
+            if let Some(rest) = t.strip_prefix(name) {
+                let rest = rest.trim_start();
+                if let Some(msg) = rest.strip_prefix("→ ").or_else(|| rest.strip_prefix("← "))
+                    && let Some((raw, _)) = msg.rsplit_once("  ‹")
+                {
+                    logged.push(raw.to_string());
+                }
+            }
+        }
+    }
+    assert!(logged.len() > 20, "only {} logged messages", logged.len());
+    // What the capture holds, read back by the pipeline: every WebSocket text message.
+    let lines = json_lines(&out.stdout);
+    let mut captured = layer_values(&lines, "websocket.payload.text");
+    // Engine.IO's own ping and pong are answered inside the client and not logged.
+    captured.retain(|t| t != "2" && t != "3");
+    logged.retain(|t| t != "2" && t != "3");
+    captured.sort();
+    logged.sort();
+    assert_eq!(captured, logged);
+    // Socket.IO as wirelab reads it agrees with the messages: each event's name.
+    let events = layer_values(&lines, "sio.event");
+    for e in [
+        "chat", "whisper", "join", "room", "shout", "ping", "question", "dance",
+    ] {
+        assert!(
+            events.iter().any(|x| x == e),
+            "no sio.event {e}: {events:?}"
+        );
+    }
+    let n_events = logged
+        .iter()
+        .filter(|t| t.starts_with("42") || t.starts_with("43"))
+        .count();
+    let n_sio = layer_values(&lines, "sio.type")
+        .iter()
+        .filter(|t| *t == "2" || *t == "3")
+        .count();
+    assert_eq!(n_sio, n_events, "every event and ack packet is dissected");
+    agree_with_tshark(&pcap, 3000, "sio demo in the lab");
+}
