@@ -90,8 +90,16 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
             out.push('\n');
         }
         let own = source_owners(d, si as u32);
-        let none = vec![false; src.bytes.len()];
-        rows(&src.bytes, &own, &none, &keys, d, color, out);
+        // A reassembled message can be megabytes: show its start.
+        let shown = src.bytes.len().min(MAX_SOURCE_DUMP);
+        let none = vec![false; shown];
+        rows(&src.bytes[..shown], &own[..shown], &none, &keys, d, color, out);
+        if shown < src.bytes.len() {
+            out.push_str(&format!(
+                "… and {} more bytes (the JSON view has them all)\n",
+                src.bytes.len() - shown
+            ));
+        }
     }
     for p in &d.problems {
         let tag = format!(
@@ -524,6 +532,9 @@ fn ascii(chunk: &[u8], own: &[Owner], hl: &[bool], d: &Dissection, color: bool, 
         i = j;
     }
 }
+
+/// How many bytes of a source (a reassembled message) the dump shows.
+const MAX_SOURCE_DUMP: usize = 4096;
 
 /// Width of a full row of hex cells: 16 cells of 2, 15 spaces, one more between the halves.
 const HEX_W: usize = 48;
