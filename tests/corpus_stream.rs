@@ -449,7 +449,7 @@ fn ws_echo_ladder_in_the_lab_names_what_each_segment_carried() {
     for want in [
         "TCP stream 0: 192.0.2.1:",
         "HTTP GET /ws HTTP/1.1 (Upgrade: websocket)",
-        "HTTP HTTP/1.1 101 Switching Protocols",
+        "HTTP/1.1 101 Switching Protocols",
         "WebSocket Text [FIN] [MASKED] len=5 \"Hello\"",
         "WebSocket Text [FIN] len=5 \"Hello\"",
         "WebSocket Binary [FIN] len=70000",
@@ -531,4 +531,153 @@ fn sio_demo_in_the_lab_matches_what_the_clients_logged() {
         .count();
     assert_eq!(n_sio, n_events, "every event and ack packet is dissected");
     agree_with_tshark(&pcap, 3000, "sio demo in the lab");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bundled traces (always present): sources in the views, filters on stream fields.
+// ---------------------------------------------------------------------------------------------
+
+fn trace(lesson: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("lessons")
+        .join(lesson)
+        .join("trace.pcapng")
+}
+
+#[test]
+fn a_message_from_many_segments_is_shown_from_its_reassembled_bytes() {
+    let path = trace("07_websocket");
+    let path = path.to_str().expect("path");
+    // The 70,000-byte binary message: the frame with its last byte shows it, read from a
+    // reassembled source that names every frame its bytes came in.
+    let out = wirelab(&[
+        "--color",
+        "never",
+        "dissect",
+        path,
+        "-Y",
+        "websocket.payload_length_ext_64 == 70000",
+        "--view",
+        "json",
+    ]);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "the client's message and the server's echo");
+    for l in &lines {
+        // The client's frame has a 4-byte masking key in its 14-byte header; the server's
+        // header is 10 bytes.
+        let masked = l["fields"]["websocket.mask"] == "1";
+        let len: u64 = if masked { 70014 } else { 70010 };
+        let sources = l["sources"].as_array().expect("sources");
+        let s = &sources[0];
+        assert_eq!(s["length"], len);
+        let pieces = s["pieces"].as_array().expect("pieces");
+        assert!(pieces.len() > 40, "{} pieces", pieces.len());
+        let total: u64 = pieces
+            .iter()
+            .map(|p| p["range"][1].as_u64().unwrap() - p["range"][0].as_u64().unwrap())
+            .sum();
+        assert_eq!(total, len, "the pieces cover the message exactly");
+        let ws = l["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["protocol"] == "websocket")
+            .expect("a websocket layer");
+        assert_eq!(ws["source"], 0);
+        assert_eq!(ws["range"], serde_json::json!([0, len]));
+    }
+    let hex = wirelab(&[
+        "--color",
+        "never",
+        "dissect",
+        path,
+        "-Y",
+        "websocket.payload_length_ext_64 == 70000",
+        "--view",
+        "hex",
+        "-c",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&hex.stdout);
+    assert!(
+        text.contains("── s1: Reassembled TCP (70014 bytes), from frames #"),
+        "{text}"
+    );
+    assert!(text.contains("more bytes (the JSON view has them all)"));
+    let tree = wirelab(&[
+        "--color",
+        "never",
+        "dissect",
+        path,
+        "-Y",
+        "websocket.payload_length_ext_64 == 70000",
+        "--view",
+        "layers",
+        "-c",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&tree.stdout);
+    assert!(text.contains("s1:0–70013"), "{text}");
+    assert!(text.contains("s1: Reassembled TCP (70014 bytes), from frames #"));
+    // The frames before it carried parts of it, and say so.
+    let summary = wirelab(&["--color", "never", "dissect", path, "--view", "ladder"]);
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(text.contains("part of a message completed later"));
+}
+
+#[test]
+fn socketio_packets_are_found_and_filtered_in_the_bundled_trace() {
+    let path = trace("08_socketio");
+    let out = wirelab(&[
+        "--color",
+        "never",
+        "dissect",
+        path.to_str().expect("path"),
+        "-Y",
+        "sio.event == \"whisper\"",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    // alice sends it, the server delivers it to bob alone.
+    assert_eq!(lines.len(), 2, "{text}");
+    for l in &lines {
+        assert!(l.contains("Socket.IO  42 EVENT \"whisper\""), "{l}");
+    }
+    // Masked client frames: the Socket.IO layer reads the unmasked payload.
+    let out = wirelab(&[
+        "--color",
+        "never",
+        "dissect",
+        path.to_str().expect("path"),
+        "-Y",
+        "sio.event == \"whisper\" && websocket.mask == 1",
+        "--view",
+        "json",
+    ]);
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    let l = &lines[0];
+    assert_eq!(l["protocols"], "eth:ip:tcp:websocket:eio:sio");
+    let sources = l["sources"].as_array().expect("the unmasked payload");
+    assert!(
+        sources[0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Unmasked")
+    );
+    let text = sources[0]["bytes"].as_str().unwrap();
+    assert!(text.starts_with("34325b2277686973706572"), "{text}"); // 42["whisper
+}
+
+#[test]
+fn ws_echo_replays_its_recorded_trace_on_request() {
+    let out = wirelab(&[
+        "--color", "never", "ws", "echo", "--net", "replay", "--view", "summary",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("07_websocket/trace.pcapng"), "{text}");
+    assert!(
+        text.contains("WebSocket  Text [FIN] [MASKED] len=5 \"Hello\""),
+        "{text}"
+    );
 }

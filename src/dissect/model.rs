@@ -21,6 +21,17 @@
 //! A [`Dissection`] owns a copy of the frame's bytes and every field points back into them
 //! by byte offset (and a bit mask for fields smaller than a byte), which is what lets the hex
 //! view colour each byte by the layer it belongs to.
+//!
+//! One exception: a message that lives in a TCP byte stream (an HTTP request, a WebSocket
+//! frame) may have come in several segments. It is shown with the frame that brought its last
+//! byte, but its bytes are not all in that frame. Its layers are then read from a [`Source`]
+//! held by the dissection (Wireshark calls it the "Reassembled TCP" tab): a copy of the
+//! message's bytes and the frames each run of them came from. Such a layer is listed in
+//! [`Dissection::layer_sources`], and its offsets, and its fields', count from the start of the
+//! source; [`Dissection::layer_bytes`] and [`Dissection::field_bytes`] give the right bytes
+//! for any layer or field. A WebSocket payload a client masked is unmasked into a source of its
+//! own, which the Engine.IO and Socket.IO layers inside it are read from. Frames that carry
+//! only their own layers have no sources, and nothing changes for them.
 
 use std::borrow::Cow;
 use std::fmt;

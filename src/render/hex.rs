@@ -93,7 +93,15 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
         // A reassembled message can be megabytes: show its start.
         let shown = src.bytes.len().min(MAX_SOURCE_DUMP);
         let none = vec![false; shown];
-        rows(&src.bytes[..shown], &own[..shown], &none, &keys, d, color, out);
+        rows(
+            &src.bytes[..shown],
+            &own[..shown],
+            &none,
+            &keys,
+            d,
+            color,
+            out,
+        );
         if shown < src.bytes.len() {
             out.push_str(&format!(
                 "… and {} more bytes (the JSON view has them all)\n",

@@ -162,6 +162,12 @@ pub fn stream_messages(d: &Dissection) -> Vec<(Proto, String)> {
             {
                 s = s.replacen("Socket.IO ", &format!("Socket.IO 4{t} "), 1);
             }
+            // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
+            if let Some(rest) = s.strip_prefix("HTTP ")
+                && rest.starts_with("HTTP/")
+            {
+                s = rest.to_string();
+            }
             (l.proto, s)
         })
         .collect()
@@ -172,7 +178,11 @@ pub fn stream_messages(d: &Dissection) -> Vec<(Proto, String)> {
 fn upper_info(d: &Dissection, column: Proto, out: &mut String) {
     for (i, (proto, s)) in stream_messages(d).iter().enumerate() {
         if i == 0 && *proto == column {
-            out.push_str(s.strip_prefix(column.name()).unwrap_or(s).trim_start());
+            let rest = s
+                .strip_prefix(column.name())
+                .filter(|r| r.starts_with(' '))
+                .unwrap_or(s);
+            out.push_str(rest.trim_start());
         } else {
             if i > 0 {
                 out.push_str("; ");

@@ -613,6 +613,8 @@ impl State {
         let mut body: usize = 0;
         let mut until_close = false;
         let mut answered: Option<Request> = None;
+        // A body wirelab cannot delimit (chunked): after this head, the stream is lost.
+        let mut lost = false;
         let eio;
         if request {
             let uri = head.uri(&dir.buf).unwrap_or("");
@@ -626,7 +628,10 @@ impl State {
             match head.content_length(&dir.buf) {
                 Ok(Some(n)) => body = n as usize,
                 Ok(None) => {}
-                Err(why) => problems.push(unsupported_body(why, head.len)),
+                Err(why) => {
+                    problems.push(unsupported_body(why, head.len));
+                    lost = true;
+                }
             }
         } else {
             answered = c.requests.pop_front();
@@ -638,7 +643,10 @@ impl State {
                 match head.content_length(&dir.buf) {
                     Ok(Some(n)) => body = n as usize,
                     Ok(None) => until_close = true,
-                    Err(why) => problems.push(unsupported_body(why, head.len)),
+                    Err(why) => {
+                        problems.push(unsupported_body(why, head.len));
+                        lost = true;
+                    }
                 }
             }
         }
@@ -690,7 +698,7 @@ impl State {
         let origins = dir.origins.clone();
         let at = dir.at;
         dir.consume(total);
-        dir.mode = next_mode;
+        dir.mode = if lost { Mode::Off } else { next_mode };
         if let Some(d) = frame {
             self.http_layers(d, &head, &bytes, &origins, at, body, eio, problems);
         }
@@ -1227,6 +1235,23 @@ mod tests {
         assert!(t.upper.gate.keys.is_empty());
         // A guess that turns out wrong costs nothing more.
         let d = t.send(true, b"GET is not how this starts\r\n\r\n");
+        assert_eq!(d.protocols(), "eth:ip:tcp:data");
+        assert!(d.problems.is_empty());
+    }
+
+    #[test]
+    fn observe_stops_quietly_after_a_body_it_cannot_delimit() {
+        let mut t = Talk::new();
+        let d = t.send(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(d.protocols(), "eth:ip:tcp:http");
+        let d = t.send(
+            false,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        );
+        assert_eq!(d.protocols(), "eth:ip:tcp:http:data");
+        assert_eq!(d.problems.len(), 1);
+        assert_eq!(d.problems[0].kind, ProblemKind::Unsupported);
+        let d = t.send(false, b"0\r\n\r\n");
         assert_eq!(d.protocols(), "eth:ip:tcp:data");
         assert!(d.problems.is_empty());
     }
