@@ -47,18 +47,19 @@
 //! # Cost
 //!
 //! Putting streams back together costs memory and time, and almost no conversation in a big
-//! capture is HTTP. So [`Upper`] keeps its own small [`StreamTracker`] and feeds it only the
-//! frames of conversations that look like HTTP: one whose segment starts with an HTTP method
-//! or `HTTP/1.` is noted (by its addresses and ports), and from then on its frames go
-//! through. For every other TCP frame the cost is a look at two ports and the first byte of
-//! the payload.
+//! capture is HTTP. So [`Upper`] follows only conversations that look like HTTP: one whose
+//! segment starts with an HTTP method or `HTTP/1.` is noted (by its addresses and ports) and
+//! gets a [`Reassembler`] per direction; from then on its frames go through. For every other
+//! TCP frame the cost is a look at its two ports and the first byte of its payload. A
+//! conversation is forgotten when both sides have closed it, or at once if its first bytes
+//! turn out not to be HTTP after all.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use super::conversation::{Endpoint, PairKey, Side, Transport};
-use super::reassembly::{Event, Origin};
-use super::{StreamConsumer, StreamEvent, StreamTracker, TrackerConfig};
+use super::reassembly::{Event, Origin, Reassembler};
+use super::{StreamConsumer, StreamEvent};
 use crate::dissect::cx::Cx;
 use crate::dissect::engineio;
 use crate::dissect::http::{self, HeadError};
@@ -75,9 +76,23 @@ pub const MAX_PDU: usize = 64 << 20;
 /// frame, in order, after the per-frame engine (and after the main stream tracker, if one
 /// runs): it adds the layers of the PDUs each frame completes.
 pub struct Upper {
-    tracker: StreamTracker,
+    /// The conversations followed, with their two byte streams.
+    flows: HashMap<PairKey, Flow, FastHash>,
+    /// How many followed conversations use each port, so that most frames are turned away
+    /// without hashing their addresses.
+    ports: Vec<u32>,
+    next_id: u32,
     state: State,
-    gate: Gate,
+    /// A copy of the current segment's payload for the reassembler.
+    scratch: Vec<u8>,
+}
+
+/// One followed conversation: `a` is the end that sent the first HTTP bytes seen.
+struct Flow {
+    id: u32,
+    a: Endpoint,
+    b: Endpoint,
+    reasm: Box<[Reassembler; 2]>,
 }
 
 impl Default for Upper {
@@ -89,13 +104,53 @@ impl Default for Upper {
 impl Upper {
     pub fn new() -> Upper {
         Upper {
-            tracker: StreamTracker::new(TrackerConfig {
-                annotate: false,
-                reassemble: true,
-                ..TrackerConfig::default()
-            }),
+            flows: HashMap::default(),
+            ports: Vec::new(),
+            next_id: 0,
             state: State::default(),
-            gate: Gate::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn maybe(&self, a: u16, b: u16) -> bool {
+        !self.ports.is_empty() && self.ports[a as usize] > 0 && self.ports[b as usize] > 0
+    }
+
+    fn follow(&mut self, key: PairKey, a: Endpoint, b: Endpoint) {
+        if self.flows.len() >= MAX_FLOWS {
+            // A capture with this many HTTP conversations open at once: start over rather
+            // than grow without bound.
+            self.flows.clear();
+            self.ports.iter_mut().for_each(|n| *n = 0);
+            self.state.conns.clear();
+        }
+        if self.ports.is_empty() {
+            self.ports = vec![0; 65536];
+        }
+        self.ports[key.lo.port as usize] += 1;
+        self.ports[key.hi.port as usize] += 1;
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.flows.insert(
+            key,
+            Flow {
+                id,
+                a,
+                b,
+                reasm: Box::new([
+                    Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
+                    Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
+                ]),
+            },
+        );
+    }
+
+    fn forget(&mut self, key: &PairKey) {
+        if self.flows.remove(key).is_some() {
+            for p in [key.lo.port, key.hi.port] {
+                let n = &mut self.ports[p as usize];
+                *n = n.saturating_sub(1);
+            }
         }
     }
 
@@ -104,7 +159,7 @@ impl Upper {
     pub fn observe(&mut self, d: &mut Dissection) {
         // The common case, made cheap: no conversation is followed, and this frame's TCP
         // payload (if any) does not start like HTTP.
-        if self.gate.keys.is_empty() {
+        if self.flows.is_empty() {
             let n = d.layers.len();
             let starts = n >= 2
                 && d.layers[n - 2].proto == Proto::Tcp
@@ -115,34 +170,124 @@ impl Upper {
             }
         }
         let Some(t) = tcp_of(d) else { return };
-        let known = self.gate.maybe(t.sport, t.dport);
+        let known = self.maybe(t.sport, t.dport);
         let payload = d.data.get(t.payload.clone()).unwrap_or(&[]);
         let starts_http = looks_like_http(payload);
         if !known && !starts_http {
             return;
         }
-        let Some(key) = pair_key(d, t.layer, t.sport, t.dport) else {
+        let Some((key, src, dst)) = pair_key(d, t.layer, t.sport, t.dport) else {
             return;
         };
-        if !self.gate.keys.contains(&key) {
+        if !self.flows.contains_key(&key) {
             if !starts_http {
                 return;
             }
-            self.gate.insert(key);
+            self.follow(key, src, dst);
         }
+        // The segment, as the reassembler needs it. A segment whose length cannot be trusted
+        // (in an IP fragment) is left out.
+        let Some(seg) = segment_of(d, t.layer) else {
+            return;
+        };
+        self.scratch.clear();
+        self.scratch.extend_from_slice(payload);
         self.state.begin_frame(d.number);
-        self.tracker.observe_with(d, &mut self.state);
+        let Upper {
+            flows,
+            state,
+            scratch,
+            ..
+        } = self;
+        let flow = flows.get_mut(&key).expect("followed");
+        let side = if src == flow.a {
+            Side::AtoB
+        } else {
+            Side::BtoA
+        };
+        let (from, to) = match side {
+            Side::AtoB => (flow.a, flow.b),
+            Side::BtoA => (flow.b, flow.a),
+        };
+        let id = flow.id;
+        let data = super::reassembly::SegmentData {
+            seq: seg.seq,
+            syn: seg.flags & 0x002 != 0,
+            fin: seg.flags & 0x001 != 0,
+            rst: seg.flags & 0x004 != 0,
+            payload: scratch,
+            len: seg.len,
+            frame: d.number,
+            frame_offset: t.payload.start as u32,
+        };
+        let [ra, rb] = &mut *flow.reasm;
+        let (mine, theirs) = match side {
+            Side::AtoB => (ra, rb),
+            Side::BtoA => (rb, ra),
+        };
+        mine.segment(&data, &mut |ev| {
+            state.on_event(StreamEvent {
+                stream: id,
+                side,
+                from,
+                to,
+                event: ev,
+                frame: Some(&mut *d),
+            })
+        });
+        if seg.flags & 0x010 != 0 && seg.flags & 0x004 == 0 {
+            theirs.acked(seg.ack, &mut |ev| {
+                state.on_event(StreamEvent {
+                    stream: id,
+                    side: side.other(),
+                    from: to,
+                    to: from,
+                    event: ev,
+                    frame: Some(&mut *d),
+                })
+            });
+        }
         self.state.finish_frame(d);
-        for key in self.state.closed.drain(..) {
-            self.gate.remove(&key);
+        let closed = std::mem::take(&mut self.state.closed);
+        for key in &closed {
+            self.forget(key);
         }
     }
 
-    /// The capture is over.
+    /// The capture is over: what still waits behind holes is read (there is no frame left
+    /// to show it with).
     pub fn finish(&mut self) {
-        self.tracker.finish_with(&mut self.state);
+        let Upper { flows, state, .. } = self;
+        for flow in flows.values_mut() {
+            let id = flow.id;
+            let (a, b) = (flow.a, flow.b);
+            let [ra, rb] = &mut *flow.reasm;
+            ra.finish(&mut |ev| {
+                state.on_event(StreamEvent {
+                    stream: id,
+                    side: Side::AtoB,
+                    from: a,
+                    to: b,
+                    event: ev,
+                    frame: None,
+                })
+            });
+            rb.finish(&mut |ev| {
+                state.on_event(StreamEvent {
+                    stream: id,
+                    side: Side::BtoA,
+                    from: b,
+                    to: a,
+                    event: ev,
+                    frame: None,
+                })
+            });
+        }
     }
 }
+
+/// At most this many conversations are followed at once.
+const MAX_FLOWS: usize = 1 << 18;
 
 /// Is this the start of an HTTP/1.x request or response?
 pub fn looks_like_http(p: &[u8]) -> bool {
@@ -165,37 +310,86 @@ pub fn looks_like_http(p: &[u8]) -> bool {
     ) && STARTS.iter().any(|s| p.starts_with(s))
 }
 
-/// The conversations that looked like HTTP, and a count per port so that most frames are
-/// turned away without hashing their addresses.
-#[derive(Default)]
-struct Gate {
-    keys: HashSet<PairKey>,
-    ports: Vec<u32>,
+/// A quick hash for the conversation table (the standard one is made to resist crafted
+/// keys, which costs more than a capture reader can afford per packet; a crafted capture can
+/// at worst slow this table down).
+#[derive(Clone, Copy, Default)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
 }
 
-impl Gate {
-    fn maybe(&self, a: u16, b: u16) -> bool {
-        !self.ports.is_empty() && self.ports[a as usize] > 0 && self.ports[b as usize] > 0
-    }
+/// Multiply-and-rotate hashing, a word at a time.
+struct FastHasher(u64);
 
-    fn insert(&mut self, key: PairKey) {
-        if self.ports.is_empty() {
-            self.ports = vec![0; 65536];
-        }
-        if self.keys.insert(key) {
-            self.ports[key.lo.port as usize] += 1;
-            self.ports[key.hi.port as usize] += 1;
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
         }
     }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(v as u64);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
 
-    fn remove(&mut self, key: &PairKey) {
-        if self.keys.remove(key) {
-            for p in [key.lo.port, key.hi.port] {
-                let n = &mut self.ports[p as usize];
-                *n = n.saturating_sub(1);
+/// What the reassembler needs from a TCP header.
+struct Seg {
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    len: u32,
+}
+
+/// Sequence and acknowledgment numbers, flags and data length of the TCP layer `li`.
+fn segment_of(d: &Dissection, li: usize) -> Option<Seg> {
+    let mut seg = Seg {
+        seq: 0,
+        ack: 0,
+        flags: 0,
+        len: 0,
+    };
+    let (mut seq, mut flags, mut len) = (false, false, false);
+    for f in d.layer_fields(&d.layers[li]) {
+        match f.name {
+            "tcp.seq_raw" => {
+                seg.seq = f.value.as_u64()? as u32;
+                seq = true;
             }
+            "tcp.ack_raw" => seg.ack = f.value.as_u64()? as u32,
+            "tcp.flags" => {
+                seg.flags = f.value.as_u64()? as u16;
+                flags = true;
+            }
+            "tcp.len" => {
+                seg.len = f.value.as_u64()? as u32;
+                len = true;
+            }
+            _ => {}
         }
     }
+    (seq && flags && len).then_some(seg)
 }
 
 /// Where the TCP header of a frame is.
@@ -235,34 +429,38 @@ fn tcp_of(d: &Dissection) -> Option<TcpAt> {
     })
 }
 
-/// The conversation key of a TCP layer, from the IP header just outside it.
-fn pair_key(d: &Dissection, tcp: usize, sport: u16, dport: u16) -> Option<PairKey> {
+/// The conversation key of a TCP layer, from the IP header just outside it, with the
+/// segment's source and destination.
+fn pair_key(
+    d: &Dissection,
+    tcp: usize,
+    sport: u16,
+    dport: u16,
+) -> Option<(PairKey, Endpoint, Endpoint)> {
     let ip = d.layers[..tcp]
         .iter()
         .rev()
         .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
     let get = |n: &str| d.layer_field(ip, n).map(|f| &f.value);
-    let (src, dst) = match (
-        get("ip.src"),
-        get("ip.dst"),
-        get("ipv6.src"),
-        get("ipv6.dst"),
-    ) {
-        (Some(Value::Ipv4(s)), Some(Value::Ipv4(t)), _, _) => (IpAddr::from(*s), IpAddr::from(*t)),
-        (_, _, Some(Value::Ipv6(s)), Some(Value::Ipv6(t))) => (IpAddr::from(*s), IpAddr::from(*t)),
-        _ => return None,
+    let (src, dst) = match ip.proto {
+        Proto::Ipv4 => match (get("ip.src"), get("ip.dst")) {
+            (Some(Value::Ipv4(s)), Some(Value::Ipv4(t))) => (IpAddr::from(*s), IpAddr::from(*t)),
+            _ => return None,
+        },
+        _ => match (get("ipv6.src"), get("ipv6.dst")) {
+            (Some(Value::Ipv6(s)), Some(Value::Ipv6(t))) => (IpAddr::from(*s), IpAddr::from(*t)),
+            _ => return None,
+        },
     };
-    Some(PairKey::new(
-        Transport::Tcp,
-        Endpoint {
-            addr: src,
-            port: sport,
-        },
-        Endpoint {
-            addr: dst,
-            port: dport,
-        },
-    ))
+    let a = Endpoint {
+        addr: src,
+        port: sport,
+    };
+    let b = Endpoint {
+        addr: dst,
+        port: dport,
+    };
+    Some((PairKey::new(Transport::Tcp, a, b), a, b))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1232,7 +1430,7 @@ mod tests {
         let mut t = Talk::new();
         let d = t.send(true, b"\x00\x01binary protocol");
         assert_eq!(d.protocols(), "eth:ip:tcp:data");
-        assert!(t.upper.gate.keys.is_empty());
+        assert!(t.upper.flows.is_empty());
         // A guess that turns out wrong costs nothing more.
         let d = t.send(true, b"GET is not how this starts\r\n\r\n");
         assert_eq!(d.protocols(), "eth:ip:tcp:data");
