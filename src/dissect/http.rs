@@ -565,32 +565,50 @@ impl Head {
 
 /// One line about an HTTP layer: its start line, as the summary view shows it.
 pub fn describe_layer(d: &Dissection, layer: &Layer) -> String {
-    let text = |n| match d.layer_field(layer, n).map(|f| &f.value) {
-        Some(Value::Text(t)) => Some(t.as_str()),
-        _ => None,
-    };
-    let mut s = if let Some(m) = text("http.request.method") {
-        format!(
-            "HTTP {m} {} {}",
-            text("http.request.uri").unwrap_or("?"),
-            text("http.request.version").unwrap_or("")
-        )
-    } else if let Some(code) = d
-        .layer_field(layer, "http.response.code")
-        .and_then(|f| f.value.as_u64())
-    {
-        format!(
-            "HTTP {} {code} {}",
-            text("http.response.version").unwrap_or(""),
-            text("http.response.phrase").unwrap_or("")
-        )
-    } else {
-        "HTTP".to_string()
-    };
-    if let Some(u) = text("http.upgrade") {
-        s.push_str(&format!(" (Upgrade: {u})"));
+    // One pass over the layer's fields (the summary view calls this for every HTTP frame).
+    let (mut method, mut uri, mut version, mut phrase, mut upgrade) =
+        (None, None, None, None, None);
+    let mut code = None;
+    for f in d.layer_fields(layer) {
+        let t = match &f.value {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        match f.name {
+            "http.request.method" => method = t,
+            "http.request.uri" => uri = t,
+            "http.request.version" | "http.response.version" => version = t,
+            "http.response.phrase" => phrase = t,
+            "http.upgrade" => upgrade = t,
+            "http.response.code" => code = f.value.as_u64(),
+            _ => {}
+        }
     }
-    s.trim_end().to_string()
+    let mut s = String::with_capacity(64);
+    s.push_str("HTTP ");
+    if let Some(m) = method {
+        s.push_str(m);
+        s.push(' ');
+        s.push_str(uri.unwrap_or("?"));
+        s.push(' ');
+        s.push_str(version.unwrap_or(""));
+    } else if let Some(code) = code {
+        s.push_str(version.unwrap_or(""));
+        s.push_str(&format!(" {code} "));
+        s.push_str(phrase.unwrap_or(""));
+    } else {
+        s.truncate(4);
+    }
+    if let Some(u) = upgrade {
+        let end = s.trim_end().len();
+        s.truncate(end);
+        s.push_str(" (Upgrade: ");
+        s.push_str(u);
+        s.push(')');
+    }
+    let end = s.trim_end().len();
+    s.truncate(end);
+    s
 }
 
 /// Build a [`Dissection`] of one HTTP head on its own (`bytes` is the head, maybe followed by

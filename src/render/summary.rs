@@ -203,7 +203,7 @@ fn network_layer(d: &Dissection) -> Option<&Layer> {
 /// Where a protocol's header table puts a field: its index in the table, worked out when
 /// compiling. The layer's fields start with the table's, in order, whenever the header was
 /// captured whole.
-const fn table_index(table: &[FieldDef], name: &str) -> usize {
+pub(crate) const fn table_index(table: &[FieldDef], name: &str) -> usize {
     let mut i = 0;
     while i < table.len() {
         let a = table[i].name.as_bytes();
@@ -224,7 +224,7 @@ const fn table_index(table: &[FieldDef], name: &str) -> usize {
 
 /// The field `name` of a layer: first where its table puts it (`at`), which is one string
 /// comparison, else wherever it is.
-fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
+pub(crate) fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
     match fs.get(at) {
         Some(f) if f.name == name => Some(f),
         _ => fs.iter().find(|f| f.name == name),

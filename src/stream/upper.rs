@@ -67,6 +67,8 @@ use crate::dissect::model::{
     Dissection, Field, Layer, Problem, ProblemKind, Proto, Source, SourcePiece, Value,
 };
 use crate::dissect::websocket::{self, HeadParse};
+use crate::dissect::{ipv4, tcp};
+use crate::render::summary::{field_of, table_index};
 
 /// A WebSocket frame or HTTP body longer than this is not put back together (its bytes are
 /// not kept): the direction is given up with a note.
@@ -362,34 +364,25 @@ struct Seg {
     len: u32,
 }
 
+/// Where the header tables put the fields read here (the layer's fields start with its
+/// table's, in order, whenever the header was captured whole).
+const TCP_SEQ: usize = table_index(tcp::FIELDS, "tcp.seq_raw");
+const TCP_ACK: usize = table_index(tcp::FIELDS, "tcp.ack_raw");
+const TCP_FLAGS: usize = table_index(tcp::FIELDS, "tcp.flags");
+const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
+const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
+
 /// Sequence and acknowledgment numbers, flags and data length of the TCP layer `li`.
 fn segment_of(d: &Dissection, li: usize) -> Option<Seg> {
-    let mut seg = Seg {
-        seq: 0,
-        ack: 0,
-        flags: 0,
-        len: 0,
-    };
-    let (mut seq, mut flags, mut len) = (false, false, false);
-    for f in d.layer_fields(&d.layers[li]) {
-        match f.name {
-            "tcp.seq_raw" => {
-                seg.seq = f.value.as_u64()? as u32;
-                seq = true;
-            }
-            "tcp.ack_raw" => seg.ack = f.value.as_u64()? as u32,
-            "tcp.flags" => {
-                seg.flags = f.value.as_u64()? as u16;
-                flags = true;
-            }
-            "tcp.len" => {
-                seg.len = f.value.as_u64()? as u32;
-                len = true;
-            }
-            _ => {}
-        }
-    }
-    (seq && flags && len).then_some(seg)
+    let fs = d.layer_fields(&d.layers[li]);
+    let num = |at: usize, name: &str| field_of(fs, at, name).and_then(|f| f.value.as_u64());
+    Some(Seg {
+        seq: num(TCP_SEQ, "tcp.seq_raw")? as u32,
+        ack: num(TCP_ACK, "tcp.ack_raw")? as u32,
+        flags: num(TCP_FLAGS, "tcp.flags")? as u16,
+        // The data length is worked out after the options: the layer's last field.
+        len: num(fs.len().wrapping_sub(1), "tcp.len")? as u32,
+    })
 }
 
 /// Where the TCP header of a frame is.
@@ -441,9 +434,13 @@ fn pair_key(
         .iter()
         .rev()
         .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6))?;
+    let fs = d.layer_fields(ip);
     let get = |n: &str| d.layer_field(ip, n).map(|f| &f.value);
     let (src, dst) = match ip.proto {
-        Proto::Ipv4 => match (get("ip.src"), get("ip.dst")) {
+        Proto::Ipv4 => match (
+            field_of(fs, IP_SRC, "ip.src").map(|f| &f.value),
+            field_of(fs, IP_DST, "ip.dst").map(|f| &f.value),
+        ) {
             (Some(Value::Ipv4(s)), Some(Value::Ipv4(t))) => (IpAddr::from(*s), IpAddr::from(*t)),
             _ => return None,
         },
@@ -518,6 +515,22 @@ impl Default for Dir {
 }
 
 impl Dir {
+    /// Take the first `n` bytes of the buffer (and the origins covering them) out of it:
+    /// without copying when they are all of it, as they usually are.
+    fn take(&mut self, n: usize) -> (Vec<u8>, Vec<Origin>) {
+        if n >= self.buf.len() {
+            self.at += self.buf.len() as u64;
+            return (
+                std::mem::take(&mut self.buf),
+                std::mem::take(&mut self.origins),
+            );
+        }
+        let bytes = self.buf[..n].to_vec();
+        let origins = self.origins.clone();
+        self.consume(n);
+        (bytes, origins)
+    }
+
     /// Forget the first `n` bytes of the buffer.
     fn consume(&mut self, n: usize) {
         let n = n.min(self.buf.len());
@@ -580,14 +593,18 @@ struct Pdu<'b> {
 
 impl State {
     fn begin_frame(&mut self, number: u64) {
-        self.frame = FrameWork {
-            number,
-            ..FrameWork::default()
-        };
+        // Keep the allocation of `covered`.
+        self.frame.number = number;
+        self.frame.first = None;
+        self.frame.covered.clear();
+        self.frame.dir = None;
     }
 
     /// After the tracker is done with a frame: tidy its `Data` layer.
     fn finish_frame(&mut self, d: &mut Dissection) {
+        if self.frame.first.is_none() && self.frame.dir.is_none() {
+            return; // nothing arrived for a stream in this frame
+        }
         let Some(di) = d
             .layers
             .iter()
@@ -892,10 +909,8 @@ impl State {
             }
         }
         let dir = &mut c.dirs[side.index()];
-        let bytes = dir.buf[..total].to_vec();
-        let origins = dir.origins.clone();
         let at = dir.at;
-        dir.consume(total);
+        let (bytes, origins) = dir.take(total);
         dir.mode = if lost { Mode::Off } else { next_mode };
         if let Some(d) = frame {
             self.http_layers(d, &head, &bytes, &origins, at, body, eio, problems);
@@ -1016,10 +1031,8 @@ impl State {
         if dir.buf.len() < len {
             return false;
         }
-        let bytes = dir.buf[..len].to_vec();
-        let origins = dir.origins.clone();
         let at = dir.at;
-        dir.consume(len);
+        let (bytes, origins) = dir.take(len);
         // Messages: which opcode a continuation continues, and the payload for Engine.IO.
         let mut plain = bytes[head.header_len..].to_vec();
         if let Some(key) = head.mask {
