@@ -80,8 +80,9 @@ pub const MAX_PDU: usize = 64 << 20;
 pub struct Upper {
     /// The conversations followed, with their two byte streams.
     flows: HashMap<PairKey, Flow, FastHash>,
-    /// How many followed conversations use each port, so that most frames are turned away
-    /// without hashing their addresses.
+    /// How many followed conversations use each pair of ports (counted in a slot that the
+    /// two port numbers select), so that frames of other conversations are turned away
+    /// without looking their addresses up.
     ports: Vec<u32>,
     next_id: u32,
     state: State,
@@ -115,7 +116,7 @@ impl Upper {
     }
 
     fn maybe(&self, a: u16, b: u16) -> bool {
-        !self.ports.is_empty() && self.ports[a as usize] > 0 && self.ports[b as usize] > 0
+        !self.ports.is_empty() && self.ports[port_slot(a, b)] > 0
     }
 
     fn follow(&mut self, key: PairKey, a: Endpoint, b: Endpoint) {
@@ -129,8 +130,7 @@ impl Upper {
         if self.ports.is_empty() {
             self.ports = vec![0; 65536];
         }
-        self.ports[key.lo.port as usize] += 1;
-        self.ports[key.hi.port as usize] += 1;
+        self.ports[port_slot(key.lo.port, key.hi.port)] += 1;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         self.flows.insert(
@@ -149,10 +149,8 @@ impl Upper {
 
     fn forget(&mut self, key: &PairKey) {
         if self.flows.remove(key).is_some() {
-            for p in [key.lo.port, key.hi.port] {
-                let n = &mut self.ports[p as usize];
-                *n = n.saturating_sub(1);
-            }
+            let n = &mut self.ports[port_slot(key.lo.port, key.hi.port)];
+            *n = n.saturating_sub(1);
         }
     }
 
@@ -227,16 +225,20 @@ impl Upper {
             Side::AtoB => (ra, rb),
             Side::BtoA => (rb, ra),
         };
-        mine.segment(&data, &mut |ev| {
-            state.on_event(StreamEvent {
-                stream: id,
-                side,
-                from,
-                to,
-                event: ev,
-                frame: Some(&mut *d),
-            })
-        });
+        // A bare acknowledgment carries nothing for its own direction.
+        let bare = seg.len == 0 && seg.flags & 0x007 == 0;
+        if !bare {
+            mine.segment(&data, &mut |ev| {
+                state.on_event(StreamEvent {
+                    stream: id,
+                    side,
+                    from,
+                    to,
+                    event: ev,
+                    frame: Some(&mut *d),
+                })
+            });
+        }
         if seg.flags & 0x010 != 0 && seg.flags & 0x004 == 0 {
             theirs.acked(seg.ack, &mut |ev| {
                 state.on_event(StreamEvent {
@@ -286,6 +288,12 @@ impl Upper {
             });
         }
     }
+}
+
+/// The slot of a pair of ports, the same whichever way a segment goes.
+fn port_slot(a: u16, b: u16) -> usize {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    ((lo as u32).wrapping_mul(65599).wrapping_add(hi as u32) & 0xffff) as usize
 }
 
 /// At most this many conversations are followed at once.
@@ -577,7 +585,7 @@ struct FrameWork {
 /// The consumer of reassembled streams.
 #[derive(Default)]
 struct State {
-    conns: HashMap<u32, Conn>,
+    conns: HashMap<u32, Conn, FastHash>,
     frame: FrameWork,
     closed: Vec<PairKey>,
 }
