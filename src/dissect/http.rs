@@ -108,7 +108,7 @@ pub struct Head {
 /// Find the end of the next line in `buf` from `from`: returns (end of the line's text, start
 /// of the next line). Accepts CR LF and, as RFC 9112 § 2.2 allows a recipient to, a bare LF.
 fn next_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let rel = buf.get(from..)?.iter().position(|&b| b == b'\n')?;
+    let rel = find_lf(buf.get(from..)?)?;
     let lf = from + rel;
     let text_end = if lf > from && buf[lf - 1] == b'\r' {
         lf - 1
@@ -116,6 +116,31 @@ fn next_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
         lf
     };
     Some((text_end, lf + 1))
+}
+
+/// The position of the first LF in `buf`, looked for eight bytes at a time: a word XORed
+/// with eight LFs has a zero byte where an LF was, and `(x - 0x01…01) & !x & 0x80…80` sets
+/// the top bit of the lowest zero byte (a byte after it may be marked wrongly, one before it
+/// never is, so the lowest mark is the answer).
+fn find_lf(buf: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = buf.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ LFS;
+        let hit = w.wrapping_sub(ONES) & !w & HIGHS;
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| at + p)
 }
 
 /// A "token" character (RFC 9110 § 5.6.2): what method names and header names are made of.
@@ -418,6 +443,13 @@ impl Head {
     /// offset of `buf[0]` in whatever the caller numbers bytes by: a frame or a stream).
     pub fn fields(&self, buf: &[u8], base: usize) -> Vec<Field> {
         let mut out = Vec::new();
+        self.fields_into(buf, base, &mut out);
+        out
+    }
+
+    /// Like [`Head::fields`], appending to `out` (the stream reader fills a dissection's
+    /// fields directly, without a vector of its own per message).
+    pub fn fields_into(&self, buf: &[u8], base: usize, out: &mut Vec<Field>) {
         let f = |name, label, r: &Range<usize>, value, depth, explain| Field {
             name,
             label,
@@ -524,7 +556,6 @@ impl Head {
                 ));
             }
         }
-        out
     }
 
     /// A problem for a field that a WebSocket handshake needs but this head lacks, if any.
@@ -787,6 +818,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn find_lf_finds_the_first_lf(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            proptest::prop_assert_eq!(find_lf(&bytes), bytes.iter().position(|&b| b == b'\n'));
+        }
+
         #[test]
         fn parse_head_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             if let Ok(h) = parse_head(&bytes) {

@@ -88,7 +88,12 @@ pub struct Upper {
     state: State,
     /// A copy of the current segment's payload for the reassembler.
     scratch: Vec<u8>,
+    /// Reassemblers of finished conversations, kept for the next ones (with their memory).
+    spare: Vec<Box<[Reassembler; 2]>>,
 }
+
+/// How many finished conversations' working memory is kept for reuse.
+const SPARE: usize = 64;
 
 /// One followed conversation: `a` is the end that sent the first HTTP bytes seen.
 struct Flow {
@@ -112,6 +117,7 @@ impl Upper {
             next_id: 0,
             state: State::default(),
             scratch: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -139,16 +145,24 @@ impl Upper {
                 id,
                 a,
                 b,
-                reasm: Box::new([
-                    Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
-                    Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
-                ]),
+                reasm: self.spare.pop().unwrap_or_else(|| {
+                    Box::new([
+                        Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
+                        Reassembler::new(super::reassembly::DEFAULT_MAX_WAITING),
+                    ])
+                }),
             },
         );
     }
 
     fn forget(&mut self, key: &PairKey) {
-        if self.flows.remove(key).is_some() {
+        if let Some(flow) = self.flows.remove(key) {
+            if self.spare.len() < SPARE {
+                let mut r = flow.reasm;
+                r[0].reset();
+                r[1].reset();
+                self.spare.push(r);
+            }
             let n = &mut self.ports[port_slot(key.lo.port, key.hi.port)];
             *n = n.saturating_sub(1);
         }
@@ -586,6 +600,8 @@ struct FrameWork {
 #[derive(Default)]
 struct State {
     conns: HashMap<u32, Conn, FastHash>,
+    /// Finished conversations' state, kept (with its memory) for the next ones.
+    spare: Vec<Conn>,
     frame: FrameWork,
     closed: Vec<PairKey>,
 }
@@ -631,11 +647,12 @@ impl State {
                 .filter(|&e| e > payload.start && e <= payload.end)
                 .max()
                 .unwrap_or(payload.start);
-            let (layer, mut fields) = remove_layer(d, di);
             let _ = first;
             if covered_end >= payload.end {
+                drop_layer(d, di);
                 return;
             }
+            let (layer, mut fields) = remove_layer(d, di);
             // The rest of the segment starts a PDU that later packets complete: show it
             // after the layers, as data.
             let rest = covered_end..payload.end;
@@ -771,6 +788,43 @@ impl State {
         }
     }
 
+    /// Keep a finished conversation's state for the next one, emptied.
+    fn recycle(&mut self, mut c: Conn) {
+        if self.spare.len() >= SPARE {
+            return;
+        }
+        for d in &mut c.dirs {
+            d.buf.clear();
+            d.origins.clear();
+            d.at = 0;
+            d.mode = Mode::Http;
+            d.until_close = None;
+            d.message = None;
+            d.ended = false;
+        }
+        c.client = None;
+        c.requests.clear();
+        c.seen_http = false;
+        c.key = None;
+        self.spare.push(c);
+    }
+
+    /// Hand a PDU's buffers back to its direction, to be filled again (when the direction
+    /// holds nothing else), so a long conversation does not allocate for every message.
+    fn give_back(&mut self, stream: u32, side: Side, mut bytes: Vec<u8>, mut origins: Vec<Origin>) {
+        if let Some(c) = self.conns.get_mut(&stream) {
+            let dir = &mut c.dirs[side.index()];
+            if dir.buf.capacity() == 0 && dir.buf.is_empty() {
+                bytes.clear();
+                dir.buf = bytes;
+            }
+            if dir.origins.capacity() == 0 && dir.origins.is_empty() {
+                origins.clear();
+                dir.origins = origins;
+            }
+        }
+    }
+
     /// Read what a direction's buffer holds, adding the PDUs it completes to `frame`.
     fn read(&mut self, stream: u32, side: Side, mut frame: Option<&mut Dissection>) {
         loop {
@@ -808,7 +862,9 @@ impl State {
                 dir.origins.clear();
                 if !seen {
                     // The guess was wrong: this conversation is not HTTP. Stop feeding it.
-                    self.conns.remove(&stream);
+                    if let Some(c) = self.conns.remove(&stream) {
+                        self.recycle(c);
+                    }
                     self.closed.extend(key);
                     return false;
                 }
@@ -923,6 +979,7 @@ impl State {
         if let Some(d) = frame {
             self.http_layers(d, &head, &bytes, &origins, at, body, eio, problems);
         }
+        self.give_back(stream, side, bytes, origins);
         // The client's bytes that waited for the answer can be read now (they came before
         // this frame, which does not show them).
         if wake_other {
@@ -945,9 +1002,11 @@ impl State {
         problems: Vec<Problem>,
     ) {
         let (source, base) = self.place(d, &Pdu { bytes, origins, at });
-        let mut fields = Vec::new();
+        // The fields go straight into the dissection.
+        let index = d.layers.len();
+        let start = d.fields.len() as u32;
         let request = head.is_request();
-        fields.push(flag(
+        d.fields.push(flag(
             if request {
                 "http.request"
             } else {
@@ -961,7 +1020,7 @@ impl State {
                 "This message is a response: a server answering the request before it."
             },
         ));
-        fields.extend(head.fields(bytes, base));
+        head.fields_into(bytes, base, &mut d.fields);
         if let Ok(Some(n)) = head.content_length(bytes) {
             let mut f = flag(
                 "http.content_length",
@@ -970,7 +1029,7 @@ impl State {
                 "The body's length in bytes, as the Content-Length header gives it.",
             );
             f.value = Value::Uint(n);
-            fields.push(f);
+            d.fields.push(f);
         }
         if body > 0 {
             let mut f = flag(
@@ -981,16 +1040,22 @@ impl State {
             );
             f.len = body as u32;
             f.value = Value::None;
-            fields.push(f);
+            d.fields.push(f);
         }
-        let problems = problems
-            .into_iter()
-            .map(|mut p| {
-                p.at += base as u32;
-                p
-            })
-            .collect();
-        self.push(d, source, Proto::Http, base, bytes.len(), fields, problems);
+        d.layers.push(Layer {
+            proto: Proto::Http,
+            at: base as u32,
+            len: bytes.len() as u32,
+            fields: start..d.fields.len() as u32,
+        });
+        d.problems.extend(problems.into_iter().map(|mut p| {
+            p.at += base as u32;
+            p
+        }));
+        if let Some(s) = source {
+            d.set_layer_source(index, s);
+        }
+        self.frame.first.get_or_insert(index);
         if eio && body > 0 {
             let payload = &bytes[head.len..];
             self.engineio(
@@ -1041,20 +1106,26 @@ impl State {
         }
         let at = dir.at;
         let (bytes, origins) = dir.take(len);
-        // Messages: which opcode a continuation continues, and the payload for Engine.IO.
-        let mut plain = bytes[head.header_len..].to_vec();
-        if let Some(key) = head.mask {
-            websocket::unmask(&mut plain, key, 0);
-        }
+        // Messages: which opcode a continuation continues, and (for Engine.IO only) the
+        // payload, unmasked.
+        let plain = if eio {
+            let mut p = bytes[head.header_len..].to_vec();
+            if let Some(key) = head.mask {
+                websocket::unmask(&mut p, key, 0);
+            }
+            p
+        } else {
+            Vec::new()
+        };
         let message_opcode = dir.message.as_ref().map(|(op, _)| *op);
         let mut complete: Option<(u8, Vec<u8>, bool)> = None;
         if !head.is_control() {
             if head.opcode != 0 {
                 if head.fin {
-                    complete = Some((head.opcode, plain.clone(), false));
+                    complete = Some((head.opcode, plain, false));
                     dir.message = None;
                 } else {
-                    dir.message = Some((head.opcode, if eio { plain.clone() } else { Vec::new() }));
+                    dir.message = Some((head.opcode, plain));
                 }
             } else if let Some((op, mut all)) = dir.message.take() {
                 if eio {
@@ -1067,7 +1138,10 @@ impl State {
                 }
             }
         }
-        let Some(d) = frame else { return true };
+        let Some(d) = frame else {
+            self.give_back(stream, side, bytes, origins);
+            return true;
+        };
         let (source, base) = self.place(
             d,
             &Pdu {
@@ -1095,6 +1169,7 @@ impl State {
             fields,
             problems,
         );
+        self.give_back(stream, side, bytes, origins);
         if !eio {
             return true;
         }
@@ -1173,6 +1248,23 @@ fn flag(name: &'static str, label: &'static str, at: usize, explain: &'static st
     }
 }
 
+/// Remove layer `li` and its fields from `d`, moving the later layers' fields down.
+fn drop_layer(d: &mut Dissection, li: usize) {
+    let layer = d.layers.remove(li);
+    let range = layer.fields.start as usize..layer.fields.end as usize;
+    let n = range.len() as u32;
+    d.fields.drain(range);
+    for later in &mut d.layers[li..] {
+        later.fields.start -= n;
+        later.fields.end -= n;
+    }
+    for (l, _) in &mut d.layer_sources {
+        if *l as usize > li {
+            *l -= 1;
+        }
+    }
+}
+
 /// Take layer `li` and its fields out of `d`, moving the later layers' fields down.
 fn remove_layer(d: &mut Dissection, li: usize) -> (Layer, Vec<Field>) {
     let layer = d.layers.remove(li);
@@ -1195,7 +1287,10 @@ impl StreamConsumer for State {
     fn on_event(&mut self, ev: StreamEvent<'_, '_>) {
         let stream = ev.stream;
         let side = ev.side;
-        let c = self.conns.entry(stream).or_default();
+        let State { conns, spare, .. } = self;
+        let c = conns
+            .entry(stream)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         if c.key.is_none() {
             c.key = Some(PairKey::new(Transport::Tcp, ev.from, ev.to));
         }
@@ -1246,9 +1341,9 @@ impl StreamConsumer for State {
                 }
                 if c.dirs.iter().all(|d| d.ended)
                     && let Some(c) = self.conns.remove(&stream)
-                    && let Some(k) = c.key
                 {
-                    self.closed.push(k);
+                    self.closed.extend(c.key);
+                    self.recycle(c);
                 }
             }
         }
