@@ -89,6 +89,8 @@ pub struct Upper {
     /// A copy of the current segment's payload for the reassembler.
     scratch: Vec<u8>,
     /// Reassemblers of finished conversations, kept for the next ones (with their memory).
+    /// Boxed, as in [`Flow`], so that handing one over moves a pointer, not the structs.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<[Reassembler; 2]>>,
 }
 
