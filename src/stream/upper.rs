@@ -172,9 +172,10 @@ impl Upper {
 
     /// Look at one frame; if it belongs to an HTTP conversation, add the layers of the PDUs
     /// it completes.
+    #[inline]
     pub fn observe(&mut self, d: &mut Dissection) {
-        // The common case, made cheap: no conversation is followed, and this frame's TCP
-        // payload (if any) does not start like HTTP.
+        // The common case, made cheap (and kept inline in the caller's loop): no conversation
+        // is followed, and this frame's TCP payload (if any) does not start like HTTP.
         if self.flows.is_empty() {
             let n = d.layers.len();
             let starts = n >= 2
@@ -185,6 +186,12 @@ impl Upper {
                 return;
             }
         }
+        self.observe_tcp(d);
+    }
+
+    /// The rest of [`Upper::observe`], for frames that may belong to a followed conversation.
+    #[inline(never)]
+    fn observe_tcp(&mut self, d: &mut Dissection) {
         let Some(t) = tcp_of(d) else { return };
         let known = self.maybe(t.sport, t.dport);
         let payload = d.data.get(t.payload.clone()).unwrap_or(&[]);
@@ -316,6 +323,7 @@ fn port_slot(a: u16, b: u16) -> usize {
 const MAX_FLOWS: usize = 1 << 18;
 
 /// Is this the start of an HTTP/1.x request or response?
+#[inline]
 pub fn looks_like_http(p: &[u8]) -> bool {
     const STARTS: [&[u8]; 10] = [
         b"GET ",
