@@ -534,7 +534,9 @@ impl Head {
         };
         for h in &self.headers {
             // Wireshark's value for a header line includes its line ending.
-            let mut line_text = text(buf, &h.line);
+            let raw = &buf[h.line.clone()];
+            let mut line_text = String::with_capacity(raw.len() + 2);
+            line_text.push_str(&String::from_utf8_lossy(raw));
             line_text.push_str("\r\n");
             out.push(f(
                 line_name,
@@ -544,8 +546,20 @@ impl Head {
                 0,
                 "One header field: a name, a colon, and a value.",
             ));
-            let name = text(buf, &h.name).to_ascii_lowercase();
-            if let Some((wname, label, explain)) = known_header(&name) {
+            // Header names are compared without regard to case; most are short, so the
+            // lower-case copy is made on the stack.
+            let raw_name = &buf[h.name.clone()];
+            let mut lower = [0u8; 32];
+            let known = if raw_name.len() <= lower.len() {
+                lower[..raw_name.len()].copy_from_slice(raw_name);
+                lower[..raw_name.len()].make_ascii_lowercase();
+                std::str::from_utf8(&lower[..raw_name.len()])
+                    .ok()
+                    .and_then(known_header)
+            } else {
+                None
+            };
+            if let Some((wname, label, explain)) = known {
                 out.push(f(
                     wname,
                     label,
