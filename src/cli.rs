@@ -142,6 +142,19 @@ pub struct SioDemoArgs {
     /// Do not print every packet; only the steps, the server's log and the table.
     #[arg(long)]
     pub no_wire: bool,
+
+    /// Where to run: the lab (servers on the server host, clients on the client host,
+    /// captured on the cable), the host's loopback, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Show the captured traffic afterwards in this view too (and filter it with -Y).
+    #[command(flatten)]
+    pub view: ViewArgs,
 }
 
 impl Command {
@@ -158,6 +171,8 @@ impl Command {
             Command::Udp(UdpArgs {
                 command: UdpCommand::Echo(a),
             }) => wants(a.net),
+            Command::Ws(WsCommand::Echo(a)) => wants(a.net),
+            Command::Sio(SioCommand::Demo(a)) => wants(a.net),
             _ => false,
         }
     }
@@ -548,6 +563,15 @@ pub struct WsEchoArgs {
     /// Wait for Enter between steps (for projecting in class).
     #[arg(long)]
     pub step: bool,
+
+    /// Where to run: the lab (server and client on two private hosts, captured on the
+    /// cable), the host's loopback, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
 
     #[command(flatten)]
     pub view: ViewArgs,

@@ -495,6 +495,38 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("websocket.payload_length_ext_64", N),
     ("websocket.masking_key", Y),
     ("websocket.payload", Y),
+    // HTTP, WebSocket, Engine.IO and Socket.IO found in reassembled streams
+    // (`stream::upper`), beyond the names above.
+    ("http.request.line", T),
+    ("http.response.line", T),
+    ("http.server", T),
+    ("http.content_length_header", T),
+    ("http.sec_websocket_extensions", T),
+    ("http.file_data", L),
+    ("websocket.pmc", B),
+    ("websocket.masked_payload", Y),
+    ("websocket.payload.text", T),
+    ("websocket.payload.continue", T),
+    ("websocket.payload.close", L),
+    ("websocket.payload.close.status_code", N),
+    ("websocket.payload.close.reason", T),
+    ("websocket.payload.ping", T),
+    ("websocket.payload.pong", T),
+    ("websocket.payload.unknown", T),
+    ("eio.type", N),
+    ("eio.sid", T),
+    ("eio.upgrades", T),
+    ("eio.ping_interval", N),
+    ("eio.ping_timeout", N),
+    ("eio.max_payload", N),
+    ("eio.data", T),
+    ("eio.binary_len", N),
+    ("sio.type", N),
+    ("sio.attachments", N),
+    ("sio.namespace", T),
+    ("sio.ack_id", N),
+    ("sio.event", T),
+    ("sio.args", T),
     // Bytes nobody dissects.
     ("data.data", Y),
     ("data.len", N),
@@ -1359,21 +1391,28 @@ fn eval(e: &Expr, d: &Dissection) -> bool {
         Expr::Proto(short) => d.layers.iter().any(|l| l.proto.short() == *short),
         Expr::Has(names) => d.fields.iter().any(|f| names.contains(&f.name)),
         Expr::Compare { names, op, lit } => {
-            let mut occurrences = d.fields.iter().filter(|f| names.contains(&f.name));
+            // Each occurrence with the bytes its offsets count from (the frame's, or those of
+            // a reassembled message).
+            let mut occurrences = d
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| names.contains(&f.name))
+                .map(|(i, f)| (f, d.field_bytes(i)));
             match op {
                 // "All differ": there is at least one, and none is equal.
                 Op::Ne => {
                     let mut any = false;
-                    for f in occurrences {
+                    for (f, bytes) in occurrences {
                         any = true;
-                        if compare(f, &d.data, Op::Eq, lit) {
+                        if compare(f, bytes, Op::Eq, lit) {
                             return false;
                         }
                     }
                     any
                 }
-                Op::AnyNe => occurrences.any(|f| !compare(f, &d.data, Op::Eq, lit)),
-                _ => occurrences.any(|f| compare(f, &d.data, *op, lit)),
+                Op::AnyNe => occurrences.any(|(f, bytes)| !compare(f, bytes, Op::Eq, lit)),
+                _ => occurrences.any(|(f, bytes)| compare(f, bytes, *op, lit)),
             }
         }
     }

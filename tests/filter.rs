@@ -1207,8 +1207,14 @@ fn every_name_the_engine_produces_is_known() {
         let Ok(mut r) = CaptureReader::open(&path) else {
             continue;
         };
+        // The whole pipeline: the stream analysis and the layers found in the streams
+        // (HTTP, WebSocket…) add names too.
+        let mut tracker = wirelab::stream::StreamTracker::default();
+        let mut upper = wirelab::stream::upper::Upper::new();
         while let Ok(Some(f)) = r.next_frame() {
             dissect_into(&mut d, &f);
+            tracker.observe(&mut d);
+            upper.observe(&mut d);
             for fl in &d.fields {
                 seen += 1;
                 if !is_known_field(fl.name) {

@@ -10,6 +10,7 @@ use wirelab::dissect::model::Timestamp;
 use wirelab::dissect::{Dissection, dissect_into, dissect_lean};
 use wirelab::render::summary;
 use wirelab::source::file::read_all;
+use wirelab::stream::upper::Upper;
 
 fn files() -> Vec<PathBuf> {
     let mut v = Vec::new();
@@ -44,6 +45,8 @@ fn lean_and_full_dissection_give_the_same_summary() {
             continue;
         };
         let (mut full, mut lean) = (Dissection::default(), Dissection::default());
+        // As `wirelab dissect` does: HTTP, WebSocket and Socket.IO found in the streams.
+        let (mut up_full, mut up_lean) = (Upper::new(), Upper::new());
         let first = frames
             .first()
             .and_then(|f| f.ts)
@@ -51,6 +54,8 @@ fn lean_and_full_dissection_give_the_same_summary() {
         for f in &frames {
             dissect_into(&mut full, &f.as_frame());
             dissect_lean(&mut lean, &f.as_frame());
+            up_full.observe(&mut full);
+            up_lean.observe(&mut lean);
             let (mut a, mut b) = (String::new(), String::new());
             summary::line(&full, first, false, &mut a);
             summary::line(&lean, first, false, &mut b);

@@ -103,6 +103,8 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             };
             let mut printer = Printer::new(sink, opts);
             let mut d = Dissection::default();
+            // HTTP, WebSocket, Engine.IO and Socket.IO in conversations that look like HTTP.
+            let mut upper = crate::stream::upper::Upper::new();
             let mut shown = 0u64;
             let mut pipe_closed = false;
             // Dissect only when something needs it.
@@ -110,6 +112,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             let result = cap.run(&flag, |frame| {
                 if need_dissect {
                     dissect_into(&mut d, frame);
+                    upper.observe(&mut d);
                     if filter.as_ref().is_some_and(|f| !f.matches(&d)) {
                         return Ok(true);
                     }

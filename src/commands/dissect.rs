@@ -4,7 +4,10 @@
 //! ([`crate::stream`]), which adds what only the frames before it can tell (`tcp.stream`,
 //! relative sequence numbers, round-trip times, retransmissions), so every view shows it.
 //! `--stream N` keeps one conversation; `--stats`, `--follow` and `--graph` report on whole
-//! conversations once the file is read.
+//! conversations once the file is read. Conversations that look like HTTP also go through
+//! [`crate::stream::upper`], which adds the HTTP, WebSocket, Engine.IO and Socket.IO layers
+//! of the messages each frame completes (in every view, the summary included: it costs
+//! nothing for conversations that are not HTTP).
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -15,6 +18,7 @@ use crate::dissect::{Dissection, dissect_into, dissect_lean};
 use crate::filter::Filter;
 use crate::render::{Options, Printer, follow, graph, stats};
 use crate::source::file::CaptureReader;
+use crate::stream::upper::Upper;
 use crate::stream::{Select, StreamId, StreamTracker, TrackerConfig, Transport};
 
 /// Build the render options from the view arguments.
@@ -115,6 +119,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let mut printer = Printer::new(sink, opts);
     printer.set_absolute_seq(args.absolute);
     let mut d = Dissection::default();
+    let mut upper = Upper::new();
     let mut shown = 0u64;
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
@@ -130,6 +135,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 if track {
                     tracker.observe(&mut d);
                 }
+                upper.observe(&mut d);
                 let selected = args.stream.is_none_or(|id| in_stream(&d, id))
                     && filter.as_ref().is_none_or(|f| f.matches(&d));
                 if selected && let Some(e) = export.as_mut() {
@@ -156,6 +162,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         printer.finish()?;
     }
     tracker.finish();
+    upper.finish();
 
     // The reports, over everything read (also when the file was damaged further on).
     if reports && show_packets && shown > 0 {

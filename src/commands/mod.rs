@@ -56,7 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Tcp(args) => tcp::run(&args, color),
         Command::Udp(args) => udp::run(&args, color),
         Command::Flood(args) => udp::flood(&args),
-        Command::Sio(cmd) => sio::run(cmd),
+        Command::Sio(cmd) => sio::run(cmd, color),
         Command::Ws(cmd) => ws::run(cmd, color),
     }
 }

@@ -1,8 +1,9 @@
 //! `wirelab sio serve | connect | demo`: Socket.IO live (see [`crate::sio`]).
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use colored::Colorize;
@@ -12,18 +13,19 @@ use tokio::sync::mpsc;
 
 use super::Error;
 use crate::cli::{SioCommand, SioConnectArgs, SioDemoArgs, SioServeArgs};
+use crate::demos::{NetChoice, Place, Stage};
 use crate::dissect::engineio;
 use crate::sio::client::{self, Client, ClientOptions, Dir, Incoming, Trace};
 use crate::sio::demo::{self, DemoOptions};
 use crate::sio::id::ID_BITS;
 use crate::sio::server::{self, Log, ServerOptions, json_arg};
 
-pub fn run(cmd: SioCommand) -> Result<ExitCode, Error> {
+pub fn run(cmd: SioCommand, color: bool) -> Result<ExitCode, Error> {
     let rt = tokio::runtime::Runtime::new()?;
     let result = match cmd {
         SioCommand::Serve(a) => rt.block_on(serve(a)),
         SioCommand::Connect(a) => rt.block_on(connect(a)),
-        SioCommand::Demo(a) => rt.block_on(run_demo(a)),
+        SioCommand::Demo(a) => rt.block_on(run_demo(a, color)),
     };
     // Reading the keyboard blocks a thread that only a key press would free: do not wait
     // for it when the command is over.
@@ -284,28 +286,135 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
     Ok(Flow::Go)
 }
 
-async fn run_demo(a: SioDemoArgs) -> Result<ExitCode, Error> {
+async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
+    let lesson = if a.servers >= 2 {
+        "09_socketio_scale"
+    } else {
+        "08_socketio"
+    };
+    if a.net == NetChoice::Replay {
+        return super::tcp::replay(lesson, &a.view, color);
+    }
+    let explicit_view = std::env::args().any(|x| x.starts_with("--view"));
+    let stage = Stage::choose(a.net)?;
+    // In the lab the servers listen on the server host, on fixed ports; on loopback on free
+    // ones.
+    let mut listeners = Vec::new();
+    for i in 0..a.servers.max(1) {
+        let port = match stage.place {
+            Place::Lab(_) => 3000 + i as u16,
+            Place::Loopback => 0,
+        };
+        listeners.push(super::ws::bind_server(&stage.place, port)?);
+    }
+    let ports: Vec<u16> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok().map(|a| a.port()))
+        .collect();
+    let first_port = ports.first().copied().unwrap_or(0);
+    let recording = super::tcp::start_recording(&stage, &Arc::new(Mutex::new(ports)))?;
+    println!(
+        "{} {}",
+        "wirelab sio demo".bold(),
+        match stage.place {
+            Place::Lab(_) =>
+                "in the lab: the servers listen on the server host (192.0.2.2), the clients connect from the client host (192.0.2.1)",
+            Place::Loopback => "on this host's loopback interface (127.0.0.1)",
+        }
+    );
+    if let Some(e) = &stage.no_lab {
+        println!("Not in the lab: {e}");
+    }
+    if a.servers >= 2 && matches!(stage.place, Place::Lab(_)) && a.redis.is_none() {
+        println!(
+            "(Redis, started by wirelab, listens on 127.0.0.1 of the client host, where wirelab's own threads run; the servers' Redis connections do not cross the cable)"
+        );
+    }
     let opts = DemoOptions {
         servers: a.servers,
         redis: a.redis,
         wire: !a.no_wire,
     };
     // Ctrl-C ends the demo cleanly: servers stop, a local Redis is stopped by its Drop.
-    let results = tokio::select! {
-        r = demo::run(&opts) => r?,
-        _ = tokio::signal::ctrl_c() => {
-            println!("interrupted");
-            return Ok(ExitCode::from(130));
-        }
+    let outcome = tokio::select! {
+        r = demo::run_with(&opts, listeners) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
     };
+    let captured = match recording {
+        Some(r) => Some(r.finish()?),
+        None => None,
+    };
+    let Some(results) = outcome else {
+        println!("interrupted");
+        return Ok(ExitCode::from(130));
+    };
+    let results = results?;
     println!("\n{}", "Who received what".bold());
     println!("{}", demo::table(&results));
     let bad = results.iter().filter(|r| !r.ok).count();
     if bad == 0 {
         println!("Every step behaved as Socket.IO promises.");
-        Ok(ExitCode::SUCCESS)
     } else {
         println!("{bad} step(s) did not behave as expected.");
-        Ok(ExitCode::from(1))
     }
+    // The traffic itself, through the pipeline, when a view was asked for.
+    let mut out = std::io::stdout().lock();
+    match &captured {
+        Some(c) if explicit_view => {
+            writeln!(
+                out,
+                "\n── The traffic on the wire: {} frames captured on {} ──\n",
+                c.frames.len(),
+                stage.place.iface()
+            )?;
+            super::ws::show_frames(&c.frames, &a.view, color, first_port, &mut out)?;
+        }
+        Some(c) => writeln!(
+            out,
+            "\n{} frames were captured on {}; add --view summary|layers|hex|json|ladder to see them.",
+            c.frames.len(),
+            stage.place.iface()
+        )?,
+        None if explicit_view => {
+            let why = stage
+                .no_capture
+                .as_ref()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let path = crate::demos::bundled_trace(lesson);
+            writeln!(
+                out,
+                "\nNo packets could be captured here ({why}). The recorded trace {}:\n",
+                path.display()
+            )?;
+            let frames = crate::source::file::read_all(&path)?;
+            super::ws::show_frames(&frames, &a.view, color, 3000, &mut out)?;
+        }
+        None => {}
+    }
+    out.flush()?;
+    drop(out);
+    match (&a.write, &captured) {
+        (Some(path), Some(c)) => {
+            super::tcp::write_frames(path, &c.frames)?;
+            eprintln!(
+                "wirelab: {} frames written to {}",
+                c.frames.len(),
+                path.display()
+            );
+        }
+        (Some(path), None) => {
+            return Err(format!(
+                "nothing was captured, so {} was not written",
+                path.display()
+            )
+            .into());
+        }
+        _ => {}
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

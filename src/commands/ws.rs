@@ -1,7 +1,8 @@
 //! `wirelab ws serve | connect | echo`: WebSocket, live (see [`crate::ws`]).
 
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -9,7 +10,14 @@ use tokio::sync::mpsc;
 
 use super::Error;
 use crate::cli::{ViewArgs, WsCommand, WsConnectArgs, WsEchoArgs, WsLoadArgs, WsServeArgs};
-use crate::render::{Options, View};
+use crate::demos::{NetChoice, Place, Stage};
+use crate::dissect::{Dissection, dissect_into};
+use crate::filter::Filter;
+use crate::render::{Options, Printer, View, json};
+use crate::source::OwnedFrame;
+use crate::source::lab::Host;
+use crate::stream::StreamTracker;
+use crate::stream::upper::Upper;
 use crate::ws::client::{self, Ending};
 use crate::ws::server::{self, Mode, ServerConfig};
 use crate::ws::show::{Shower, Side};
@@ -222,18 +230,190 @@ impl tokio::io::AsyncBufRead for LinesReader {
 }
 
 async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
-    let mut shower = Shower::new(io::stdout(), options(&args.view, color, true), Side::Client);
+    if args.net == NetChoice::Replay {
+        return super::tcp::replay(WS_LESSON, &args.view, color);
+    }
+    let explicit_view = std::env::args().any(|a| a.starts_with("--view"));
+    let stage = Stage::choose(args.net)?;
+    let port = match stage.place {
+        Place::Lab(_) => 8765,
+        Place::Loopback => 0,
+    };
+    let listener = bind_server(&stage.place, port)?;
+    let port = listener.local_addr()?.port();
+    let ports = Arc::new(Mutex::new(vec![port]));
+    let recording = super::tcp::start_recording(&stage, &ports)?;
+    let capturing = recording.is_some();
+    let json = args.view.view == View::Json;
+    // With a capture, the JSON view is the captured frames alone; the other views tell the
+    // lesson with the frames the byte tap saw, then show the capture.
+    let mut shower = Shower::new(io::stdout(), options(&args.view, color, true), Side::Client)
+        .notes_only((capturing && json) || args.view.view == View::Ladder);
+    shower.note(&format!(
+        "wirelab ws echo — {}\n",
+        match stage.place {
+            Place::Lab(_) => "in the lab: the server listens on the server host (192.0.2.2), the client connects from the client host (192.0.2.1)",
+            Place::Loopback => "on this host's loopback interface (127.0.0.1)",
+        }
+    ))?;
+    if let Some(e) = &stage.no_lab {
+        shower.note(&format!("Not in the lab: {e}\n"))?;
+    }
     let step = args.step;
-    lesson::run(&mut shower, || {
+    let lesson = lesson::run(&mut shower, listener, || {
         if step {
             eprint!("(press Enter) ");
             let mut s = String::new();
             let _ = io::stdin().read_line(&mut s);
         }
     })
-    .await?;
+    .await;
     shower.flush()?;
+    let captured = match recording {
+        Some(r) => Some(r.finish()?),
+        None => None,
+    };
+    lesson?;
+    let view = ViewArgs {
+        view: if explicit_view {
+            args.view.view
+        } else {
+            View::Ladder
+        },
+        ..args.view.clone()
+    };
+    let mut out = io::stdout().lock();
+    match &captured {
+        Some(c) => {
+            if !json {
+                writeln!(
+                    out,
+                    "\n── The same connection on the wire: {} frames captured on {} ──\n",
+                    c.frames.len(),
+                    stage.place.iface()
+                )?;
+            }
+            show_frames(&c.frames, &view, color, port, &mut out)?;
+        }
+        None => {
+            let why = stage
+                .no_capture
+                .as_ref()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            if view.view == View::Ladder {
+                let path = crate::demos::bundled_trace(WS_LESSON);
+                writeln!(
+                    out,
+                    "\nNo packets could be captured here ({why}); the frames above were seen at the \
+                     socket by the byte tap. The ladder below is the recorded trace {}:\n",
+                    path.display()
+                )?;
+                let frames = crate::source::file::read_all(&path)?;
+                show_frames(&frames, &view, color, 8765, &mut out)?;
+            } else if !json {
+                writeln!(
+                    out,
+                    "\nNo packets could be captured here ({why}); the frames above were seen at the \
+                     socket by the byte tap. `--net replay` shows the recorded trace of this lesson."
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    match (&args.write, &captured) {
+        (Some(path), Some(c)) => {
+            super::tcp::write_frames(path, &c.frames)?;
+            eprintln!(
+                "wirelab: {} frames written to {}",
+                c.frames.len(),
+                path.display()
+            );
+        }
+        (Some(path), None) => {
+            return Err(format!(
+                "nothing was captured, so {} was not written",
+                path.display()
+            )
+            .into());
+        }
+        _ => {}
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lesson whose recorded trace `ws echo` falls back to.
+const WS_LESSON: &str = "07_websocket";
+
+/// Bind the server's listening socket: on the server host in the lab (a socket belongs to
+/// the network namespace of the thread that made it), on 127.0.0.1 otherwise.
+pub fn bind_server(place: &Place, port: u16) -> Result<TcpListener, Error> {
+    let ip = place.server_ip();
+    let std_listener = std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<std::net::TcpListener> {
+            place.enter(Host::Server)?;
+            let l = std::net::TcpListener::bind((ip, port))?;
+            l.set_nonblocking(true)?;
+            Ok(l)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the binding thread panicked")))
+    })
+    .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
+    Ok(TcpListener::from_std(std_listener)?)
+}
+
+/// Show captured frames through the whole pipeline (the engine, the stream analysis where
+/// the view needs it, and the HTTP/WebSocket/Engine.IO/Socket.IO layers), in `view`. In the
+/// JSON view each object also says which way the frame went (`direction`), as the byte tap's
+/// objects do: toward `server_port` is client to server.
+pub fn show_frames(
+    frames: &[OwnedFrame],
+    view: &ViewArgs,
+    color: bool,
+    server_port: u16,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let filter = match &view.filter {
+        Some(expr) => Some(Filter::parse(expr).map_err(|e| format!("--filter {expr:?}: {e}"))?),
+        None => None,
+    };
+    let mut printer = Printer::new(&mut *out, super::dissect::options(view, color));
+    let mut tracker = (view.view != View::Summary).then(StreamTracker::default);
+    let mut upper = Upper::new();
+    let mut d = Dissection::default();
+    let mut shown = 0u64;
+    for f in frames {
+        if view.count.is_some_and(|c| shown >= c) {
+            break;
+        }
+        dissect_into(&mut d, &f.as_frame());
+        if let Some(t) = tracker.as_mut() {
+            t.observe(&mut d);
+        }
+        upper.observe(&mut d);
+        if filter.as_ref().is_some_and(|flt| !flt.matches(&d)) {
+            continue;
+        }
+        shown += 1;
+        if view.view == View::Json {
+            let mut j = json::packet(&d);
+            let dir = match (d.uint("tcp.srcport"), d.uint("tcp.dstport")) {
+                (_, Some(p)) if p == server_port as u64 => Some("client_to_server"),
+                (Some(p), _) if p == server_port as u64 => Some("server_to_client"),
+                _ => None,
+            };
+            if let Some(dir) = dir {
+                j["direction"] = dir.into();
+            }
+            printer.text(&format!("{j}\n"))?;
+        } else {
+            printer.print(&d)?;
+        }
+    }
+    printer.finish()?;
+    Ok(())
 }
 
 async fn load_cmd(args: WsLoadArgs) -> Result<ExitCode, Error> {

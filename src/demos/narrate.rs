@@ -509,9 +509,10 @@ pub fn render<W: Write>(
     let json = opts.view == View::Json;
     let mut explained: HashSet<&str> = HashSet::new();
     let mut d = Dissection::default();
-    // The stream analysis gives every view Wireshark's relative numbers and the analysis
-    // flags (retransmissions, window updates…), the ladder included.
-    let mut tracker = crate::stream::StreamTracker::new(Default::default());
+    // The same pipeline as `wirelab dissect`: the stream analysis where the view shows it
+    // (relative sequence numbers for the ladder), and the application layers in the streams.
+    let mut tracker = (opts.view != View::Summary).then(crate::stream::StreamTracker::default);
+    let mut upper = crate::stream::upper::Upper::new();
     let mut rel = Relative::default();
     let mut shown = 0u64;
     let mut i = 0;
@@ -523,7 +524,10 @@ pub fn render<W: Write>(
                     continue;
                 }
                 dissect_into(&mut d, &f.as_frame());
-                tracker.observe(&mut d);
+                if let Some(t) = tracker.as_mut() {
+                    t.observe(&mut d);
+                }
+                upper.observe(&mut d);
                 let rel_line = rel.line(&d);
                 if opts.filter.is_some_and(|flt| !flt.matches(&d)) {
                     continue;

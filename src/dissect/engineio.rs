@@ -281,12 +281,14 @@ pub fn dissect(cx: &mut Cx, payload: &[u8], base: usize, transport: Transport) {
     let mut problems = problems.into_iter().peekable();
     for p in &packets {
         cx.begin(Proto::EngineIo, base + p.range.start);
+        let layer = cx.d.layers.len() - 1;
         // Problems found while splitting belong to the packet they are in.
         while let Some(pr) = problems.next_if(|pr| pr.at < p.range.end.max(p.range.start + 1)) {
             cx.problem(pr.kind, base + pr.at, pr.message);
         }
         dissect_packet(cx, payload, base, p);
-        cx.set_len(p.range.len());
+        // The packet's own layer (a message packet has added its Socket.IO layer after it).
+        cx.d.layers[layer].len = p.range.len() as u32;
     }
     for pr in problems {
         cx.begin(Proto::EngineIo, base + pr.at);

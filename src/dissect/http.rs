@@ -108,7 +108,7 @@ pub struct Head {
 /// Find the end of the next line in `buf` from `from`: returns (end of the line's text, start
 /// of the next line). Accepts CR LF and, as RFC 9112 § 2.2 allows a recipient to, a bare LF.
 fn next_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let rel = buf.get(from..)?.iter().position(|&b| b == b'\n')?;
+    let rel = find_lf(buf.get(from..)?)?;
     let lf = from + rel;
     let text_end = if lf > from && buf[lf - 1] == b'\r' {
         lf - 1
@@ -116,6 +116,31 @@ fn next_line(buf: &[u8], from: usize) -> Option<(usize, usize)> {
         lf
     };
     Some((text_end, lf + 1))
+}
+
+/// The position of the first LF in `buf`, looked for eight bytes at a time: a word XORed
+/// with eight LFs has a zero byte where an LF was, and `(x - 0x01…01) & !x & 0x80…80` sets
+/// the top bit of the lowest zero byte (a byte after it may be marked wrongly, one before it
+/// never is, so the lowest mark is the answer).
+fn find_lf(buf: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = buf.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ LFS;
+        let hit = w.wrapping_sub(ONES) & !w & HIGHS;
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| at + p)
 }
 
 /// A "token" character (RFC 9110 § 5.6.2): what method names and header names are made of.
@@ -418,6 +443,13 @@ impl Head {
     /// offset of `buf[0]` in whatever the caller numbers bytes by: a frame or a stream).
     pub fn fields(&self, buf: &[u8], base: usize) -> Vec<Field> {
         let mut out = Vec::new();
+        self.fields_into(buf, base, &mut out);
+        out
+    }
+
+    /// Like [`Head::fields`], appending to `out` (the stream reader fills a dissection's
+    /// fields directly, without a vector of its own per message).
+    pub fn fields_into(&self, buf: &[u8], base: usize, out: &mut Vec<Field>) {
         let f = |name, label, r: &Range<usize>, value, depth, explain| Field {
             name,
             label,
@@ -502,7 +534,9 @@ impl Head {
         };
         for h in &self.headers {
             // Wireshark's value for a header line includes its line ending.
-            let mut line_text = text(buf, &h.line);
+            let raw = &buf[h.line.clone()];
+            let mut line_text = String::with_capacity(raw.len() + 2);
+            line_text.push_str(&String::from_utf8_lossy(raw));
             line_text.push_str("\r\n");
             out.push(f(
                 line_name,
@@ -512,8 +546,20 @@ impl Head {
                 0,
                 "One header field: a name, a colon, and a value.",
             ));
-            let name = text(buf, &h.name).to_ascii_lowercase();
-            if let Some((wname, label, explain)) = known_header(&name) {
+            // Header names are compared without regard to case; most are short, so the
+            // lower-case copy is made on the stack.
+            let raw_name = &buf[h.name.clone()];
+            let mut lower = [0u8; 32];
+            let known = if raw_name.len() <= lower.len() {
+                lower[..raw_name.len()].copy_from_slice(raw_name);
+                lower[..raw_name.len()].make_ascii_lowercase();
+                std::str::from_utf8(&lower[..raw_name.len()])
+                    .ok()
+                    .and_then(known_header)
+            } else {
+                None
+            };
+            if let Some((wname, label, explain)) = known {
                 out.push(f(
                     wname,
                     label,
@@ -524,7 +570,6 @@ impl Head {
                 ));
             }
         }
-        out
     }
 
     /// A problem for a field that a WebSocket handshake needs but this head lacks, if any.
@@ -565,32 +610,50 @@ impl Head {
 
 /// One line about an HTTP layer: its start line, as the summary view shows it.
 pub fn describe_layer(d: &Dissection, layer: &Layer) -> String {
-    let text = |n| match d.layer_field(layer, n).map(|f| &f.value) {
-        Some(Value::Text(t)) => Some(t.as_str()),
-        _ => None,
-    };
-    let mut s = if let Some(m) = text("http.request.method") {
-        format!(
-            "HTTP {m} {} {}",
-            text("http.request.uri").unwrap_or("?"),
-            text("http.request.version").unwrap_or("")
-        )
-    } else if let Some(code) = d
-        .layer_field(layer, "http.response.code")
-        .and_then(|f| f.value.as_u64())
-    {
-        format!(
-            "HTTP {} {code} {}",
-            text("http.response.version").unwrap_or(""),
-            text("http.response.phrase").unwrap_or("")
-        )
-    } else {
-        "HTTP".to_string()
-    };
-    if let Some(u) = text("http.upgrade") {
-        s.push_str(&format!(" (Upgrade: {u})"));
+    // One pass over the layer's fields (the summary view calls this for every HTTP frame).
+    let (mut method, mut uri, mut version, mut phrase, mut upgrade) =
+        (None, None, None, None, None);
+    let mut code = None;
+    for f in d.layer_fields(layer) {
+        let t = match &f.value {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        match f.name {
+            "http.request.method" => method = t,
+            "http.request.uri" => uri = t,
+            "http.request.version" | "http.response.version" => version = t,
+            "http.response.phrase" => phrase = t,
+            "http.upgrade" => upgrade = t,
+            "http.response.code" => code = f.value.as_u64(),
+            _ => {}
+        }
     }
-    s.trim_end().to_string()
+    let mut s = String::with_capacity(64);
+    s.push_str("HTTP ");
+    if let Some(m) = method {
+        s.push_str(m);
+        s.push(' ');
+        s.push_str(uri.unwrap_or("?"));
+        s.push(' ');
+        s.push_str(version.unwrap_or(""));
+    } else if let Some(code) = code {
+        s.push_str(version.unwrap_or(""));
+        s.push_str(&format!(" {code} "));
+        s.push_str(phrase.unwrap_or(""));
+    } else {
+        s.truncate(4);
+    }
+    if let Some(u) = upgrade {
+        let end = s.trim_end().len();
+        s.truncate(end);
+        s.push_str(" (Upgrade: ");
+        s.push_str(u);
+        s.push(')');
+    }
+    let end = s.trim_end().len();
+    s.truncate(end);
+    s
 }
 
 /// Build a [`Dissection`] of one HTTP head on its own (`bytes` is the head, maybe followed by
@@ -769,6 +832,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn find_lf_finds_the_first_lf(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            proptest::prop_assert_eq!(find_lf(&bytes), bytes.iter().position(|&b| b == b'\n'));
+        }
+
         #[test]
         fn parse_head_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             if let Ok(h) = parse_head(&bytes) {

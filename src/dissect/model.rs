@@ -21,6 +21,17 @@
 //! A [`Dissection`] owns a copy of the frame's bytes and every field points back into them
 //! by byte offset (and a bit mask for fields smaller than a byte), which is what lets the hex
 //! view colour each byte by the layer it belongs to.
+//!
+//! One exception: a message that lives in a TCP byte stream (an HTTP request, a WebSocket
+//! frame) may have come in several segments. It is shown with the frame that brought its last
+//! byte, but its bytes are not all in that frame. Its layers are then read from a [`Source`]
+//! held by the dissection (Wireshark calls it the "Reassembled TCP" tab): a copy of the
+//! message's bytes and the frames each run of them came from. Such a layer is listed in
+//! [`Dissection::layer_sources`], and its offsets, and its fields', count from the start of the
+//! source; [`Dissection::layer_bytes`] and [`Dissection::field_bytes`] give the right bytes
+//! for any layer or field. A WebSocket payload a client masked is unmasked into a source of its
+//! own, which the Engine.IO and Socket.IO layers inside it are read from. Frames that carry
+//! only their own layers have no sources, and nothing changes for them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -559,9 +570,105 @@ pub struct Dissection {
     pub layers: Vec<Layer>,
     pub fields: Vec<Field>,
     pub problems: Vec<Problem>,
+    /// Bytes some layers were read from that are not this frame's own: a message put back
+    /// together from several TCP segments, or a WebSocket payload after unmasking. See
+    /// [`Source`]. Empty for almost every frame.
+    pub sources: Vec<Source>,
+    /// Which layers were read from which source: `(layer index, source index)`. A layer not
+    /// listed was read from the frame's bytes, as usual.
+    pub layer_sources: Vec<(u32, u32)>,
+}
+
+/// Bytes a layer was read from that are not the frame's own: Wireshark shows them in extra
+/// tabs under the packet bytes ("Reassembled TCP", "Unmasked data").
+///
+/// An HTTP message or a WebSocket frame lives in the TCP byte stream, and may have arrived in
+/// several segments: it is shown with the frame that brought its last byte, but its bytes are
+/// not all in that frame. Such a layer's fields (and the layer's own `at`/`len`) count bytes
+/// from the start of a `Source` instead of the frame, and the source says which frames its
+/// bytes came from. Views show the source's bytes as a second dump.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// What these bytes are, for a heading: "Reassembled TCP", "Unmasked WebSocket payload".
+    pub title: String,
+    pub bytes: Vec<u8>,
+    /// Where runs of these bytes were on the wire, in order. Empty when the bytes were worked
+    /// out rather than carried (an unmasked payload).
+    pub pieces: Vec<SourcePiece>,
+}
+
+/// A run of a [`Source`]'s bytes that one frame carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourcePiece {
+    /// First byte of the run in the source.
+    pub at: u32,
+    pub len: u32,
+    /// The frame that carried it, and where in that frame.
+    pub frame: u64,
+    pub frame_offset: u32,
+}
+
+impl Source {
+    /// The frames the bytes came from, as a person reads it: `#4 (1448 bytes), #5 (12 bytes)`.
+    pub fn frames_text(&self) -> String {
+        let mut out = String::new();
+        for (i, p) in self.pieces.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("#{} ({} bytes)", p.frame, p.len));
+        }
+        out
+    }
 }
 
 impl Dissection {
+    /// Add a source of bytes; returns its index for [`Dissection::set_layer_source`].
+    pub fn add_source(&mut self, source: Source) -> u32 {
+        self.sources.push(source);
+        (self.sources.len() - 1) as u32
+    }
+
+    /// Say that layer `layer` (and its fields) counts bytes from source `source`.
+    pub fn set_layer_source(&mut self, layer: usize, source: u32) {
+        self.layer_sources.push((layer as u32, source));
+    }
+
+    /// The source layer `layer` was read from, if not the frame.
+    pub fn source_of(&self, layer: usize) -> Option<u32> {
+        self.layer_sources
+            .iter()
+            .find(|(l, _)| *l as usize == layer)
+            .map(|&(_, s)| s)
+    }
+
+    /// The bytes layer `layer`'s offsets count from: the frame's, or its source's.
+    pub fn layer_bytes(&self, layer: usize) -> &[u8] {
+        match self.source_of(layer) {
+            Some(s) => self.sources.get(s as usize).map_or(&[], |s| &s.bytes),
+            None => &self.data,
+        }
+    }
+
+    /// The index of the layer holding field `field` (an index into [`Dissection::fields`]).
+    pub fn layer_of_field(&self, field: usize) -> Option<usize> {
+        let f = field as u32;
+        self.layers
+            .iter()
+            .position(|l| l.fields.start <= f && f < l.fields.end)
+    }
+
+    /// The bytes field `field`'s offsets count from (see [`Dissection::layer_bytes`]).
+    pub fn field_bytes(&self, field: usize) -> &[u8] {
+        if self.layer_sources.is_empty() {
+            return &self.data;
+        }
+        match self.layer_of_field(field) {
+            Some(l) => self.layer_bytes(l),
+            None => &self.data,
+        }
+    }
+
     /// Forget the previous frame, keeping the allocations.
     pub fn clear(&mut self) {
         self.number = 0;
@@ -572,6 +679,8 @@ impl Dissection {
         self.layers.clear();
         self.fields.clear();
         self.problems.clear();
+        self.sources.clear();
+        self.layer_sources.clear();
     }
 
     /// The fields of one layer.

@@ -71,29 +71,43 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     }
     out.push('\n');
 
-    let offset_w = if d.data.len() > 0x1_0000 { 8 } else { 4 };
-    for (row, chunk) in d.data.chunks(16).enumerate() {
-        let base = row * 16;
-        let own = &owners[base..base + chunk.len()];
-        let hl = &marked[base..base + chunk.len()];
-        let _ = write!(out, "{base:0offset_w$x}  ");
-        hex_cells(chunk, own, hl, d, color, out);
-        out.push_str("   ");
-        ascii(chunk, own, hl, d, color, out);
-        out.push('\n');
-        if !color {
-            out.push_str(&" ".repeat(offset_w + 2));
-            marker_row(own, &keys, out);
-            out.push('\n');
-            if hl.iter().any(|&h| h) {
-                out.push_str(&" ".repeat(offset_w + 2));
-                caret_row(hl, out);
-                out.push('\n');
-            }
-        }
-    }
+    rows(&d.data, &owners, &marked, &keys, d, color, out);
     if d.data.is_empty() {
         out.push_str("(no bytes were captured)\n");
+    }
+    // Bytes some layers were read from that are not the frame's own, each as a dump of its
+    // own (Wireshark's "Reassembled TCP" and "Unmasked data" tabs).
+    for (si, src) in d.sources.iter().enumerate() {
+        let mut head = format!("\n── s{}: {}", si + 1, src.title);
+        if !src.pieces.is_empty() {
+            head.push_str(&format!(", from frames {}", src.frames_text()));
+        }
+        head.push(' ');
+        let fill = opts.width().saturating_sub(head.chars().count()).max(2);
+        head.push_str(&"─".repeat(fill));
+        for line in wrap(&head, opts.width()) {
+            paint(out, &line, None, true, color);
+            out.push('\n');
+        }
+        let own = source_owners(d, si as u32);
+        // A reassembled message can be megabytes: show its start.
+        let shown = src.bytes.len().min(MAX_SOURCE_DUMP);
+        let none = vec![false; shown];
+        rows(
+            &src.bytes[..shown],
+            &own[..shown],
+            &none,
+            &keys,
+            d,
+            color,
+            out,
+        );
+        if shown < src.bytes.len() {
+            out.push_str(&format!(
+                "… and {} more bytes (the JSON view has them all)\n",
+                src.bytes.len() - shown
+            ));
+        }
     }
     for p in &d.problems {
         let tag = format!(
@@ -121,12 +135,61 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     out.push('\n');
 }
 
+/// The rows of a dump of `bytes`: offset, hex, ASCII, and without colour the marker rows.
+fn rows(
+    bytes: &[u8],
+    owners: &[Owner],
+    marked: &[bool],
+    keys: &[String],
+    d: &Dissection,
+    color: bool,
+    out: &mut String,
+) {
+    let offset_w = if bytes.len() > 0x1_0000 { 8 } else { 4 };
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        let base = row * 16;
+        let own = &owners[base..base + chunk.len()];
+        let hl = &marked[base..base + chunk.len()];
+        let _ = write!(out, "{base:0offset_w$x}  ");
+        hex_cells(chunk, own, hl, d, color, out);
+        out.push_str("   ");
+        ascii(chunk, own, hl, d, color, out);
+        out.push('\n');
+        if !color {
+            out.push_str(&" ".repeat(offset_w + 2));
+            marker_row(own, keys, out);
+            out.push('\n');
+            if hl.iter().any(|&h| h) {
+                out.push_str(&" ".repeat(offset_w + 2));
+                caret_row(hl, out);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// The owner of every byte of source `s`: the innermost layer read from it that holds it.
+fn source_owners(d: &Dissection, s: u32) -> Vec<Owner> {
+    let n = d.sources.get(s as usize).map_or(0, |s| s.bytes.len());
+    let mut own = vec![Owner::Unclaimed; n];
+    for (i, l) in d.layers.iter().enumerate() {
+        if d.source_of(i) != Some(s) {
+            continue;
+        }
+        let end = ((l.at + l.len) as usize).min(n);
+        for o in own.iter_mut().take(end).skip(l.at as usize) {
+            *o = Owner::Layer(i);
+        }
+    }
+    own
+}
+
 /// The owner of every captured byte: the innermost (last) layer whose range holds it.
 fn owners(d: &Dissection) -> Vec<Owner> {
     let n = d.data.len();
     let mut own = vec![Owner::Unclaimed; n];
     for (i, l) in d.layers.iter().enumerate() {
-        if l.proto == Proto::Frame {
+        if l.proto == Proto::Frame || d.source_of(i).is_some() {
             continue;
         }
         let (at, len) = super::layer_range(d, i);
@@ -220,7 +283,17 @@ fn legend(d: &Dissection, owners: &[Owner], keys: &[String], color: bool, out: &
     rows.push((Owner::Unclaimed, "not dissected", Some(UNCLAIMED_COLOR)));
     let mut row_colors = Vec::new();
     for (owner, name, c) in rows {
-        let held = spans(owner);
+        let held = match owner {
+            Owner::Layer(i) if d.source_of(i).is_some() => {
+                let l = &d.layers[i];
+                format!(
+                    "s{}:{}",
+                    d.source_of(i).unwrap_or(0) + 1,
+                    byte_range(l.at, l.len)
+                )
+            }
+            _ => spans(owner),
+        };
         if held.is_empty() {
             continue;
         }
@@ -305,10 +378,18 @@ fn color_name(c: Option<colored::Color>) -> &'static str {
 /// Mark the bytes of every occurrence of `name` in `marked`, and say where the field is.
 fn highlight(d: &Dissection, name: &str, marked: &mut [bool], color: bool, out: &mut String) {
     let names = crate::filter::field_names(name);
+    // Fields read from a source (a reassembled message) are not in the frame's bytes.
     let found: Vec<&Field> = d
         .fields
         .iter()
-        .filter(|f| f.name == name || names.contains(&f.name))
+        .enumerate()
+        .filter(|(i, f)| {
+            (f.name == name || names.contains(&f.name))
+                && (d.layer_sources.is_empty()
+                    || d.layer_of_field(*i)
+                        .is_none_or(|l| d.source_of(l).is_none()))
+        })
+        .map(|(_, f)| f)
         .collect();
     let mut line = |text: String| {
         out.push_str("  ");
@@ -320,7 +401,11 @@ fn highlight(d: &Dissection, name: &str, marked: &mut [bool], color: bool, out: 
     if found.is_empty() {
         // A protocol name stands for its whole header.
         let layers: Vec<usize> = (0..d.layers.len())
-            .filter(|&i| d.layers[i].proto.short() == name && d.layers[i].proto != Proto::Frame)
+            .filter(|&i| {
+                d.layers[i].proto.short() == name
+                    && d.layers[i].proto != Proto::Frame
+                    && d.source_of(i).is_none()
+            })
             .collect();
         if layers.is_empty() {
             line(format!("{name}: not in this packet"));
@@ -455,6 +540,9 @@ fn ascii(chunk: &[u8], own: &[Owner], hl: &[bool], d: &Dissection, color: bool, 
         i = j;
     }
 }
+
+/// How many bytes of a source (a reassembled message) the dump shows.
+const MAX_SOURCE_DUMP: usize = 4096;
 
 /// Width of a full row of hex cells: 16 cells of 2, 15 spaces, one more between the halves.
 const HEX_W: usize = 48;

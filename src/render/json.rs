@@ -11,8 +11,13 @@
 //!
 //! In `fields`, each Wireshark field name maps to its value written exactly as
 //! `tshark -T fields -e NAME` writes it; a field that occurs more than once in the packet
-//! (two VLAN tags, the IP header quoted inside an ICMP error) has its values joined by `,`,
-//! outermost first, again as tshark does.
+//! (two VLAN tags, the IP header quoted inside an ICMP error, two WebSocket frames completed
+//! by one segment) has its values joined by `,`, outermost first, again as tshark does.
+//!
+//! A layer read from bytes that are not the frame's own (a message reassembled from several
+//! segments, an unmasked WebSocket payload: see [`crate::dissect::model::Source`]) has
+//! `"source": N` and its ranges count from the start of `sources[N]`, which lists its title,
+//! its length, its bytes in hex and the frames they came from.
 
 use serde_json::{Map, Value as J, json};
 
@@ -22,11 +27,11 @@ use crate::dissect::model::{Dissection, Value};
 /// The flat name → value map (tshark's formatting).
 pub fn flat_fields(d: &Dissection) -> Map<String, J> {
     let mut map: Map<String, J> = Map::new();
-    for f in &d.fields {
+    for (i, f) in d.fields.iter().enumerate() {
         if matches!(f.value, Value::None) {
             continue;
         }
-        let v = f.tshark(&d.data);
+        let v = f.tshark(d.field_bytes(i));
         match map.get_mut(f.name) {
             Some(J::String(s)) => {
                 s.push(',');
@@ -45,7 +50,9 @@ pub fn packet(d: &Dissection) -> J {
     let layers: Vec<J> = d
         .layers
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(li, l)| {
+            let bytes = d.layer_bytes(li);
             let fields: Vec<J> = d
                 .layer_fields(l)
                 .iter()
@@ -53,7 +60,7 @@ pub fn packet(d: &Dissection) -> J {
                     let mut o = json!({
                         "name": f.name,
                         "label": f.label,
-                        "value": f.tshark(&d.data),
+                        "value": f.tshark(bytes),
                         "range": [f.at, f.at + f.len],
                     });
                     if f.mask != 0 {
@@ -68,7 +75,7 @@ pub fn packet(d: &Dissection) -> J {
                     o
                 })
                 .collect();
-            json!({
+            let mut o = json!({
                 "protocol": l.proto.short(),
                 "name": l.proto.name(),
                 "osi": l.proto.osi().number(),
@@ -77,7 +84,11 @@ pub fn packet(d: &Dissection) -> J {
                 "range": [l.at, l.at + l.len],
                 "summary": describe(d, l),
                 "fields": fields,
-            })
+            });
+            if let Some(s) = d.source_of(li) {
+                o["source"] = json!(s);
+            }
+            o
         })
         .collect();
     let problems: Vec<J> = d
@@ -92,7 +103,7 @@ pub fn packet(d: &Dissection) -> J {
             })
         })
         .collect();
-    json!({
+    let mut o = json!({
         "number": d.number,
         "time": d.ts.map(|t| t.to_string()),
         "wire_len": d.wire_len,
@@ -101,7 +112,24 @@ pub fn packet(d: &Dissection) -> J {
         "layers": layers,
         "fields": J::Object(flat_fields(d)),
         "problems": problems,
-    })
+    });
+    if !d.sources.is_empty() {
+        let sources: Vec<J> = d
+            .sources
+            .iter()
+            .map(|s| {
+                let hex: String = s.bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let frames: Vec<J> = s
+                    .pieces
+                    .iter()
+                    .map(|p| json!({"frame": p.frame, "range": [p.at, p.at + p.len], "frame_offset": p.frame_offset}))
+                    .collect();
+                json!({"title": s.title, "length": s.bytes.len(), "bytes": hex, "pieces": frames})
+            })
+            .collect();
+        o["sources"] = J::Array(sources);
+    }
+    o
 }
 
 /// Append one JSON line for `d`.

@@ -371,10 +371,25 @@ impl Ladder {
         };
         let _ = writeln!(out, "{:>5} {:>10}  │{line}│", d.number, time);
 
-        // The first bytes of data, on the sender's side.
-        if seg.len > 0 && !seg.payload.is_empty() {
+        // What the segment carried, on the sender's side: the messages it completed (an
+        // HTTP request, a WebSocket frame, a Socket.IO packet), else its first bytes.
+        let messages = super::summary::stream_messages(d);
+        let mut lines: Vec<String> = messages
+            .iter()
+            .map(|(_, s)| cut(s, inner.saturating_sub(6)))
+            .collect();
+        if lines.is_empty() && seg.len > 0 && !seg.payload.is_empty() {
             let bytes = &d.data[seg.payload.clone()];
-            let p = preview(bytes, inner.saturating_sub(6));
+            // Bytes the stream reader keeps for a message that a later segment completes.
+            let part = d.field("data.data").is_some_and(|f| !f.meaning.is_empty());
+            if part {
+                let p = preview(bytes, inner.saturating_sub(40));
+                lines.push(format!("part of a message completed later: {p}"));
+            } else {
+                lines.push(preview(bytes, inner.saturating_sub(6)));
+            }
+        }
+        for p in lines {
             let mut row = String::new();
             if to_right {
                 row.push_str("   ");

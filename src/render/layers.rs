@@ -35,6 +35,11 @@
 //!
 //! Problems (a truncated header, a wrong checksum) are printed at the layer where they were
 //! found, marked `!!`, so they stand out in black and white too.
+//!
+//! A layer read from bytes that are not the frame's own (an HTTP message put back together
+//! from several segments, an unmasked WebSocket payload: [`crate::dissect::model::Source`])
+//! has its byte range written `s1:0–253`, counted in source `s1`, and a line before it says
+//! what that source is and which frames its bytes came from.
 
 use super::{Options, byte_range, dim, layer_range, packet_heading, paint, problem_layer, wrap};
 use crate::dissect::describe;
@@ -61,7 +66,10 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
         .enumerate()
         .map(|(i, _)| {
             let (at, len) = layer_range(d, i);
-            byte_range(at, len)
+            match d.source_of(i) {
+                Some(s) => format!("s{}:{}", s + 1, byte_range(at, len)),
+                None => byte_range(at, len),
+            }
         })
         .collect();
     let bytes_w = ranges
@@ -92,10 +100,24 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
         .min(MAX_LABEL_W);
     // A field that occurs again (each TCP option has a Kind) is explained only the first time.
     let mut explained: Vec<&str> = Vec::new();
+    let mut introduced: Vec<u32> = Vec::new();
     for (i, layer) in d.layers.iter().enumerate() {
         out.push('\n');
+        if let Some(s) = d.source_of(i)
+            && !introduced.contains(&s)
+        {
+            introduced.push(s);
+            source_line(d, s, width, color, out);
+        }
         heading(d, layer, &ranges[i], bytes_w, width, color, out);
-        fields(d, d.layer_fields(layer), label_w, &mut explained, opts, out);
+        fields(
+            d.layer_bytes(i),
+            d.layer_fields(layer),
+            label_w,
+            &mut explained,
+            opts,
+            out,
+        );
         for p in d.problems.iter().filter(|p| problem_layer(d, p) == i) {
             problem(p, width, color, out);
         }
@@ -148,11 +170,37 @@ fn heading(
     }
 }
 
+/// The line that introduces a source: what its bytes are and where they came from.
+fn source_line(d: &Dissection, s: u32, width: usize, color: bool, out: &mut String) {
+    let Some(src) = d.sources.get(s as usize) else {
+        return;
+    };
+    let text = if src.pieces.is_empty() {
+        format!(
+            "s{}: {}, worked out from the bytes of the layer before; the layers below count their bytes in it",
+            s + 1,
+            src.title
+        )
+    } else {
+        format!(
+            "s{}: {}, from frames {}; the layers below count their bytes in it",
+            s + 1,
+            src.title,
+            src.frames_text()
+        )
+    };
+    for line in wrap(&text, width.saturating_sub(4)) {
+        out.push_str("  ");
+        dim(out, &line, color);
+        out.push('\n');
+    }
+}
+
 /// What the value column shows for a field: its bits (for a bit field) and its value with
-/// its meaning.
-fn value_text(d: &Dissection, f: &Field) -> String {
-    let shown = f.display(&d.data);
-    match super::bit_pattern(&d.data, f.at, f.len, f.mask) {
+/// its meaning. `bytes` are the ones the field's offsets count from.
+fn value_text(bytes: &[u8], f: &Field) -> String {
+    let shown = f.display(bytes);
+    match super::bit_pattern(bytes, f.at, f.len, f.mask) {
         Some(bits) if !shown.is_empty() => format!("{bits} = {shown}"),
         _ => shown,
     }
@@ -172,7 +220,7 @@ fn label_text(f: &Field) -> String {
 
 /// The field lines of one layer.
 fn fields<'f>(
-    d: &Dissection,
+    bytes: &[u8],
     fs: &'f [Field],
     label_w: usize,
     explained: &mut Vec<&'f str>,
@@ -185,7 +233,7 @@ fn fields<'f>(
     let width = opts.width();
     let color = opts.color;
     let labels: Vec<String> = fs.iter().map(label_text).collect();
-    let values: Vec<String> = fs.iter().map(|f| value_text(d, f)).collect();
+    let values: Vec<String> = fs.iter().map(|f| value_text(bytes, f)).collect();
     let name_w = fs.iter().map(|f| f.name.len()).max().unwrap_or(0);
     let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
     // Room left for the value between the label column and the name column. On a narrow

@@ -65,6 +65,8 @@ pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
     // What.
     let info_start = out.len();
     match top {
+        // Messages found in the byte stream: one description each.
+        Some(l) if is_upper(l.proto) => upper_info(d, l.proto, out),
         Some(l) if l.proto == Proto::Tcp => tcp_info(d, l, out),
         Some(l) if l.proto == Proto::Udp => udp_info(d, l, out),
         Some(l) => {
@@ -111,6 +113,85 @@ fn top_layer(d: &Dissection) -> Option<&Layer> {
     Some(top)
 }
 
+/// Is this a protocol read from the byte stream rather than from the frame alone?
+fn is_upper(p: Proto) -> bool {
+    matches!(
+        p,
+        Proto::Http | Proto::WebSocket | Proto::EngineIo | Proto::SocketIo
+    )
+}
+
+/// The messages found in the byte stream that this frame completed, one description each:
+/// for each HTTP message or WebSocket frame, the description of its innermost layer (the
+/// Socket.IO packet inside the Engine.IO packet inside the WebSocket frame). Socket.IO
+/// packets start with the two digits they are written with on the wire (`42` is an event).
+pub fn stream_messages(d: &Dissection) -> Vec<(Proto, String)> {
+    // Each HTTP or WebSocket layer, and each Engine.IO packet, starts a new item; the item
+    // is described by its last layer.
+    let mut items: Vec<&Layer> = Vec::new();
+    let mut in_eio = false;
+    for l in &d.layers {
+        match l.proto {
+            Proto::Http | Proto::WebSocket => {
+                items.push(l);
+                in_eio = false;
+            }
+            Proto::EngineIo => {
+                // The WebSocket frame carrying the packet is told by the packet.
+                if !in_eio && items.last().is_some_and(|p| p.proto == Proto::WebSocket) {
+                    items.pop();
+                }
+                items.push(l);
+                in_eio = true;
+            }
+            Proto::SocketIo => {
+                if items.last().is_some_and(|p| p.proto == Proto::EngineIo) {
+                    items.pop();
+                }
+                items.push(l);
+            }
+            _ => {}
+        }
+    }
+    items
+        .into_iter()
+        .map(|l| {
+            let mut s = describe(d, l);
+            if l.proto == Proto::SocketIo
+                && let Some(t) = d.layer_field(l, "sio.type").and_then(|f| f.value.as_u64())
+            {
+                s = s.replacen("Socket.IO ", &format!("Socket.IO 4{t} "), 1);
+            }
+            // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
+            if let Some(rest) = s.strip_prefix("HTTP ")
+                && rest.starts_with("HTTP/")
+            {
+                s = rest.to_string();
+            }
+            (l.proto, s)
+        })
+        .collect()
+}
+
+/// The stream messages, joined by `; `; the first drops its protocol's name when the
+/// protocol column already says it.
+fn upper_info(d: &Dissection, column: Proto, out: &mut String) {
+    for (i, (proto, s)) in stream_messages(d).iter().enumerate() {
+        if i == 0 && *proto == column {
+            let rest = s
+                .strip_prefix(column.name())
+                .filter(|r| r.starts_with(' '))
+                .unwrap_or(s);
+            out.push_str(rest.trim_start());
+        } else {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(s);
+        }
+    }
+}
+
 /// The outermost layer with addresses worth showing: IPv4 or IPv6, else ARP, else the link.
 fn network_layer(d: &Dissection) -> Option<&Layer> {
     let find = |p: &[Proto]| d.layers.iter().find(|l| p.contains(&l.proto));
@@ -122,7 +203,7 @@ fn network_layer(d: &Dissection) -> Option<&Layer> {
 /// Where a protocol's header table puts a field: its index in the table, worked out when
 /// compiling. The layer's fields start with the table's, in order, whenever the header was
 /// captured whole.
-const fn table_index(table: &[FieldDef], name: &str) -> usize {
+pub(crate) const fn table_index(table: &[FieldDef], name: &str) -> usize {
     let mut i = 0;
     while i < table.len() {
         let a = table[i].name.as_bytes();
@@ -143,7 +224,7 @@ const fn table_index(table: &[FieldDef], name: &str) -> usize {
 
 /// The field `name` of a layer: first where its table puts it (`at`), which is one string
 /// comparison, else wherever it is.
-fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
+pub(crate) fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
     match fs.get(at) {
         Some(f) if f.name == name => Some(f),
         _ => fs.iter().find(|f| f.name == name),

@@ -47,6 +47,16 @@ const GRACE: Duration = Duration::from_millis(250);
 
 /// Run the demo; print as it goes; return the step results (for the table and for tests).
 pub async fn run(opts: &DemoOptions) -> Result<Vec<StepResult>, Error> {
+    run_with(opts, Vec::new()).await
+}
+
+/// Run the demo with servers on sockets already listening (one per server, in order; in the
+/// lab they were made on the server host). Servers without one listen on 127.0.0.1.
+pub async fn run_with(
+    opts: &DemoOptions,
+    listeners: Vec<tokio::net::TcpListener>,
+) -> Result<Vec<StepResult>, Error> {
+    let mut listeners = listeners.into_iter();
     let two = opts.servers >= 2;
     let mut _local_redis = None;
     let redis_url = if two {
@@ -82,7 +92,10 @@ pub async fn run(opts: &DemoOptions) -> Result<Vec<StepResult>, Error> {
             redis_url: redis_url.clone(),
             ..ServerOptions::default()
         };
-        let s = server::start(&o, log).await?;
+        let s = match listeners.next() {
+            Some(l) => server::start_on(l, &o, log).await?,
+            None => server::start(&o, log).await?,
+        };
         println!(
             "{} listening on http://{} ({})",
             format!("server {name}").magenta().bold(),

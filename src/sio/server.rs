@@ -236,6 +236,16 @@ pub async fn start(opts: &ServerOptions, log: Log) -> Result<Running, Error> {
     let listener = TcpListener::bind((opts.bind, opts.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", opts.bind, opts.port))?;
+    start_on(listener, opts, log).await
+}
+
+/// Start a server on a socket that is already listening (made elsewhere: in the lab, on the
+/// server host). `opts.bind` and `opts.port` are not used.
+pub async fn start_on(
+    listener: TcpListener,
+    opts: &ServerOptions,
+    log: Log,
+) -> Result<Running, Error> {
     let addr = listener.local_addr()?;
     let shared = Shared {
         name: opts.name.as_str().into(),

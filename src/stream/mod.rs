@@ -20,7 +20,9 @@
 //!   carried it, for the HTTP, WebSocket and Socket.IO dissectors;
 //! * [`follow`], [`timeseq`]: what `--follow` and `--graph` show;
 //! * [`fields`]: the fields all this adds to each packet (`tcp.stream`, `tcp.seq`,
-//!   `tcp.analysis.ack_rtt`…), so every view and the JSON show them.
+//!   `tcp.analysis.ack_rtt`…), so every view and the JSON show them;
+//! * [`upper`]: HTTP, WebSocket, Engine.IO and Socket.IO read from the reassembled streams
+//!   and added to the frames that completed them.
 //!
 //! # Use
 //!
@@ -59,6 +61,7 @@ pub mod rtt;
 pub mod state;
 pub mod tcp;
 pub mod timeseq;
+pub mod upper;
 
 use std::collections::HashMap;
 use std::fmt;

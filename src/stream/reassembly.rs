@@ -200,6 +200,24 @@ impl Reassembler {
         }
     }
 
+    /// Start again, as [`Reassembler::new`] would, keeping the memory already allocated (for
+    /// a reader that follows many short conversations one after another).
+    pub fn reset(&mut self) {
+        self.started = false;
+        self.base = 0;
+        self.from_syn = false;
+        self.next = 0;
+        self.fin_at = None;
+        self.fin_sent = false;
+        self.reset = false;
+        self.waiting.clear();
+        self.waiting_bytes = 0;
+        self.stats = Stats::default();
+        self.run.clear();
+        self.run_at = 0;
+        self.run_origins.clear();
+    }
+
     /// The sequence number of stream byte 0, once known.
     pub fn base(&self) -> Option<u32> {
         self.started.then_some(self.base)

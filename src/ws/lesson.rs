@@ -13,6 +13,10 @@
 //!
 //! Every frame is shown by the project's views, from the same fields the capture dissector
 //! produces; the lesson's own text only points at those fields.
+//!
+//! Where it runs is the caller's choice ([`crate::commands::ws`]): in the lab, the server
+//! listens on the server host and the client connects from the client host, and the frames
+//! are also captured on the cable between them; on 127.0.0.1, the byte tap alone shows them.
 
 use std::time::Duration;
 
@@ -154,9 +158,9 @@ fn explain_frame(d: &Dissection) -> Vec<String> {
 /// Run the lesson, printing through `shower`. `pause` is called between steps (for `--step`).
 pub async fn run(
     shower: &mut Shower<impl std::io::Write>,
+    listener: TcpListener,
     mut pause: impl FnMut(),
 ) -> Result<(), Error> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(

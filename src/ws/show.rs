@@ -30,6 +30,8 @@ pub struct Shower<W: Write> {
     /// 16-bit length, bit 17: a 64-bit length), if `explain` is on.
     explained: u32,
     explain: bool,
+    /// Print notes only, not the frames (when the frames are shown from a capture instead).
+    notes_only: bool,
 }
 
 impl<W: Write> Shower<W> {
@@ -41,7 +43,15 @@ impl<W: Write> Shower<W> {
             color,
             explained: 0,
             explain: false,
+            notes_only: false,
         }
+    }
+
+    /// Print only the notes, not the frames the watchers found (the lesson's frames are then
+    /// shown from a capture of the wire).
+    pub fn notes_only(mut self, on: bool) -> Shower<W> {
+        self.notes_only = on;
+        self
     }
 
     /// Explain each kind of frame in a sentence the first time it is shown.
@@ -134,6 +144,9 @@ impl<W: Write> Shower<W> {
 
     /// Print one event.
     pub fn show(&mut self, e: &Event) -> io::Result<()> {
+        if self.notes_only && matches!(e.what, Found::Http(_) | Found::Frame { .. }) {
+            return Ok(());
+        }
         let d = match &e.what {
             Found::Http(d) => d,
             Found::Frame { d, .. } => d,
