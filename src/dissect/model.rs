@@ -388,21 +388,14 @@ impl Field {
             Value::Ipv4(a) => {
                 let _ = write!(out, "{}", Ipv4Addr::from(*a));
             }
-            Value::Ipv6(a) => {
-                let _ = write!(out, "{}", Ipv6Addr::from(*a));
-            }
+            Value::Ipv6(a) => push_ipv6(out, a),
             Value::Text(t) => out.push_str(t),
             Value::Time(t) => {
                 let _ = write!(out, "{t}");
             }
             Value::Bytes => {
                 let bytes = frame.get(self.range()).unwrap_or(&[]);
-                for (i, b) in bytes.iter().enumerate() {
-                    if i > 0 {
-                        out.push(':');
-                    }
-                    let _ = write!(out, "{b:02x}");
-                }
+                push_hex(out, bytes, Some(':'));
             }
             Value::None => {}
         }
@@ -432,12 +425,77 @@ impl Field {
 
 /// Write a MAC address the way everyone writes them: six hex pairs joined by colons.
 pub fn write_mac(out: &mut String, m: &[u8; 6]) {
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    );
+    push_hex(out, m, Some(':'));
+}
+
+/// Append an IPv6 address as RFC 5952 writes it (and as Rust's `Ipv6Addr` displays it):
+/// groups in hex without leading zeros, the longest run of two or more zero groups (the
+/// first, on a tie) shortened to `::`. Written by hand because the summary prints one or two
+/// per packet and the formatting machinery is slow.
+pub fn push_ipv6(out: &mut String, a: &[u8; 16]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let g: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]));
+    // An IPv4-mapped address ends in dotted decimal: leave that case to the standard library.
+    if g[..5] == [0; 5] && g[5] == 0xffff {
+        use std::fmt::Write;
+        let _ = write!(out, "{}", Ipv6Addr::from(*a));
+        return;
+    }
+    let (mut best, mut best_len, mut run, mut run_len) = (8, 0, 0, 0);
+    for (i, &v) in g.iter().enumerate() {
+        if v == 0 {
+            if run_len == 0 {
+                run = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    if best_len < 2 {
+        best = 8;
+    }
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            out.push_str("::");
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best + best_len {
+            out.push(':');
+        }
+        let v = g[i];
+        let mut started = false;
+        for shift in [12, 8, 4, 0] {
+            let nib = (v >> shift) & 0xf;
+            if nib != 0 || started || shift == 0 {
+                out.push(DIGITS[nib as usize] as char);
+                started = true;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Append bytes as lowercase hex pairs, with `sep` between pairs if given. (A table lookup:
+/// `write!("{b:02x}")` goes through the formatting machinery for every byte, which is slow on
+/// long payloads.)
+pub fn push_hex(out: &mut String, bytes: &[u8], sep: Option<char>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * if sep.is_some() { 3 } else { 2 });
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0
+            && let Some(c) = sep
+        {
+            out.push(c);
+        }
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
 }
 
 /// One protocol header found in the frame.
@@ -782,4 +840,54 @@ pub struct Frame<'a> {
     /// Length of the frame on the wire; `data` may be shorter if the capture kept only a part.
     pub wire_len: u32,
     pub data: &'a [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shown(a: [u8; 16]) -> String {
+        let mut s = String::new();
+        push_ipv6(&mut s, &a);
+        s
+    }
+
+    #[test]
+    fn ipv6_is_written_as_rfc_5952_says() {
+        for (text, want) in [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("fe80::1", "fe80::1"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
+            ("ff02::1:ff00:1", "ff02::1:ff00:1"),
+            ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+            ("1::", "1::"),
+        ] {
+            let a: Ipv6Addr = text.parse().unwrap();
+            assert_eq!(shown(a.octets()), want);
+        }
+    }
+
+    proptest! {
+        /// Groups drawn mostly from zero, so runs of zeros of every length and place occur.
+        #[test]
+        fn ipv6_matches_the_standard_library(groups in proptest::collection::vec(
+            prop_oneof![3 => Just(0u16), 1 => Just(1u16), 1 => any::<u16>()], 8)) {
+            let mut a = [0u8; 16];
+            for (i, g) in groups.iter().enumerate() {
+                a[2 * i..2 * i + 2].copy_from_slice(&g.to_be_bytes());
+            }
+            prop_assert_eq!(shown(a), Ipv6Addr::from(a).to_string());
+        }
+
+        #[test]
+        fn hex_matches_format(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let mut s = String::new();
+            push_hex(&mut s, &bytes, Some(':'));
+            let want: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            prop_assert_eq!(s, want.join(":"));
+        }
+    }
 }

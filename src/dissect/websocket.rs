@@ -220,11 +220,8 @@ pub fn close_code_allowed(code: u16) -> bool {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
+    let mut s = String::new();
+    super::model::push_hex(&mut s, bytes, None);
     s
 }
 

@@ -334,7 +334,7 @@ fn push_address(out: &mut String, v: &Value) {
             }
         }
         Value::Ipv6(a) => {
-            let _ = write!(out, "{}", std::net::Ipv6Addr::from(*a));
+            crate::dissect::model::push_ipv6(out, a);
         }
         Value::Mac(m) => write_mac(out, m),
         _ => out.push('?'),
@@ -432,24 +432,25 @@ const PAIRS: &str = {
 
 /// Append a number in decimal without going through `fmt`, two digits at a time.
 fn push_uint(out: &mut String, mut v: u64) {
-    // Base-100 digits, least significant first.
-    let mut pairs = [0u8; 10];
-    let mut n = 0;
+    // Filled from the right, two digits at a time, then appended at once.
+    let pairs = PAIRS.as_bytes();
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
     while v >= 100 {
-        pairs[n] = (v % 100) as u8;
+        let p = (v % 100) as usize * 2;
         v /= 100;
-        n += 1;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&pairs[p..p + 2]);
     }
-    let v = v as usize;
     if v >= 10 {
-        out.push_str(&PAIRS[2 * v..2 * v + 2]);
+        let p = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&pairs[p..p + 2]);
     } else {
-        out.push((b'0' + v as u8) as char);
+        i -= 1;
+        buf[i] = b'0' + v as u8;
     }
-    for &p in pairs[..n].iter().rev() {
-        let p = p as usize;
-        out.push_str(&PAIRS[2 * p..2 * p + 2]);
-    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"));
 }
 
 /// Append a number right-aligned in `width` columns.
