@@ -65,17 +65,49 @@ pub const COMPUTATIONS: &[(&str, &str)] = &[
         "whether the client's first frame is masked (1 or 0)",
     ),
     ("sio_first_event", "the name of the first Socket.IO event"),
+    (
+        "ws_server_masked",
+        "whether the server's first frame is masked (1 or 0)",
+    ),
+    (
+        "ws_len7_of_16bit_frame",
+        "the 7-bit length field of the first frame whose length needs 16 bits",
+    ),
+    ("ws_close_code", "the status code of the first close frame"),
+    (
+        "eio_ping_interval",
+        "the ping interval (ms) in the first Engine.IO open packet",
+    ),
+    (
+        "sio_chat_deliveries",
+        "how many \"chat\" events the server(s) sent to clients",
+    ),
+    (
+        "sio_first_ack_id",
+        "the ack id of the first event that asks for an acknowledgement",
+    ),
+    (
+        "server_ports_count",
+        "how many different server ports the clients connect to",
+    ),
+    (
+        "sio_room_server_ports",
+        "from how many different server ports the \"room\" event reached clients",
+    ),
 ];
 
-/// Read and dissect every frame of a trace.
+/// Read and dissect every frame of a trace, with the messages (HTTP, WebSocket, Engine.IO,
+/// Socket.IO) that the byte streams carry.
 pub fn load_trace(path: &Path) -> Result<Vec<Dissection>, String> {
     let mut r = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    let mut upper = crate::stream::upper::Upper::new();
     let mut out = Vec::new();
     loop {
         match r.next_frame() {
             Ok(Some(f)) => {
                 let mut d = Dissection::default();
                 dissect_into(&mut d, &f);
+                upper.observe(&mut d);
                 out.push(d);
             }
             Ok(None) => return Ok(out),
@@ -110,6 +142,50 @@ fn text_field(d: &Dissection, name: &str) -> Option<String> {
         Value::Text(t) => t.clone(),
         _ => f.tshark(&d.data),
     })
+}
+
+/// Every value of the field `name` in a frame (a frame may carry several messages), as text.
+fn all_text(d: &Dissection, name: &str) -> Vec<String> {
+    d.fields
+        .iter()
+        .filter(|f| f.name == name)
+        .map(|f| match &f.value {
+            Value::Text(t) => t.clone(),
+            _ => f.tshark(&d.data),
+        })
+        .collect()
+}
+
+/// The ports the clients' SYNs go to: the servers of the trace.
+fn server_ports(t: &[Dissection]) -> std::collections::BTreeSet<u64> {
+    t.iter()
+        .filter(|d| flags(d).is_some_and(|f| f & 0x12 == 0x02))
+        .filter_map(|d| d.uint("tcp.dstport"))
+        .collect()
+}
+
+/// The server ports that sent the Socket.IO event `event` to a client, and how many times.
+fn server_sent(t: &[Dissection], event: &str) -> (std::collections::BTreeSet<u64>, usize) {
+    let servers = server_ports(t);
+    let mut ports = std::collections::BTreeSet::new();
+    let mut count = 0;
+    for d in t {
+        let Some(src) = d.uint("tcp.srcport") else {
+            continue;
+        };
+        if !servers.contains(&src) {
+            continue;
+        }
+        let n = all_text(d, "sio.event")
+            .iter()
+            .filter(|e| *e == event)
+            .count();
+        if n > 0 {
+            ports.insert(src);
+            count += n;
+        }
+    }
+    (ports, count)
 }
 
 /// The layer (of any frame) that holds the field `name`.
@@ -232,6 +308,49 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
             .iter()
             .find_map(|d| text_field(d, "sio.event"))
             .ok_or("no Socket.IO event in the trace")?,
+        "ws_server_masked" => {
+            let server = num(first_syn(t)?, "tcp.dstport")?;
+            t.iter()
+                .filter(|d| d.uint("tcp.srcport") == Some(server))
+                .find_map(|d| d.uint("websocket.mask"))
+                .map(|v| v.to_string())
+                .ok_or("no WebSocket frame from the server in the trace")?
+        }
+        "ws_len7_of_16bit_frame" => t
+            .iter()
+            .find(|d| d.field("websocket.payload_length_ext_16").is_some())
+            .and_then(|d| d.uint("websocket.payload_length"))
+            .map(|v| v.to_string())
+            .ok_or("no WebSocket frame with a 16-bit length in the trace")?,
+        "ws_close_code" => t
+            .iter()
+            .find_map(|d| d.uint("websocket.payload.close.status_code"))
+            .map(|v| v.to_string())
+            .ok_or("no WebSocket close frame with a code in the trace")?,
+        "eio_ping_interval" => t
+            .iter()
+            .find_map(|d| d.uint("eio.ping_interval"))
+            .map(|v| v.to_string())
+            .ok_or("no Engine.IO open packet in the trace")?,
+        "sio_chat_deliveries" => server_sent(t, "chat").1.to_string(),
+        "sio_first_ack_id" => t
+            .iter()
+            .find_map(|d| {
+                // Fields come in order, each message's type before its ack id.
+                let mut kind = None;
+                d.fields.iter().find_map(|f| match f.name {
+                    "sio.type" => {
+                        kind = f.value.as_u64();
+                        None
+                    }
+                    "sio.ack_id" if kind == Some(2) => f.value.as_u64(),
+                    _ => None,
+                })
+            })
+            .map(|v| v.to_string())
+            .ok_or("no Socket.IO event asks for an acknowledgement")?,
+        "server_ports_count" => server_ports(t).len().to_string(),
+        "sio_room_server_ports" => server_sent(t, "room").0.len().to_string(),
         other => return Err(format!("unknown computation {other:?}")),
     })
 }
