@@ -214,11 +214,28 @@ fn step(cx: &mut Cx, next: Next) -> Next {
 /// on every input; a renderer may rely on it.
 pub fn validate(d: &Dissection) -> Result<(), String> {
     let len = d.data.len();
-    let end = len.max(d.wire_len as usize);
-    for l in &d.layers {
+    // Problems of a message put back together may point into its source's bytes.
+    let end = d
+        .sources
+        .iter()
+        .map(|s| s.bytes.len())
+        .fold(len.max(d.wire_len as usize), usize::max);
+    for &(l, s) in &d.layer_sources {
+        if l as usize >= d.layers.len() || s as usize >= d.sources.len() {
+            return Err(format!(
+                "layer source ({l}, {s}) names no layer or no source"
+            ));
+        }
+    }
+    for (i, l) in d.layers.iter().enumerate() {
+        // A layer read from a reassembled message counts bytes in that message, not the frame.
+        let (len, of) = match d.source_of(i) {
+            Some(_) => (d.layer_bytes(i).len(), "source"),
+            None => (len, "captured"),
+        };
         if l.range().end > len {
             return Err(format!(
-                "layer {:?} {:?} runs past the {len} captured bytes",
+                "layer {:?} {:?} runs past the {len} {of} bytes",
                 l.proto,
                 l.range()
             ));
@@ -230,10 +247,11 @@ pub fn validate(d: &Dissection) -> Result<(), String> {
             ));
         }
     }
-    for f in &d.fields {
+    for (i, f) in d.fields.iter().enumerate() {
+        let len = d.field_bytes(i).len();
         if f.range().end > len {
             return Err(format!(
-                "field {} {:?} runs past the {len} captured bytes",
+                "field {} {:?} runs past the {len} bytes it is read from",
                 f.name,
                 f.range()
             ));

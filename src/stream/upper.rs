@@ -1590,6 +1590,7 @@ mod tests {
             t.upgrade("/socket.io/?EIO=4&transport=websocket");
             for (from_client, bytes) in chunks {
                 let d = t.send(from_client, &bytes);
+                proptest::prop_assert!(crate::dissect::validate(&d).is_ok(), "{:?}", crate::dissect::validate(&d));
                 for (i, l) in d.layers.iter().enumerate() {
                     let n = d.layer_bytes(i).len() as u32;
                     if d.source_of(i).is_some() {
