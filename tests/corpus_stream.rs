@@ -55,24 +55,6 @@ fn dissect(path: &Path) -> Found {
     found
 }
 
-/// tshark 4.0 writes bytes as bare hex; wirelab writes them with colons. Compare the digits.
-fn norm(v: &str) -> String {
-    let hexish = v.len() > 2 && v.split(':').all(|p| p.len() == 2);
-    if hexish {
-        v.replace(':', "").to_ascii_lowercase()
-    } else {
-        v.to_string()
-    }
-}
-
-/// `tshark -T fields` writes CR, LF and tab inside a text value as `\r`, `\n`, `\t`.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('\r', "\\r")
-        .replace('\n', "\\n")
-        .replace('\t', "\\t")
-}
-
 struct Allow {
     file: String,
     frame: String,
@@ -125,12 +107,16 @@ fn compare(
                 .map(|v| {
                     // Our values are joined by commas too; normalise each one.
                     v.split(',')
-                        .map(|x| norm(&escape(x)))
+                        .map(|x| common::tshark_norm(&common::tshark_escape(x)))
                         .collect::<Vec<_>>()
                         .join(",")
                 })
                 .unwrap_or_default();
-            let theirs = theirs.split(',').map(norm).collect::<Vec<_>>().join(",");
+            let theirs = theirs
+                .split(',')
+                .map(common::tshark_norm)
+                .collect::<Vec<_>>()
+                .join(",");
             if ours.is_empty() && theirs.is_empty() {
                 continue;
             }

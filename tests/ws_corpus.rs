@@ -162,25 +162,6 @@ fn dissect_file(path: &Path) -> Found {
     found
 }
 
-/// tshark 4.0 writes bytes as bare hex; wirelab's model writes them with colons. Compare
-/// the digits.
-fn norm(v: &str) -> String {
-    let hexish = v.len() > 2 && v.split(':').all(|p| p.len() == 2);
-    if hexish {
-        v.replace(':', "").to_ascii_lowercase()
-    } else {
-        v.to_string()
-    }
-}
-
-/// `tshark -T fields` writes CR, LF and tab inside a text value as `\r`, `\n`, `\t`.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('\r', "\\r")
-        .replace('\n', "\\n")
-        .replace('\t', "\\t")
-}
-
 /// Compare one oracle table (header + rows) with what wirelab found; return the
 /// differences and count the compared cells per column.
 fn compare(
@@ -206,12 +187,16 @@ fn compare(
                 .get(*col)
                 .map(|v| {
                     v.iter()
-                        .map(|x| norm(&escape(x)))
+                        .map(|x| common::tshark_norm(&common::tshark_escape(x)))
                         .collect::<Vec<_>>()
                         .join(",")
                 })
                 .unwrap_or_default();
-            let theirs = theirs.split(',').map(norm).collect::<Vec<_>>().join(",");
+            let theirs = theirs
+                .split(',')
+                .map(common::tshark_norm)
+                .collect::<Vec<_>>()
+                .join(",");
             if ours.is_empty() && theirs.is_empty() {
                 continue;
             }

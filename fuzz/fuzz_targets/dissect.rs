@@ -9,8 +9,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wirelab::dissect::{Frame, LinkType, describe, dissect, validate};
-use wirelab::render::{Options, Printer, View};
+use wirelab::dissect::{Frame, LinkType, dissect};
+
+#[path = "views.rs"]
+mod views;
 
 /// Every link type the engine has a branch for, and one it does not know.
 const LINKS: [u32; 9] = [0, 1, 12, 101, 113, 228, 229, 276, 147];
@@ -33,24 +35,5 @@ fuzz_target!(|input: &[u8]| {
         wire_len,
         data,
     };
-    let d = dissect(&frame);
-    if let Err(e) = validate(&d) {
-        panic!("{e}");
-    }
-    for l in &d.layers {
-        let _ = describe(&d, l);
-    }
-    // The JSON view's own cost (building a serde_json tree) is a thousand times the
-    // dissection's, so it is exercised through its field map, which formats every value.
-    let _ = wirelab::render::json::flat_fields(&d);
-    for view in [View::Summary, View::Layers, View::Hex] {
-        let opts = Options {
-            view,
-            color: false,
-            highlight: None,
-            width: 80,
-        };
-        let mut printer = Printer::new(Vec::new(), opts);
-        printer.print(&d).expect("writing to memory cannot fail");
-    }
+    views::check(&dissect(&frame));
 });

@@ -13,9 +13,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use wirelab::dissect::model::{Frame, LinkType, Timestamp};
-use wirelab::dissect::{describe, dissect, validate};
-use wirelab::render::{Options, Printer, View};
+use wirelab::dissect::dissect;
 use wirelab::stream::upper::Upper;
+
+#[path = "views.rs"]
+mod views;
 
 struct Talk {
     seq: [u32; 2],
@@ -58,23 +60,7 @@ impl Talk {
         };
         let mut d = dissect(&frame);
         self.upper.observe(&mut d);
-        if let Err(e) = validate(&d) {
-            panic!("frame {}: {e}", self.number);
-        }
-        for l in &d.layers {
-            let _ = describe(&d, l);
-        }
-        let _ = wirelab::render::json::flat_fields(&d);
-        for view in [View::Summary, View::Layers, View::Hex] {
-            let opts = Options {
-                view,
-                color: false,
-                highlight: None,
-                width: 80,
-            };
-            let mut printer = Printer::new(Vec::new(), opts);
-            printer.print(&d).expect("writing to memory cannot fail");
-        }
+        views::check(&d);
     }
 }
 

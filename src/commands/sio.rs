@@ -394,24 +394,7 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
     }
     out.flush()?;
     drop(out);
-    match (&a.write, &captured) {
-        (Some(path), Some(c)) => {
-            super::tcp::write_frames(path, &c.frames)?;
-            eprintln!(
-                "wirelab: {} frames written to {}",
-                c.frames.len(),
-                path.display()
-            );
-        }
-        (Some(path), None) => {
-            return Err(format!(
-                "nothing was captured, so {} was not written",
-                path.display()
-            )
-            .into());
-        }
-        _ => {}
-    }
+    super::tcp::write_if_asked(a.write.as_deref(), captured.as_ref().map(|c| &c.frames[..]))?;
     Ok(if bad == 0 {
         ExitCode::SUCCESS
     } else {

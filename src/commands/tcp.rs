@@ -132,19 +132,29 @@ pub fn present(s: Shown) -> Result<(), Error> {
         }
     }
     printer.flush()?;
-    if let (Some(path), Some(c)) = (s.write, &s.captured) {
-        write_frames(path, &c.frames)?;
-        eprintln!(
-            "wirelab: {} frames written to {}",
-            c.frames.len(),
-            path.display()
-        );
-    } else if let Some(path) = s.write {
-        return Err(format!(
-            "nothing was captured, so {} was not written",
-            path.display()
-        )
-        .into());
+    write_if_asked(s.write, s.captured.as_ref().map(|c| &c.frames[..]))
+}
+
+/// `-w FILE` of a demo: write what was captured, and say so; asked for a file but nothing
+/// could be captured: an error that says the file was not written.
+pub fn write_if_asked(path: Option<&Path>, frames: Option<&[OwnedFrame]>) -> Result<(), Error> {
+    match (path, frames) {
+        (Some(path), Some(frames)) => {
+            write_frames(path, frames)?;
+            eprintln!(
+                "wirelab: {} frames written to {}",
+                frames.len(),
+                path.display()
+            );
+        }
+        (Some(path), None) => {
+            return Err(format!(
+                "nothing was captured, so {} was not written",
+                path.display()
+            )
+            .into());
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -322,24 +322,10 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
     }
     out.flush()?;
     drop(out);
-    match (&args.write, &captured) {
-        (Some(path), Some(c)) => {
-            super::tcp::write_frames(path, &c.frames)?;
-            eprintln!(
-                "wirelab: {} frames written to {}",
-                c.frames.len(),
-                path.display()
-            );
-        }
-        (Some(path), None) => {
-            return Err(format!(
-                "nothing was captured, so {} was not written",
-                path.display()
-            )
-            .into());
-        }
-        _ => {}
-    }
+    super::tcp::write_if_asked(
+        args.write.as_deref(),
+        captured.as_ref().map(|c| &c.frames[..]),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -71,3 +71,21 @@ pub fn public_copy() -> PublicCopy {
     );
     PublicCopy { dir, bin, lessons }
 }
+
+/// tshark 4.0 writes bytes as bare hex; wirelab writes them with colons. Compare the digits.
+pub fn tshark_norm(v: &str) -> String {
+    let hexish = v.len() > 2 && v.split(':').all(|p| p.len() == 2);
+    if hexish {
+        v.replace(':', "").to_ascii_lowercase()
+    } else {
+        v.to_string()
+    }
+}
+
+/// `tshark -T fields` writes CR, LF and tab inside a text value as `\r`, `\n`, `\t`.
+pub fn tshark_escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('\r', "\\r")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+}
