@@ -142,16 +142,6 @@ fn compare(
     failures
 }
 
-fn ws_captures(corpus: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
-        .expect("pcaps")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.contains("websocket"))
-        .collect();
-    names.sort();
-    names
-}
-
 /// Columns tshark is asked for directly (the stored oracle has only a few).
 const EXTRA: &[&str] = &[
     "http.request",
@@ -211,24 +201,13 @@ fn tshark_fields(path: &Path, fields: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn print_tally(what: &str, tally: &BTreeMap<String, (u64, u64)>) {
-    println!("{what}");
-    let (mut n, mut ok) = (0, 0);
-    for (col, (c, a)) in tally {
-        println!("  {col:<42} {a}/{c}");
-        n += c;
-        ok += a;
-    }
-    println!("  {:<42} {ok}/{n}", "all");
-}
-
 #[test]
 fn http_and_websocket_through_the_pipeline_agree_with_wireshark() {
     let Some(corpus) = common::corpus_dir() else {
         common::skip_or_fail("corpus_stream", "../shared/corpus is not present");
         return;
     };
-    let names = ws_captures(&corpus);
+    let names = common::ws_captures(&corpus);
     assert_eq!(names.len(), 9, "the corpus holds 9 WebSocket captures");
     let have_tshark = Command::new("tshark").arg("-v").output().is_ok();
     if !have_tshark {
@@ -252,9 +231,9 @@ fn http_and_websocket_through_the_pipeline_agree_with_wireshark() {
             failures.extend(compare(name, &table, &found, &mut allow, &mut live));
         }
     }
-    print_tally("stored oracle (oracle/*.tsv), cells agreeing:", &stored);
+    common::print_tally("stored oracle (oracle/*.tsv), cells agreeing:", &stored);
     if have_tshark {
-        print_tally("tshark run now, cells agreeing:", &live);
+        common::print_tally("tshark run now, cells agreeing:", &live);
     }
     assert!(stored.values().map(|t| t.0).sum::<u64>() > 150);
     let stale: Vec<String> = allow
@@ -366,7 +345,7 @@ fn agree_with_tshark(path: &Path, port: u16, what: &str) -> BTreeMap<String, (u6
     let table = String::from_utf8_lossy(&out.stdout);
     let mut tally = BTreeMap::new();
     let failures = compare(what, &table, &found, &mut [], &mut tally);
-    print_tally(
+    common::print_tally(
         &format!("{what}: tshark and wirelab, cells agreeing:"),
         &tally,
     );

@@ -214,30 +214,13 @@ fn compare(
     failures
 }
 
-fn ws_captures(corpus: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
-        .expect("pcaps")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.contains("websocket"))
-        .collect();
-    names.sort();
-    names
-}
-
-fn print_tally(what: &str, tally: &BTreeMap<String, (u64, u64)>) {
-    println!("{what}");
-    for (col, (n, ok)) in tally {
-        println!("  {col:<40} {ok}/{n}");
-    }
-}
-
 #[test]
 fn websocket_fields_agree_with_the_stored_oracle() {
     let Some(corpus) = common::corpus_dir() else {
         common::skip_or_fail("ws_corpus", "../shared/corpus is not present");
         return;
     };
-    let names = ws_captures(&corpus);
+    let names = common::ws_captures(&corpus);
     assert_eq!(
         names.len(),
         9,
@@ -257,7 +240,7 @@ fn websocket_fields_agree_with_the_stored_oracle() {
             &mut tally,
         ));
     }
-    print_tally("agreement with the stored tshark oracle (cells):", &tally);
+    common::print_tally("agreement with the stored tshark oracle (cells):", &tally);
     assert!(tally.values().map(|t| t.0).sum::<u64>() > 150);
     assert!(
         failures.is_empty(),
@@ -332,13 +315,13 @@ fn websocket_fields_agree_with_tshark_run_now() {
     }
     let mut failures = Vec::new();
     let mut tally = BTreeMap::new();
-    for name in ws_captures(&corpus) {
+    for name in common::ws_captures(&corpus) {
         let path = corpus.join("pcaps").join(&name);
         let found = dissect_file(&path);
         let table = tshark_fields(&path, EXTRA).expect("tshark runs");
         failures.extend(compare(&name, &table, &found, |_| true, &mut tally));
     }
-    print_tally("agreement with tshark run now (cells):", &tally);
+    common::print_tally("agreement with tshark run now (cells):", &tally);
     assert!(
         failures.is_empty(),
         "{} differences:\n{}",

@@ -89,3 +89,26 @@ pub fn tshark_escape(v: &str) -> String {
         .replace('\n', "\\n")
         .replace('\t', "\\t")
 }
+
+/// The WebSocket captures of the shared corpus (their names contain "websocket"), sorted.
+pub fn ws_captures(corpus: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus.join("pcaps"))
+        .expect("pcaps")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("websocket"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Print how many cells of each column agreed (`agreed/compared`), and the total.
+pub fn print_tally(what: &str, tally: &std::collections::BTreeMap<String, (u64, u64)>) {
+    println!("{what}");
+    let (mut n, mut ok) = (0, 0);
+    for (col, (c, a)) in tally {
+        println!("  {col:<42} {a}/{c}");
+        n += c;
+        ok += a;
+    }
+    println!("  {:<42} {ok}/{n}", "all");
+}
