@@ -450,7 +450,7 @@ fn push_uint(out: &mut String, mut v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"));
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Append a number right-aligned in `width` columns.
