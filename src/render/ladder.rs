@@ -196,32 +196,16 @@ fn segment(d: &Dissection) -> Option<Seg> {
 }
 
 /// The flags in words, in Wireshark's order: `SYN, ACK`, `PSH, ACK`, `FIN, ACK`.
-fn flag_words(flags: u16) -> String {
-    let names = [
-        (0x001, "FIN"),
-        (0x002, "SYN"),
-        (0x004, "RST"),
-        (0x008, "PSH"),
-        (0x010, "ACK"),
-        (0x020, "URG"),
-        (0x040, "ECE"),
-        (0x080, "CWR"),
-        (0x100, "AE"),
-    ];
-    let words: Vec<&str> = names
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if words.is_empty() {
+pub(crate) fn flag_words(flags: u16) -> String {
+    if flags & 0x1ff == 0 {
         "no flags".into()
     } else {
-        words.join(", ")
+        crate::dissect::tcp::flags_words(flags)
     }
 }
 
 /// The first bytes of a payload, as text with everything unprintable escaped.
-fn preview(bytes: &[u8], max: usize) -> String {
+pub(crate) fn preview(bytes: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
     for &b in bytes {
         let piece = match b {

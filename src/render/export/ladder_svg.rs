@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::escape;
 use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
+use crate::render::ladder::{flag_words, preview};
 use crate::stream::state::{Machines, State};
 
 /// Page geometry, in SVG user units (pixels at 100 %).
@@ -149,54 +150,6 @@ fn segment(d: &Dissection) -> Option<Seg> {
         payload: start.min(d.data.len())..(start + len as usize).min(d.data.len()),
         marks,
     })
-}
-
-/// The flags in words, in Wireshark's order.
-pub fn flag_words(flags: u16) -> String {
-    let names = [
-        (0x001, "FIN"),
-        (0x002, "SYN"),
-        (0x004, "RST"),
-        (0x008, "PSH"),
-        (0x010, "ACK"),
-        (0x020, "URG"),
-        (0x040, "ECE"),
-        (0x080, "CWR"),
-        (0x100, "AE"),
-    ];
-    let words: Vec<&str> = names
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if words.is_empty() {
-        "no flags".into()
-    } else {
-        words.join(", ")
-    }
-}
-
-/// The first bytes of a payload as text, unprintable bytes escaped.
-fn preview(bytes: &[u8], max: usize) -> String {
-    let mut s = String::from("\"");
-    for &b in bytes {
-        let piece = match b {
-            b'\r' => "\\r".to_string(),
-            b'\n' => "\\n".to_string(),
-            b'\t' => "\\t".to_string(),
-            b'"' => "\\\"".to_string(),
-            b'\\' => "\\\\".to_string(),
-            0x20..=0x7e => (b as char).to_string(),
-            _ => format!("\\x{b:02x}"),
-        };
-        if s.chars().count() + piece.len() + 1 > max {
-            s.push('…');
-            return s;
-        }
-        s.push_str(&piece);
-    }
-    s.push('"');
-    s
 }
 
 impl Ladder {
@@ -469,13 +422,6 @@ impl Ladder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_words_in_wiresharks_order() {
-        assert_eq!(flag_words(0x012), "SYN, ACK");
-        assert_eq!(flag_words(0x011), "FIN, ACK");
-        assert_eq!(flag_words(0), "no flags");
-    }
 
     #[test]
     fn an_empty_ladder_says_so() {
