@@ -23,13 +23,23 @@ const NO_NETNS: &str = "cannot make a private network namespace";
 /// …and when the kernel has no TUN driver (a container without /dev/net/tun).
 const NO_TUN: &str = "cannot create the TUN device";
 
-/// Can this machine make TUN devices at all?
+/// Can this machine make TUN devices at all (for an ordinary user: may anyone open the device)?
 fn tun_missing(test: &str) -> bool {
-    if std::path::Path::new("/dev/net/tun").exists() {
-        return false;
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata("/dev/net/tun") {
+        Err(_) => {
+            common::skip_or_fail(test, "/dev/net/tun does not exist (no TUN driver here)");
+            true
+        }
+        Ok(m) if m.permissions().mode() & 0o006 != 0o006 => {
+            common::skip_or_fail(
+                test,
+                "/dev/net/tun is not open to every user (sudo chmod 666 /dev/net/tun; .ci/run does it)",
+            );
+            true
+        }
+        Ok(_) => false,
     }
-    common::skip_or_fail(test, "/dev/net/tun does not exist (no TUN driver here)");
-    true
 }
 
 /// Run `wirelab tcp handshake ARGS --view json`; `None` (after SKIPPED) if no namespace can be

@@ -31,7 +31,7 @@ use tun_rs::{AsyncDevice, DeviceBuilder};
 
 use super::stack::{IsnClock, State, Tcb};
 use super::{Captured, Event, Seen, Session, Sink, Wire, show_bytes, sys};
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::model::LinkType;
 use crate::source::OwnedFrame;
 
@@ -160,6 +160,25 @@ fn refuse_host_netns() -> Result<(), Error> {
     Ok(())
 }
 
+/// Why an ordinary user may not open /dev/net/tun, and the fix, when its permissions are the
+/// reason. Debian's udev rules make the device `crw-rw-rw-` (anyone may open it; creating a
+/// device still needs CAP_NET_ADMIN, which the lab's own namespace gives); some machines
+/// leave it `crw-------`, and then only root can use TUN at all.
+fn tun_device_hint() -> String {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata("/dev/net/tun") {
+        Err(_) => ". This machine has no /dev/net/tun (the tun module is not loaded: `sudo modprobe tun`)."
+            .into(),
+        Ok(m) if m.permissions().mode() & 0o006 != 0o006 => format!(
+            ". /dev/net/tun has mode {:o}, so only its owner may open it; most distributions \
+             make it 666 (open to all; creating a device still needs CAP_NET_ADMIN): \
+             `sudo chmod 666 /dev/net/tun`, or run this command with sudo",
+            m.permissions().mode() & 0o777
+        ),
+        Ok(_) => String::new(),
+    }
+}
+
 /// Prepare the namespace and the device; say what was done.
 fn setup(cfg: &TunConfig, sink: &mut dyn Sink) -> Result<TunWire, Error> {
     refuse_host_netns()?;
@@ -170,7 +189,8 @@ fn setup(cfg: &TunConfig, sink: &mut dyn Sink) -> Result<TunWire, Error> {
     let wire = TunWire::create(cfg.net).map_err(|e| -> Error {
         format!(
             "cannot create the TUN device {DEVICE} (needs CAP_NET_ADMIN in this network \
-             namespace and /dev/net/tun): {e}"
+             namespace and /dev/net/tun): {e}{}",
+            tun_device_hint()
         )
         .into()
     })?;
