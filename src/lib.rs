@@ -45,3 +45,8 @@ pub mod sio;
 pub mod source;
 pub mod stream;
 pub mod ws;
+
+/// Any error a command can end with. A boxed error is enough here: every error is shown to a
+/// person and the process ends; no caller needs to match on its kind (mini-redis does the
+/// same; an enum would pay off only if callers had to tell errors apart).
+pub type Error = Box<dyn std::error::Error + Send + Sync>;

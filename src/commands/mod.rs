@@ -19,9 +19,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, ColorChoice, Command};
 
-/// Any error a command can end with. A boxed error is enough here: every error is shown to a
-/// person and the process ends; no caller needs to match on its kind.
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub use crate::Error;
 
 /// Decide whether to colour, following the usual conventions: `--color` wins; on `auto`,
 /// colour only a terminal, never when `NO_COLOR` is set to anything or `TERM` is `dumb`.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 
-use crate::commands::Error;
+use crate::Error;
 use crate::instructor::{Flow, MARKS_ENV, Splitter, Stepper};
 
 /// How a demo run ended.

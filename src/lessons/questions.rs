@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn computations_work_on_the_tour_conversation() {
-        let frames = crate::commands::tour::sample_conversation();
+        let frames = crate::source::sample::sample_conversation();
         let t: Vec<Dissection> = frames
             .iter()
             .map(|f| crate::dissect::dissect(&f.as_frame()))
@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn every_computation_is_known() {
-        let frames = crate::commands::tour::sample_conversation();
+        let frames = crate::source::sample::sample_conversation();
         let t: Vec<Dissection> = frames
             .iter()
             .map(|f| crate::dissect::dissect(&f.as_frame()))

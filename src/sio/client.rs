@@ -36,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::engineio::{self, Handshake};
 use crate::dissect::socketio::{self, Packet, PacketType};
 

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::client::{Client, ClientOptions, Dir, Incoming, Trace};
 use super::id::ID_BITS;
 use super::server::{self, Io, Log, Running, ServerOptions, Target};
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::engineio;
 
 /// How to run the demo.

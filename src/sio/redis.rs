@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::commands::Error;
+use crate::Error;
 
 /// What to tell a learner who has no `redis-server`.
 pub const HOW_TO_GET: &str = "install Redis 7 or later (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or give --redis redis://HOST:PORT/?protocol=resp3";

@@ -57,7 +57,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::id::{ID_BITS, PublicId, looks_like_id};
-use crate::commands::Error;
+use crate::Error;
 
 /// Where the server's log lines go: printed by `sio serve`, prefixed by `sio demo`.
 pub type Log = Arc<dyn Fn(String) + Send + Sync>;

@@ -6,6 +6,7 @@
 pub mod file;
 pub mod lab;
 pub mod live;
+pub mod sample;
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 

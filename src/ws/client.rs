@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use super::server::{close_for, cut_reason, ws_config};
 use super::tap::{Event, Tap, Watcher};
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::websocket::Dir;
 
 pub type ClientStream = WebSocketStream<Tap<TcpStream>>;

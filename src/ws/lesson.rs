@@ -14,7 +14,7 @@
 //! Every frame is shown by the project's views, from the same fields the capture dissector
 //! produces; the lesson's own text only points at those fields.
 //!
-//! Where it runs is the caller's choice ([`crate::commands::ws`]): in the lab, the server
+//! Where it runs is the caller's choice (`wirelab ws echo`, in `commands::ws`): in the lab, the server
 //! listens on the server host and the client connects from the client host, and the frames
 //! are also captured on the cable between them; on 127.0.0.1, the byte tap alone shows them.
 
@@ -32,7 +32,7 @@ use super::handshake;
 use super::server::{self, Mode, ServerConfig};
 use super::show::Shower;
 use super::tap::{Event, Found};
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::Dissection;
 use crate::dissect::model::Value;
 use crate::dissect::websocket::Dir;

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::client;
-use crate::commands::Error;
+use crate::Error;
 
 #[derive(Clone, Debug)]
 pub struct LoadConfig {

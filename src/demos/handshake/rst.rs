@@ -32,7 +32,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::stack::{IsnClock, State, Tcb, flags};
 use super::tun::{ListenerNews, kernel_echo_listener};
 use super::{Captured, Event, Seen, Session, Sink, Wire, free_port, show_bytes, sys};
-use crate::commands::Error;
+use crate::Error;
 use crate::dissect::model::LinkType;
 use crate::source::OwnedFrame;
 
