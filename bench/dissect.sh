@@ -5,7 +5,7 @@
 #
 # Usage: bench/dissect.sh [PACKETS] [RUNS]
 # Needs: hyperfine, tcpdump, tshark (apt-get install hyperfine tcpdump tshark), and real frames
-# to repeat: the shared corpus ($WIRELAB_CORPUS or ../shared/corpus), else the lessons' traces.
+# to repeat: the corpus of real captures in tests/corpus (or $WIRELAB_CORPUS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS=${1:-1000000}
@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 cargo build --release --quiet
 WL=$PWD/target/release/wirelab
 
-SRC=${WIRELAB_CORPUS:-../shared/corpus}/pcaps
+SRC=${WIRELAB_CORPUS:-tests/corpus}/pcaps
 [ -d "$SRC" ] || SRC=lessons
 CAP=$OUT/dissect-$PACKETS.pcap
 if [ ! -f "$CAP" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Seed the fuzzers' working corpora from the shared capture corpus (nothing is committed).
+"""Seed the fuzzers' working corpora from the capture corpus in tests/corpus (nothing is committed).
 
-    python3 fuzz/seed_corpus.py [../shared/corpus]
+    python3 fuzz/seed_corpus.py [tests/corpus]
 
 * fuzz/corpus/capture_reader/ gets a copy of every capture file;
 * fuzz/corpus/dissect/ gets every frame of every file, prefixed with the two bytes the
@@ -58,7 +58,7 @@ def frames_pcapng(data):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "shared", "corpus")
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "corpus")
     pcaps = os.path.join(src, "pcaps")
     reader_dir = os.path.join(here, "corpus", "capture_reader")
     dissect_dir = os.path.join(here, "corpus", "dissect")

@@ -245,7 +245,7 @@ use Kind::{
 
 /// Field names (Wireshark's) that dissectors add one by one rather than from a table, with the
 /// kind of value each holds. `tests/filter.rs` checks that every name the engine produces on
-/// the shared corpus is known here or in a header table, so a new field cannot be forgotten.
+/// the corpus (tests/corpus) is known here or in a header table, so a new field cannot be forgotten.
 pub const EXTRA: &[(&str, Kind)] = &[
     // The capture's record of the frame.
     ("frame.number", N),

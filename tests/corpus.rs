@@ -1,6 +1,6 @@
 //! Agreement with Wireshark on real captures that no one here wrote.
 //!
-//! `../shared/corpus` (or `$WIRELAB_CORPUS`) holds capture files from tcpdump's, Zeek's and
+//! `tests/corpus/` (or `$WIRELAB_CORPUS`) holds capture files from tcpdump's, Zeek's and
 //! gopacket's test suites, and for each the fields tshark 4.0.17 decoded from every packet
 //! (`oracle/noreassembly/*.tsv`, made with reassembly off, because wirelab dissects each frame
 //! on its own). This test dissects every packet of every file and compares every field:
@@ -13,12 +13,13 @@
 //! `target/corpus-agreement.txt`. A difference fails the test unless `tests/corpus_allow.tsv`
 //! lists it with the reason (a tshark heuristic, not a wirelab bug).
 //!
-//! Where the corpus is absent (a fresh clone outside this workspace) the test says it was
-//! skipped; with `CI=true` it fails instead, so CI cannot pass without it.
+//! The corpus is part of the repository; a checkout without it fails here rather than passing
+//! without comparing anything. Each file's origin is in `tests/corpus/manifest.tsv`, and
+//! [`every_capture_is_the_one_the_manifest_names`] checks the bytes against its sha256.
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
@@ -135,13 +136,7 @@ struct Tally {
 
 #[test]
 fn every_field_agrees_with_tshark() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "corpus agreement",
-            "../shared/corpus (or $WIRELAB_CORPUS) is not present",
-        );
-        return;
-    };
+    let corpus = common::corpus_or_fail("corpus agreement");
     let mut allow = load_allow_list();
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut failures: Vec<String> = Vec::new();
@@ -369,4 +364,40 @@ fn allowed<'a>(allow: &'a mut [Allow], file: &str, frame: &str, field: &str) -> 
     })?;
     a.used = true;
     Some(a)
+}
+
+/// Every capture named by the manifest is present, byte for byte as in its source repository
+/// (its sha256), and every capture present is named by the manifest with its origin.
+#[test]
+fn every_capture_is_the_one_the_manifest_names() {
+    use sha2::{Digest, Sha256};
+    let corpus = common::corpus_or_fail("corpus manifest");
+    let manifest = std::fs::read_to_string(corpus.join("manifest.tsv")).expect("manifest.tsv");
+    let mut lines = manifest.lines();
+    let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("manifest.tsv has no column {name}"))
+    };
+    let (file, repo, sha) = (col("file"), col("source_repo"), col("sha256"));
+    let mut named = BTreeSet::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let row: Vec<&str> = line.split('\t').collect();
+        let bytes = std::fs::read(corpus.join("pcaps").join(row[file]))
+            .unwrap_or_else(|e| panic!("{}: {e}", row[file]));
+        let got: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(got, row[sha], "{} differs from its source", row[file]);
+        assert!(!row[repo].is_empty(), "{} has no origin", row[file]);
+        named.insert(row[file].to_string());
+    }
+    for e in std::fs::read_dir(corpus.join("pcaps")).expect("pcaps/") {
+        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(named.contains(&name), "{name} is not in manifest.tsv");
+    }
+    assert_eq!(named.len(), 119, "the corpus holds 119 captures");
 }

@@ -2,7 +2,7 @@
 //!
 //! `tests/ws_corpus.rs` checks the parsers on streams the test puts together itself. This
 //! test runs the command a learner runs, `wirelab dissect FILE --view json`, on the nine
-//! WebSocket captures of the shared corpus: the engine dissects each frame, the stream
+//! WebSocket captures of the corpus (tests/corpus): the engine dissects each frame, the stream
 //! tracker puts each TCP conversation back in order, and [`wirelab::stream::upper`] finds the
 //! HTTP messages and WebSocket frames in it and adds their layers to the frame that brought
 //! each one's last byte. Every `http.*` and `websocket.*` value of every frame is compared
@@ -203,10 +203,7 @@ fn tshark_fields(path: &Path, fields: &[&str]) -> Option<String> {
 
 #[test]
 fn http_and_websocket_through_the_pipeline_agree_with_wireshark() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail("corpus_stream", "../shared/corpus is not present");
-        return;
-    };
+    let corpus = common::corpus_or_fail("corpus_stream");
     let names = common::ws_captures(&corpus);
     assert_eq!(names.len(), 9, "the corpus holds 9 WebSocket captures");
     let have_tshark = Command::new("tshark").arg("-v").output().is_ok();

@@ -1,8 +1,8 @@
 //! Damaged capture files: `wirelab dissect` shows every packet before the damage, then says on
 //! stderr which file is damaged and at which byte offset, and exits with a non-zero code.
 //!
-//! The damaged files are built here, byte by byte, in a temporary directory (and, where the
-//! shared corpus is present, cut from real corpus files at test time). Nothing is committed.
+//! The damaged files are built here, byte by byte, in a temporary directory (and
+//! cut from real corpus files (tests/corpus) at test time). Nothing is committed.
 
 mod common;
 
@@ -280,10 +280,7 @@ fn missing_file() {
 /// are shown and the error names the offset of the record it falls in.
 #[test]
 fn corpus_files_cut_at_many_offsets() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail("cutting corpus files", "the corpus is absent");
-        return;
-    };
+    let corpus = common::corpus_or_fail("cutting corpus files");
     let dir = tempfile::tempdir().expect("temp dir");
     for name in [
         "zeek_tcp-retransmit-fast009.pcap",

@@ -110,13 +110,7 @@ fn svg_export_is_well_formed_with_one_arrow_per_segment() {
 
 #[test]
 fn svg_export_of_corpus_captures() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "svg_export_of_corpus_captures",
-            "the shared corpus is missing",
-        );
-        return;
-    };
+    let corpus = common::corpus_or_fail("svg_export_of_corpus_captures");
     let mut done = 0;
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
         .unwrap()

@@ -5,7 +5,7 @@
 //! * `matches_hand_made_dissections`: the cases the built packets cannot show yet (a field that
 //!   occurs twice, IPv6 and DNS fields, text and bytes), on dissections written out by hand,
 //!   so they do not depend on which dissectors exist.
-//! * `agrees_with_tshark_on_the_corpus`: for real captures from the shared corpus, the frames
+//! * `agrees_with_tshark_on_the_corpus`: for real captures from the corpus (tests/corpus), the frames
 //!   `tshark -Y EXPR` (4.0.17) selected, recorded in the table below, must be the frames
 //!   wirelab's filter selects.
 //! * `bad_filters_say_where`: the exact message, column and caret for each mistake.
@@ -379,7 +379,7 @@ fn matches_hand_made_dissections() {
 }
 
 /// What `tshark -n -r FILE -Y EXPR -T fields -e frame.number` (4.0.17) printed, for files of
-/// the shared corpus whose protocols wirelab dissects today.
+/// the corpus (tests/corpus) whose protocols wirelab dissects today.
 const TSHARK: &[(&str, &str, &[u64])] = &[
     ("zeek_tcp-options.pcap", "tcp.flags.syn == 1", &[1, 2]),
     (
@@ -1021,13 +1021,7 @@ const TSHARK: &[(&str, &str, &[u64])] = &[
 
 #[test]
 fn agrees_with_tshark_on_the_corpus() {
-    let Some(dir) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "agrees_with_tshark_on_the_corpus",
-            "the shared corpus (../shared/corpus or $WIRELAB_CORPUS) is not there",
-        );
-        return;
-    };
+    let dir = common::corpus_or_fail("agrees_with_tshark_on_the_corpus");
     let mut wrong = Vec::new();
     for (file, expr, want) in TSHARK {
         let frames = read_all(&dir.join("pcaps").join(file)).expect("corpus file reads");
@@ -1192,13 +1186,7 @@ fn bad_filters_say_where() {
 /// fails after adding a dissector, add the new names to `filter::EXTRA`.
 #[test]
 fn every_name_the_engine_produces_is_known() {
-    let Some(dir) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "every_name_the_engine_produces_is_known",
-            "the shared corpus (../shared/corpus or $WIRELAB_CORPUS) is not there",
-        );
-        return;
-    };
+    let dir = common::corpus_or_fail("every_name_the_engine_produces_is_known");
     let mut unknown = BTreeSet::new();
     let mut seen = 0;
     let mut d = Dissection::default();

@@ -4,7 +4,7 @@
 //! it does not):
 //!
 //! * random bytes;
-//! * real frames from the shared corpus, cut short at a random length (as a snap length does);
+//! * real frames from the corpus (tests/corpus), cut short at a random length (as a snap length does);
 //! * real frames with random bits flipped (as a damaged or hostile packet is).
 //!
 //! For each, the engine must return (no panic, no endless loop) and everything it reports must
@@ -69,31 +69,25 @@ fn frame(link: u32, wire_len: u32, data: &[u8]) -> Frame<'_> {
     }
 }
 
-/// Every frame of every capture in the corpus, or (without the corpus) a few frames built
-/// here, so the truncation and bit-flip properties always have something to work on.
+/// Every frame of every capture in the corpus, and a few frames built here, so the truncation
+/// and bit-flip properties always have something to work on.
 fn corpus_frames() -> &'static [OwnedFrame] {
     static FRAMES: OnceLock<Vec<OwnedFrame>> = OnceLock::new();
     FRAMES.get_or_init(|| {
         let mut out = Vec::new();
-        if let Some(dir) = common::corpus_dir() {
-            let mut names: Vec<_> = std::fs::read_dir(dir.join("pcaps"))
-                .expect("corpus pcaps")
-                .map(|e| e.expect("entry").path())
-                .collect();
-            names.sort();
-            for path in names {
-                let Ok(mut r) = CaptureReader::open(&path) else {
-                    continue;
-                };
-                while let Ok(Some(f)) = r.next_frame() {
-                    out.push(OwnedFrame::from(&f));
-                }
+        let dir = common::corpus_or_fail("corpus frames for the fuzz properties");
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("pcaps"))
+            .expect("corpus pcaps")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        names.sort();
+        for path in names {
+            let Ok(mut r) = CaptureReader::open(&path) else {
+                continue;
+            };
+            while let Ok(Some(f)) = r.next_frame() {
+                out.push(OwnedFrame::from(&f));
             }
-        } else {
-            common::skip_or_fail(
-                "corpus frames for the fuzz properties",
-                "the corpus is absent; using built-in frames only",
-            );
         }
         out.extend(builtin_frames());
         out

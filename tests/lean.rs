@@ -1,6 +1,6 @@
 //! The lean dissection (`dissect::dissect_lean`, used for the plain one-line summary) must give
 //! exactly the same summary line as the full one, with the same problems, on every packet of
-//! the shared corpus and of the lessons' traces.
+//! the corpus (tests/corpus) and of the lessons' traces.
 
 mod common;
 
@@ -14,18 +14,12 @@ use wirelab::stream::upper::Upper;
 
 fn files() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    if let Some(c) = common::corpus_dir() {
-        v.extend(
-            std::fs::read_dir(c.join("pcaps"))
-                .unwrap()
-                .map(|e| e.unwrap().path()),
-        );
-    } else {
-        common::skip_or_fail(
-            "lean_summary (corpus part)",
-            "the shared corpus is not present",
-        );
-    }
+    let c = common::corpus_or_fail("lean_summary (corpus part)");
+    v.extend(
+        std::fs::read_dir(c.join("pcaps"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
     let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
     for e in std::fs::read_dir(lessons).unwrap() {
         let t = e.unwrap().path().join("trace.pcapng");

@@ -1,6 +1,6 @@
 //! The stream analysis agrees with Wireshark, field by field, on real captures.
 //!
-//! For every capture in `../shared/corpus/pcaps` (or `$WIRELAB_CORPUS/pcaps`) that carries
+//! For every capture in `tests/corpus/pcaps` that carries
 //! TCP or UDP, this test runs tshark at test time:
 //!
 //! ```text
@@ -452,13 +452,7 @@ fn tshark_ready(test: &str) -> bool {
 
 #[test]
 fn stream_analysis_agrees_with_tshark() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "stream_analysis_agrees_with_tshark",
-            "../shared/corpus (or $WIRELAB_CORPUS) is not present",
-        );
-        return;
-    };
+    let corpus = common::corpus_or_fail("stream_analysis_agrees_with_tshark");
     if !tshark_ready("stream_analysis_agrees_with_tshark") {
         return;
     }

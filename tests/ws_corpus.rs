@@ -1,6 +1,6 @@
 //! The HTTP and WebSocket dissectors against Wireshark, on captures no one here wrote.
 //!
-//! The corpus (`../shared/corpus`) has nine captures of WebSocket sessions from Zeek's test
+//! The corpus (`tests/corpus`) has nine captures of WebSocket sessions from Zeek's test
 //! suite, and for each the fields tshark 4.0.17 decoded with TCP reassembly on
 //! (`oracle/<name>.tsv`). HTTP and WebSocket live in the byte stream, so this test puts each
 //! TCP connection's payloads back together per direction (a small reassembly made for the
@@ -216,10 +216,7 @@ fn compare(
 
 #[test]
 fn websocket_fields_agree_with_the_stored_oracle() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail("ws_corpus", "../shared/corpus is not present");
-        return;
-    };
+    let corpus = common::corpus_or_fail("ws_corpus");
     let names = common::ws_captures(&corpus);
     assert_eq!(
         names.len(),
@@ -305,10 +302,7 @@ pub fn tshark_fields(path: &Path, fields: &[&str]) -> Option<String> {
 
 #[test]
 fn websocket_fields_agree_with_tshark_run_now() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail("ws_corpus tshark", "../shared/corpus is not present");
-        return;
-    };
+    let corpus = common::corpus_or_fail("ws_corpus tshark");
     if Command::new("tshark").arg("-v").output().is_err() {
         common::skip_or_fail("ws_corpus tshark", "tshark is not installed");
         return;
@@ -332,13 +326,7 @@ fn websocket_fields_agree_with_tshark_run_now() {
 
 #[test]
 fn an_oversized_close_frame_is_reported() {
-    let Some(corpus) = common::corpus_dir() else {
-        common::skip_or_fail(
-            "ws_corpus oversized close",
-            "../shared/corpus is not present",
-        );
-        return;
-    };
+    let corpus = common::corpus_or_fail("ws_corpus oversized close");
     // A close frame must carry at most 125 bytes; this one announces 258 (in the 64-bit
     // length form, which is itself only for lengths above 65,535).
     let found = dissect_file(

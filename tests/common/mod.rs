@@ -3,15 +3,25 @@
 
 use std::path::PathBuf;
 
-/// Where the shared capture corpus is: `$WIRELAB_CORPUS`, or `../shared/corpus` beside the
-/// repository. `None` if neither exists.
+/// Where the capture corpus is: `tests/corpus/` in the repository (real captures from tcpdump,
+/// Zeek and gopacket with tshark's reading of each; see its README), or `$WIRELAB_CORPUS` if
+/// set. `None` only if it is missing, which the corpus tests treat as a failure: the corpus is
+/// part of the repository, so a checkout without it is broken.
 pub fn corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("WIRELAB_CORPUS") {
-        let p = PathBuf::from(dir);
-        return p.join("pcaps").is_dir().then_some(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let p = match std::env::var_os("WIRELAB_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
+    };
     p.join("pcaps").is_dir().then_some(p)
+}
+
+/// The corpus directory, or a failing test saying where it was looked for.
+pub fn corpus_or_fail(test: &str) -> PathBuf {
+    corpus_dir().unwrap_or_else(|| {
+        panic!(
+            "{test}: the capture corpus is missing (looked in tests/corpus/ or $WIRELAB_CORPUS); it is part of the repository, so restore it with git"
+        )
+    })
 }
 
 /// True when running in CI, where nothing may be skipped.
