@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use super::tcp::{Shown, present, replay, start_recording};
 use crate::cli::{FloodArgs, UdpArgs, UdpCommand, UdpEchoArgs, UdpRecvArgs, UdpSendArgs};
 use crate::demos::narrate::{Recorder, Who};
 use crate::demos::udp::{UdpOptions, UdpReport};
-use crate::demos::{Captured, NetChoice, Place, Stage, quote};
+use crate::demos::{AsRawFd, Captured, NetChoice, Place, Stage, quote};
 use crate::dissect::{Dissection, dissect_into};
 use crate::render::View;
 
