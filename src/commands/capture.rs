@@ -38,7 +38,8 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     };
     let iface = match &args.interface {
         Some(i) => i.clone(),
-        None => lab::current_lab_interface().unwrap_or_else(|| "lo".to_string()),
+        None => lab::current_lab_interface()
+            .unwrap_or_else(|| crate::source::platform::LOOPBACK.to_string()),
     };
     let mut cap = LiveCapture::open(
         &iface,

@@ -15,14 +15,22 @@ use crate::cli::ViewArgs;
 use crate::render::View;
 use crate::source::platform::{self, Feature, Unavailable};
 
+/// How the note of [`replay_instead`] begins (the tour looks for it, to say which demos were
+/// replayed).
+pub const NOT_HERE: &str = "Not available here: ";
+
 /// Say why a command cannot run here, then replay its lesson's recorded trace.
 pub fn replay_instead(
-    no: &Unavailable,
+    no: &dyn std::fmt::Display,
     lesson: &str,
     view: &ViewArgs,
     color: bool,
 ) -> Result<ExitCode, Error> {
-    let note = format!("Not available here: {no}; here is the lesson's recorded trace.\n\n");
+    let no = no.to_string();
+    let note = format!(
+        "{NOT_HERE}{}; here is the lesson's recorded trace.\n\n",
+        no.trim_end_matches('.')
+    );
     // JSON Lines on standard output stay JSON: the note goes to standard error.
     if view.view == View::Json {
         eprint!("{note}");

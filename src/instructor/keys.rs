@@ -13,7 +13,8 @@
 //! back first.
 //!
 //! When standard input is not a terminal (a pipe, a file), keys are read a line at a time
-//! instead: `b` then Enter goes back, `q` quits, anything else goes on.
+//! instead: `b` then Enter goes back, `q` quits, anything else goes on. On Windows, whose
+//! console has no termios, keys are always read a line at a time.
 //!
 //! The termios and signal calls have no safe wrapper in the crates wirelab uses, hence the
 //! `unsafe` below, each block small and explained.

@@ -84,13 +84,20 @@ pub enum Feature {
 }
 
 impl Feature {
+    /// What it is called, and (in brackets) what it needs where that is not obvious.
+    fn name(self) -> &'static str {
+        match self {
+            Feature::Lab => "the lab",
+            Feature::Capture => "live capture",
+            Feature::RawHandshake => "the hand-made handshake",
+        }
+    }
+
     fn needs(self) -> &'static str {
         match self {
-            Feature::Lab => "the lab (Linux network namespaces)",
-            Feature::Capture => "live capture",
-            Feature::RawHandshake => {
-                "the hand-made handshake (a private Linux network namespace with a TUN device)"
-            }
+            Feature::Lab => " (Linux network namespaces)",
+            Feature::Capture => "",
+            Feature::RawHandshake => " (a private Linux network namespace with a TUN device)",
         }
     }
 }
@@ -153,9 +160,11 @@ pub fn check(os: Os, portable: bool, npcap: bool, feature: Feature) -> Result<()
     let no = |why: String| Err(Unavailable { feature, why });
     if portable {
         return no(format!(
-            "{PORTABLE_ENV} is set, so wirelab behaves as on a system without {}, as on macOS \
-             or Windows; unset it to have them again",
-            feature.needs()
+            "{PORTABLE_ENV} is set, so wirelab acts as on macOS or Windows, without {}{}; unset \
+             it to use {} again",
+            feature.name(),
+            feature.needs(),
+            feature.name()
         ));
     }
     match (feature, os) {
@@ -214,7 +223,7 @@ mod tests {
         for f in [Feature::Lab, Feature::Capture, Feature::RawHandshake] {
             let e = check(Os::Linux, true, false, f).unwrap_err();
             assert!(e.why.starts_with("WIRELAB_PORTABLE is set"), "{e}");
-            assert!(e.why.contains("unset it"), "{e}");
+            assert!(e.why.contains("unset it to use"), "{e}");
             assert!(!e.why.contains(". "), "one sentence: {e}");
             assert_eq!(e.feature, f);
         }

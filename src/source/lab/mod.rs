@@ -187,7 +187,7 @@ impl Lab {
         if let Err(no) = crate::source::platform::lab() {
             return Err(LabError {
                 step: "building the lab",
-                error: format!("{} is set", crate::source::platform::PORTABLE_ENV),
+                error: "it is switched off".to_string(),
                 errno: None,
                 why: format!("{}.", no.why),
             });
