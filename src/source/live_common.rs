@@ -135,10 +135,9 @@ fn permission_fix() -> String {
     format!(
         "read access to the BPF devices /dev/bpf*, which this user does not have (a capture \
          sees everyone's traffic, so the system asks for it).\n\
-         Either run it as root:\n    sudo {} capture …\n\
-         or let your user capture for good, as Wireshark's installer does: install Wireshark \
-         (or its \"ChmodBPF\" package), which puts /dev/bpf* in the access_bpf group, and add \
-         yourself to it:\n    sudo dseditgroup -o edit -a \"$USER\" -t user access_bpf\n\
+         Either run wirelab as root (`sudo {} …`), or let your user capture for good, as \
+         Wireshark's installer does: install Wireshark (or its \"ChmodBPF\" package), which \
+         puts /dev/bpf* in the access_bpf group, and add yourself to it:\n    sudo dseditgroup -o edit -a \"$USER\" -t user access_bpf\n\
          then log out and in again.",
         this_binary().display()
     )
