@@ -181,7 +181,8 @@ impl Command {
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// The interface to capture on. Default: the lab's eth0 when run inside the lab
-    /// (`wirelab lab shell`), else the loopback interface lo.
+    /// (`wirelab lab shell`), else the loopback interface (lo on Linux, lo0 on macOS,
+    /// \Device\NPF_Loopback with Npcap on Windows).
     #[arg(long, short = 'i', value_name = "IFACE")]
     pub interface: Option<String>,
 
@@ -202,8 +203,8 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub no_promiscuous: bool,
 
-    /// How to read frames: batch (recvmmsg, 64 frames a system call) or pnet (pnet_datalink's
-    /// receiver, one frame per poll + recvfrom).
+    /// How to read frames on Linux: batch (recvmmsg, 64 frames a system call) or pnet
+    /// (pnet_datalink's receiver, one frame per poll + recvfrom). Elsewhere pnet always reads.
     #[arg(long, value_enum, default_value_t = crate::source::live::Reader::Batch)]
     pub reader: crate::source::live::Reader,
 

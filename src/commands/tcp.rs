@@ -6,7 +6,6 @@
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,7 @@ use crate::cli::{TcpArgs, TcpCommand, TcpConnectArgs, TcpEchoArgs, TcpServeArgs,
 use crate::demos::narrate::{Event, Recorder, RenderOptions, Who, kernel_tcp_state, render};
 use crate::demos::tcp::{EchoOptions, describe_recv};
 use crate::demos::{
-    Captured, NetChoice, Place, Recording, Stage, bundled_trace, quote, touches_port,
+    AsRawFd, Captured, NetChoice, Place, Recording, Stage, bundled_trace, quote, touches_port,
 };
 use crate::filter::Filter;
 use crate::render::{Printer, View};
@@ -95,10 +94,10 @@ pub fn present(s: Shown) -> Result<(), Error> {
         && !json
     {
         printer.text(&format!(
-            "\n{} frames captured on {}; the kernel dropped {}.\n",
+            "\n{} frames captured on {}; {}.\n",
             c.frames.len(),
             s.stage.place.iface(),
-            c.stats.dropped
+            c.stats.describe_dropped()
         ))?;
     }
     if s.captured.is_none() {

@@ -35,6 +35,7 @@ use crate::dissect::model::Frame;
 use crate::source::OwnedFrame;
 use crate::source::lab::{self, Host, Lab, LabError};
 use crate::source::live::{KernelStats, LiveCapture, LiveError, LiveOptions};
+use crate::source::platform;
 
 /// Where the user asked a demo to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -78,7 +79,7 @@ impl Place {
     pub fn iface(&self) -> &'static str {
         match self {
             Place::Lab(_) => lab::IFACE,
-            Place::Loopback => "lo",
+            Place::Loopback => platform::LOOPBACK,
         }
     }
 
@@ -86,7 +87,7 @@ impl Place {
     pub fn mtu(&self) -> u32 {
         match self {
             Place::Lab(_) => 1500,
-            Place::Loopback => 65536,
+            Place::Loopback => platform::LOOPBACK_MTU,
         }
     }
 
@@ -99,7 +100,10 @@ impl Place {
                 lab::SERVER_IP,
                 lab::IFACE
             ),
-            Place::Loopback => "on this host's loopback interface (127.0.0.1, lo)".to_string(),
+            Place::Loopback => format!(
+                "on this host's loopback interface (127.0.0.1, {})",
+                platform::LOOPBACK
+            ),
         }
     }
 }
@@ -204,31 +208,50 @@ impl Recording {
     }
 }
 
-/// Does this frame carry TCP or UDP to or from `port`? (A quick look at IPv4 over Ethernet
-/// without the full engine; used to pick a demo's frames out of the shared loopback.)
+/// Does this frame carry TCP or UDP to or from `port`? (A quick look at IPv4 without the full
+/// engine; used to pick a demo's frames out of the shared loopback.) The loopback's frames
+/// have an Ethernet header on Linux, the 4-byte BSD loopback header on macOS (and on
+/// Windows with Npcap), none on a TUN device.
 pub fn touches_port(f: &Frame, port: u16) -> bool {
-    let d = f.data;
-    if d.len() < 14 + 20 + 4 || d[12..14] != [0x08, 0x00] {
+    let Some(ip) = ipv4_at(f) else {
+        return false;
+    };
+    let d = &f.data[ip..];
+    if d.len() < 20 + 4 {
         return false;
     }
-    let ihl = usize::from(d[14] & 0x0f) * 4;
-    let proto = d[14 + 9];
-    let frag = u16::from_be_bytes([d[14 + 6], d[14 + 7]]) & 0x1fff;
+    let ihl = usize::from(d[0] & 0x0f) * 4;
+    let proto = d[9];
+    let frag = u16::from_be_bytes([d[6], d[7]]) & 0x1fff;
     if proto != 6 && proto != 17 {
         return false;
     }
     if frag != 0 {
         // A later fragment has no ports; keep it if it belongs to the loopback demo's
         // addresses (it can only be judged by its first fragment, which is kept).
-        return d[14 + 12] == 127;
+        return d[12] == 127;
     }
-    let t = 14 + ihl;
-    let Some(ports) = d.get(t..t + 4) else {
+    let Some(ports) = d.get(ihl..ihl + 4) else {
         return false;
     };
     let sp = u16::from_be_bytes([ports[0], ports[1]]);
     let dp = u16::from_be_bytes([ports[2], ports[3]]);
     sp == port || dp == port
+}
+
+/// Where the IPv4 header starts in a frame, by its link type; `None` if the frame does not
+/// carry IPv4.
+fn ipv4_at(f: &Frame) -> Option<usize> {
+    use crate::dissect::model::LinkType;
+    let d = f.data;
+    let at = match f.link {
+        LinkType::ETHERNET if d.get(12..14)? == [0x08, 0x00] => 14,
+        // The address family, in the capturing machine's byte order: AF_INET is 2.
+        LinkType::NULL if matches!(d.get(..4)?, [2, 0, 0, 0] | [0, 0, 0, 2]) => 4,
+        LinkType::RAW | LinkType::IPV4 => 0,
+        _ => return None,
+    };
+    (d.get(at)? >> 4 == 4).then_some(at)
 }
 
 /// Socket options a learner can set on the demos' sockets, each explained in `--help`.
@@ -259,7 +282,6 @@ impl SockOpts {
     /// Set the chosen options on `s`, narrating each setsockopt call. `tcp` says whether
     /// TCP_NODELAY applies.
     pub fn apply(&self, s: &Socket, rec: &Recorder, who: Who, tcp: bool) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         let fd = s.as_raw_fd();
         let ok = |_: &()| "0".to_string();
         if self.reuseaddr {
@@ -309,6 +331,28 @@ impl SockOpts {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(windows)]
+pub use self::windows_socket::AsRawFd;
+/// The number a socket is known by in the narration (`fd 3`): its file descriptor on Unix,
+/// its `SOCKET` handle on Windows, which has no file descriptors for sockets. Code that shows
+/// it imports this instead of `std::os::fd::AsRawFd`, so that it builds on every system.
+#[cfg(unix)]
+pub use std::os::fd::AsRawFd;
+
+#[cfg(windows)]
+mod windows_socket {
+    /// `as_raw_fd()` for Windows sockets: the handle's number.
+    pub trait AsRawFd {
+        fn as_raw_fd(&self) -> u64;
+    }
+
+    impl<T: std::os::windows::io::AsRawSocket> AsRawFd for T {
+        fn as_raw_fd(&self) -> u64 {
+            self.as_raw_socket()
+        }
     }
 }
 

@@ -183,6 +183,15 @@ impl Lab {
     /// Build the lab: namespaces, veth pair, addresses. Must run while the process has one
     /// thread. Afterwards the calling thread is in the client's namespace.
     pub fn create() -> Result<Lab, LabError> {
+        // WIRELAB_PORTABLE: behave as where there are no network namespaces.
+        if let Err(no) = crate::source::platform::lab() {
+            return Err(LabError {
+                step: "building the lab",
+                error: "it is switched off".to_string(),
+                errno: None,
+                why: format!("{}.", no.why),
+            });
+        }
         let fail = |step: &'static str, e: io::Error| {
             let errno = e.raw_os_error();
             LabError {
