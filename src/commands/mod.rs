@@ -5,6 +5,7 @@ pub mod capture;
 pub mod define;
 pub mod dissect;
 pub mod handshake;
+pub mod ip;
 pub mod lab;
 pub mod lessons;
 pub mod sio;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Hint(args) => lessons::hint(&args),
         Command::Capture(args) => capture::run(&args, color),
         Command::Lab(args) => lab::run(&args, color),
+        Command::Ip(cmd) => ip::run(&cmd, color),
         Command::Tcp(args) => tcp::run(&args, color),
         Command::Udp(args) => udp::run(&args, color),
         Command::Flood(args) => udp::flood(&args),

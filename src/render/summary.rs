@@ -100,12 +100,25 @@ pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
     out.push('\n');
 }
 
+/// The layers of the packet itself: an ICMP message quotes the start of the packet it is
+/// about, and those quoted layers (which follow the ICMP layer) are not this packet's.
+fn own_layers(d: &Dissection) -> &[Layer] {
+    let end = d
+        .layers
+        .iter()
+        .position(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
+        .map_or(d.layers.len(), |i| i + 1);
+    &d.layers[..end]
+}
+
 /// The layer the summary describes: the topmost one, skipping a trailing data layer when a
-/// layer below it says more.
+/// layer below it says more. For an ICMP error that is the ICMP layer, not the packet quoted
+/// in it.
 fn top_layer(d: &Dissection) -> Option<&Layer> {
-    let top = d.layers.last()?;
+    let layers = own_layers(d);
+    let top = layers.last()?;
     if top.proto == Proto::Data
-        && let Some(below) = d.layers.iter().rev().nth(1)
+        && let Some(below) = layers.iter().rev().nth(1)
         && below.proto != Proto::Frame
     {
         return Some(below);
@@ -248,10 +261,9 @@ const UDP_LEN: usize = table_index(udp::FIELDS, "udp.length");
 const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
 const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
 
-/// The ports of the outermost TCP or UDP layer.
+/// The ports of the outermost TCP or UDP layer (not one quoted in an ICMP error).
 fn ports(d: &Dissection) -> Option<(u64, u64)> {
-    let l = d
-        .layers
+    let l = own_layers(d)
         .iter()
         .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
     let fs = d.layer_fields(l);
