@@ -168,7 +168,8 @@ fn delay(t: &Topology, server: Ipv4Addr, probes: u32) -> io::Result<Option<Delay
     sock.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut rtts = Vec::new();
     let mut buf = [0u8; 2048];
-    for seq in 1..=probes as u16 {
+    // Probe 0 is not counted: it pays for the ARP exchanges along the path.
+    for seq in 0..=probes as u16 {
         let mut m = vec![8u8, 0, 0, 0, 0, 0];
         m.extend_from_slice(&seq.to_be_bytes());
         m.resize(8 + ECHO_PAYLOAD, 0x61);
@@ -178,7 +179,9 @@ fn delay(t: &Topology, server: Ipv4Addr, probes: u32) -> io::Result<Option<Delay
         while Instant::now() < deadline {
             match recv_stamped(&sock, &mut buf) {
                 Ok((n, at)) if n >= 8 && buf[0] == 0 && buf[6..8] == seq.to_be_bytes() => {
-                    rtts.push(at.duration_since(sent).unwrap_or_default());
+                    if seq > 0 {
+                        rtts.push(at.duration_since(sent).unwrap_or_default());
+                    }
                     break;
                 }
                 Ok(_) => {}
@@ -460,14 +463,19 @@ impl Measurement {
         match &self.rate {
             Some(r) => s.push_str(&format!(
                 "  rate   UDP at 130% of the rate: {} of {} frames of {} bytes arrived over {}\n         \
-                 = {}, set {}: off by {:+.2}% (the rest were dropped by the full queue, as asked)\n",
+                 = {}, set {}: off by {:+.2}%{}\n",
                 r.received,
                 r.sent,
                 r.frame_bytes,
                 ms_text(Duration::from_secs_f64(r.seconds)),
                 rate_text(r.measured_bps.round() as u64),
                 rate_text(r.set_bps),
-                r.error_pct
+                r.error_pct,
+                if r.received < r.sent {
+                    " (the others were dropped by the full queue, as asked)"
+                } else {
+                    " (the queue held all the excess)"
+                }
             )),
             None => s.push_str("  rate   no link has a rate limit: not measured\n"),
         }
