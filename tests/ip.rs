@@ -83,7 +83,9 @@ fn split(out: &Output) -> (Vec<Value>, Vec<Value>) {
 
 /// A field's first (outermost) value.
 fn field<'a>(p: &'a Value, name: &str) -> Option<&'a str> {
-    p["fields"][name].as_str().map(|s| s.split(',').next().unwrap_or(s))
+    p["fields"][name]
+        .as_str()
+        .map(|s| s.split(',').next().unwrap_or(s))
 }
 
 fn num(p: &Value, name: &str) -> Option<u64> {
@@ -146,12 +148,15 @@ fn check_traceroute(out: &Output, icmp_probe: bool) {
     let calls: Vec<String> = events
         .iter()
         .filter(|e| e["event"] == "call")
-        .map(|e| format!("{} {}", e["call"].as_str().unwrap(), e["args"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["call"].as_str().unwrap(),
+                e["args"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert!(
-        calls.iter().any(|c| c.contains("IP_TTL, 3")),
-        "{calls:?}"
-    );
+    assert!(calls.iter().any(|c| c.contains("IP_TTL, 3")), "{calls:?}");
     assert!(
         calls.iter().any(|c| c.contains("MSG_ERRQUEUE")),
         "{calls:?}"
@@ -165,13 +170,30 @@ fn traceroute_gets_time_exceeded_from_every_router() {
         return;
     }
     let out = run(
-        &["ip", "traceroute", "--net", "lab", "--routers", "3", "--view", "json"],
+        &[
+            "ip",
+            "traceroute",
+            "--net",
+            "lab",
+            "--routers",
+            "3",
+            "--view",
+            "json",
+        ],
         false,
     );
     check_traceroute(&out, false);
     let out = run(
         &[
-            "ip", "traceroute", "--net", "lab", "--routers", "3", "--probe", "icmp", "--view",
+            "ip",
+            "traceroute",
+            "--net",
+            "lab",
+            "--routers",
+            "3",
+            "--probe",
+            "icmp",
+            "--view",
             "json",
         ],
         false,
@@ -203,8 +225,19 @@ fn busybox_traceroute_agrees() {
     }
     let out = run(
         &[
-            "lab", "--routers", "3", "shell", "--", "busybox", "traceroute", "-n", "-q", "1",
-            "-w", "2", "203.0.113.2",
+            "lab",
+            "--routers",
+            "3",
+            "shell",
+            "--",
+            "busybox",
+            "traceroute",
+            "-n",
+            "-q",
+            "1",
+            "-w",
+            "2",
+            "203.0.113.2",
         ],
         false,
     );
@@ -286,7 +319,10 @@ fn check_mtu(out: &Output, mtu: u64, size: u64) {
     let after: Vec<u64> = packets[first_icmp..].iter().filter_map(seg).collect();
     assert!(before.contains(&1448), "{before:?}");
     let biggest = mtu - 20 - 32;
-    assert!(!after.is_empty() && after.iter().all(|&l| l <= biggest), "{after:?}");
+    assert!(
+        !after.is_empty() && after.iter().all(|&l| l <= biggest),
+        "{after:?}"
+    );
     assert!(after.contains(&biggest), "{after:?}");
     // Part 3: the program is told.
     let results: Vec<String> = events
@@ -423,8 +459,14 @@ fn loss_only_when_asked() {
 #[test]
 fn ip_demos_replay_the_recorded_trace() {
     for (args, want) in [
-        (&["ip", "traceroute", "--net", "replay"][..], "Time Exceeded"),
-        (&["ip", "mtu", "--net", "replay"][..], "fragmentation needed"),
+        (
+            &["ip", "traceroute", "--net", "replay"][..],
+            "Time Exceeded",
+        ),
+        (
+            &["ip", "mtu", "--net", "replay"][..],
+            "fragmentation needed",
+        ),
     ] {
         let out = run(args, false);
         ok(&out, "replay");
@@ -445,7 +487,10 @@ fn bad_link_specs_are_refused_with_the_place() {
     let out = run(&["lab", "--link", "rate=10mbit,delay=2x"], false);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("column 13") && err.contains("delay=2x"), "{err}");
+    assert!(
+        err.contains("column 13") && err.contains("delay=2x"),
+        "{err}"
+    );
     let out = run(&["lab", "--routers", "1", "--link", "3:delay=1ms"], false);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -477,13 +522,26 @@ fn ip_demos_run_as_an_unprivileged_user() {
         return;
     }
     let who = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "id", "-u"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "id",
+            "-u",
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&who.stdout).trim(), "65534");
     let out = run(
         &[
-            "ip", "traceroute", "--net", "lab", "--probe", "icmp", "--view", "json",
+            "ip",
+            "traceroute",
+            "--net",
+            "lab",
+            "--probe",
+            "icmp",
+            "--view",
+            "json",
         ],
         true,
     );

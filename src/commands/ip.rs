@@ -110,6 +110,14 @@ mod linux {
         }
     }
 
+    /// Stop the lab's link emulators; their final counters.
+    fn finish_links(stage: &mut Stage) -> Vec<crate::source::lab::emulator::LinkReport> {
+        match &mut stage.place {
+            Place::Lab(l) => l.finish_links(),
+            Place::Loopback => Vec::new(),
+        }
+    }
+
     fn lab_of(stage: &Stage) -> &Lab {
         match &stage.place {
             Place::Lab(l) => l,
@@ -146,7 +154,7 @@ mod linux {
             .as_ref()
             .ok()
             .map(|r| hop_table(r, lab.topology(), &opts));
-        let links = lab.link_reports();
+        let links = finish_links(&mut stage);
         present(Shown {
             title: "wirelab ip traceroute",
             lesson: TRACE_LESSON,
@@ -233,6 +241,13 @@ mod linux {
             "Each router lowered the TTL by one; the one that lowered it to 0 dropped the probe \
              and answered from the address of its interface facing the client."
         );
+        if o.queries > 1 {
+            let _ = writeln!(
+                s,
+                "The first probe to each new hop can take longer: the router before it must \
+                 first learn the next hop's MAC address with ARP."
+            );
+        }
         s
     }
 
@@ -278,7 +293,7 @@ mod linux {
         let summary = captured
             .as_ref()
             .map(|c| what_happened(c, lab.topology(), &opts, result.as_ref().ok()));
-        let links = lab.link_reports();
+        let links = finish_links(&mut stage);
         present(Shown {
             title: "wirelab ip mtu",
             lesson: MTU_LESSON,

@@ -267,7 +267,7 @@ fn host(v: &HostView, out: &mut String) {
 }
 
 fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
-    let lab = lab::take()?;
+    let mut lab = lab::take()?;
     let host = a.host;
     if !lab.topology().has(host) {
         return Err(format!(
@@ -299,7 +299,7 @@ fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
     let status = lab
         .run_command(host, std::process::Command::new(&prog).args(&rest))
         .map_err(|e| format!("cannot run {prog}: {e}"))?;
-    for r in lab.link_reports() {
+    for r in lab.finish_links() {
         eprint!("wirelab: what the link emulator did:\n{}", r.describe());
     }
     Ok(ExitCode::from(
@@ -308,7 +308,7 @@ fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
 }
 
 fn measure(a: &LabMeasureArgs) -> Result<ExitCode, Error> {
-    let lab = lab::take()?;
+    let mut lab = lab::take()?;
     if lab.joined.is_some() {
         return Err(
             "`wirelab lab measure` builds its own lab: give it --routers/--link \
@@ -317,8 +317,8 @@ fn measure(a: &LabMeasureArgs) -> Result<ExitCode, Error> {
                 .into(),
         );
     }
-    let t = lab.topology();
     if !a.json {
+        let t = lab.topology();
         println!("{}", path_line(t));
         for j in 1..=t.link_count() {
             println!("  {}", link_line(t, j));
@@ -326,7 +326,7 @@ fn measure(a: &LabMeasureArgs) -> Result<ExitCode, Error> {
         println!();
     }
     let m = crate::source::lab::measure::measure(
-        &lab,
+        &mut lab,
         &crate::source::lab::measure::MeasureOptions {
             probes: a.probes,
             seconds: a.seconds,

@@ -114,12 +114,12 @@ fn bottleneck(t: &Topology) -> (Option<u64>, u32) {
 }
 
 /// Measure the lab's path.
-pub fn measure(lab: &Lab, o: &MeasureOptions) -> io::Result<Measurement> {
-    let t = lab.topology();
+pub fn measure(lab: &mut Lab, o: &MeasureOptions) -> io::Result<Measurement> {
+    let t = lab.topology().clone();
     let server = t.server_ip();
-    let delay = lab.run_in(Host::Client, || delay(t, server, o.probes))??;
+    let delay = lab.run_in(Host::Client, || delay(&t, server, o.probes))??;
     let loss = loss(lab, server)?;
-    let rate = match bottleneck(t).0 {
+    let rate = match bottleneck(&t).0 {
         Some(_) => Some(rate(lab, server, o.seconds)?),
         None => None,
     };
@@ -129,7 +129,7 @@ pub fn measure(lab: &Lab, o: &MeasureOptions) -> io::Result<Measurement> {
         delay,
         loss,
         rate,
-        links: lab.link_reports(),
+        links: lab.finish_links(),
     })
 }
 

@@ -428,7 +428,11 @@ impl Lab {
                         if let (crate::source::topology::Shaper::Tbf, Some(rate)) =
                             (spec.shaper, spec.rate)
                         {
-                            let burst = spec.mtu() + 14;
+                            // A bucket of one frame would lose every late wake-up of the
+                            // kernel's timer for good (measured: −15% at 100 Mbit/s); two
+                            // frames, or 2 ms of the rate, absorb them.
+                            let frame = spec.mtu() + 14;
+                            let burst = (2 * frame).max((rate / 8 / 500) as u32);
                             rtnl.add_tbf(link.index, rate, burst, spec.queue_len() as u32)
                                 .map_err(|e| ("adding tbf on a link's wire", e))?;
                         }
@@ -578,9 +582,15 @@ impl Lab {
     }
 
     /// What each emulated link has done so far (empty when no link is emulated, or when this
-    /// process only joined the lab).
+    /// process only joined the lab). The CPU time is brought up to date four times a second.
     pub fn link_reports(&self) -> Vec<LinkReport> {
         self.emulators.iter().map(|e| e.stats.report()).collect()
+    }
+
+    /// Stop the link emulators (the emulated links carry nothing from now on) and return their
+    /// final counters.
+    pub fn finish_links(&mut self) -> Vec<LinkReport> {
+        self.emulators.drain(..).map(Emulator::stop).collect()
     }
 
     /// Read one host's configuration back from the kernel.
