@@ -30,8 +30,9 @@ trap 'rm -rf "$OUT"' EXIT
 SERVER=203.0.113.2
 
 echo "one emulated link (client — r1 ══ server), delay=$DELAY one way; medians of each run"
-printf '%-9s %-8s | %-28s | %-28s | %-24s | %s\n' rate shaper \
-  "ping RTT median (expected)" "one-way delay, measure" "rate: UDP / TCP goodput" "emulator CPU"
+printf '%-9s %-8s | %-28s | %-28s | %-24s | %-33s | %s\n' rate shaper \
+  "ping RTT median (expected)" "one-way delay, measure" "rate: UDP / TCP goodput" "emulator CPU" \
+  "late p50/p99"
 for rate in 1 10 100; do
   bytes=$((rate * 375000))
   for shaper in wirelab tbf; do
@@ -62,15 +63,27 @@ unasked = sum(int(n) for n in re.findall(r"lost without being asked: (\d+)", err
 goodput = t.get("goodput_bps", 0)
 tcp_err = 100 * (goodput - rate * 1448 / 1514) / (rate * 1448 / 1514)
 cpu_s, wall = float(cpu.group(1)), float(cpu.group(2))
+# How late the emulator sent frames against their schedule (its own histogram, client → server,
+# during `measure`): the bucket bound that half and 99% of the frames stayed within.
+bounds = [10, 25, 50, 100, 250, 500, 1000, 2000, 5000, 10000, float("inf")]
+hist = m["links"][0]["dirs"][0]["late_hist"]
+def q(f):
+    want, seen = sum(hist) * f, 0
+    for b, n in zip(bounds, hist):
+        seen += n
+        if seen >= want:
+            return "≤" + (f"{b}" if b != float("inf") else ">10000")
+late = f"{q(0.5)}/{q(0.99)} µs"
 print(f"{rate/1e6:>4.0f}mbit  {shaper:<8} | {p['median']:7.3f} ms ({expected:7.3f}) "
       f"{one_way_ping - d:+.3f} | ping {one_way_ping - d:+.3f}, measure {m['delay']['error_ms']:+.3f} ms "
       f"| {m['rate']['error_pct']:+6.2f}% / {tcp_err:+6.2f}%     "
-      f"| {100*cpu_s/wall:4.1f}% of a core, {1e6*cpu_s/max(frames,1):5.1f} µs/frame"
+      f"| {100*cpu_s/wall:4.1f}% of a core, {1e6*cpu_s/max(frames,1):5.1f} µs/frame | {late}"
       + (f"  [{unasked} frames lost unasked]" if unasked else ""))
 PY
   done
 done
 echo "(one-way delay errors in ms, rate errors in % of the setting: UDP from the receiver's kernel"
 echo " timestamps, TCP goodput against rate × 1448/1514; CPU over the whole shell run, and per"
-echo " frame the emulator handled)"
+echo " frame the emulator handled; late: how far behind schedule the emulator sent frames during"
+echo " measure's UDP stream, half and 99% of them, as bucket bounds)"
 uptime

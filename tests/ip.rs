@@ -426,6 +426,12 @@ fn link_delay_and_rate_within_bounds() {
     // Sending at 130% of the rate overflows a 100-packet queue: those drops were asked for.
     let q: u64 = m["links"][0]["dirs"][0]["queue_full"].as_u64().unwrap();
     assert!(q > 0, "{m}");
+    // The kernel's token bucket filter in place of wirelab's shaper.
+    let m = measure("rate=10mbit,delay=20ms,queue=100,shaper=tbf", &[], false);
+    let err = f(&m, &["rate", "error_pct"]);
+    assert!(err.abs() < 5.0, "tbf: rate off by {err}%: {m}");
+    assert!(f(&m, &["delay", "rtt_min_ms"]) >= 40.0, "{m}");
+    assert_eq!(unasked(&m), 0, "{m}");
 }
 
 #[test]
