@@ -455,6 +455,12 @@ fn loss_only_when_asked() {
         .collect();
     assert_eq!(missing, vec![3, 9], "{m}");
     assert_eq!(m["links"][0]["dirs"][0]["dropped"], 2, "{m}");
+    // dup= and reorder= add and move frames but lose none.
+    let m = measure("delay=1ms,dup=20%,reorder=20%", &["--probes", "5"], false);
+    assert!(m["loss"]["missing"].as_array().unwrap().is_empty(), "{m}");
+    assert!(m["loss"]["received"].as_u64().unwrap() > 200, "{m}");
+    assert!(m["links"][0]["dirs"][0]["reordered"].as_u64().unwrap() > 0, "{m}");
+    assert_eq!(unasked(&m), 0, "{m}");
     // loss=10%: about 20 of 200, the same ones for the same seed.
     let m = measure("delay=1ms,loss=10%,seed=3", &["--probes", "5"], false);
     let lost = m["loss"]["missing"].as_array().unwrap().len();
