@@ -459,7 +459,10 @@ fn loss_only_when_asked() {
     let m = measure("delay=1ms,dup=20%,reorder=20%", &["--probes", "5"], false);
     assert!(m["loss"]["missing"].as_array().unwrap().is_empty(), "{m}");
     assert!(m["loss"]["received"].as_u64().unwrap() > 200, "{m}");
-    assert!(m["links"][0]["dirs"][0]["reordered"].as_u64().unwrap() > 0, "{m}");
+    assert!(
+        m["links"][0]["dirs"][0]["reordered"].as_u64().unwrap() > 0,
+        "{m}"
+    );
     assert_eq!(unasked(&m), 0, "{m}");
     // loss=10%: about 20 of 200, the same ones for the same seed.
     let m = measure("delay=1ms,loss=10%,seed=3", &["--probes", "5"], false);
@@ -492,6 +495,69 @@ fn ip_demos_replay_the_recorded_trace() {
     let out = run(&["ip", "traceroute", "--net", "host"], false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no routers"));
+}
+
+/// `lab shell --host NAME` reaches a router; inside a lab shell, `wirelab lab` and `wirelab lab
+/// shell --host server` join that same lab instead of building another.
+#[test]
+fn lab_shell_reaches_every_host_of_one_lab() {
+    if let Err(why) = lab(false) {
+        common::skip_or_fail("lab_shell_reaches_every_host_of_one_lab", &why);
+        return;
+    }
+    let out = run(
+        &[
+            "lab",
+            "--routers",
+            "2",
+            "shell",
+            "--host",
+            "r2",
+            "--",
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+        ],
+        false,
+    );
+    ok(&out, "lab shell --host r2");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1",
+        "r2 forwards"
+    );
+    let bin = env!("CARGO_BIN_EXE_wirelab");
+    let inner = format!(
+        "{bin} --color never lab && {bin} lab shell --host server -- cat /proc/sys/net/ipv4/ip_forward"
+    );
+    let out = run(
+        &[
+            "lab",
+            "--routers",
+            "1",
+            "--link",
+            "delay=1ms",
+            "shell",
+            "--",
+            "sh",
+            "-c",
+            &inner,
+        ],
+        false,
+    );
+    ok(&out, "wirelab lab inside a lab shell");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the namespaces of wirelab process"), "{text}");
+    assert!(
+        text.contains("server 203.0.113.2"),
+        "the routed lab, not a new one: {text}"
+    );
+    assert!(
+        text.trim_end().ends_with('0'),
+        "the server does not forward: {text}"
+    );
+    // The emulator's report when the shell ends.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lost without being asked: 0"), "{err}");
 }
 
 #[test]

@@ -230,12 +230,8 @@ fn trace_from_client(
                     |n| n.to_string(),
                 )?;
             }
-            let reply = wait_answer(&sock, rec, icmp, seq, sent, &mut buf, t)?;
-            let done = reply.as_ref().is_some_and(|r| r.answer.is_final());
-            hop.replies.push(reply);
-            if done && hop.replies.len() == usize::from(o.queries) {
-                report.reached = true;
-            }
+            hop.replies
+                .push(wait_answer(&sock, rec, icmp, seq, sent, &mut buf, t)?);
         }
         let reached = hop.replies.iter().flatten().any(|r| r.answer.is_final());
         report.hops.push(hop);
