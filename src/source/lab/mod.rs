@@ -93,6 +93,23 @@
 //! Captures work on any host's interface: open a
 //! [`LiveCapture`](crate::source::live::LiveCapture) on a thread that entered the host
 //! ([`crate::demos::Recording::start_on`] does it for the demos).
+//!
+//! In short, a new live command over an emulated path (`tcp transfer`, say) needs:
+//!
+//! 1. an arm in `cli::Command::lab_plan` returning `LabPlan { topology: Topology::new(routers,
+//!    &links)?, join: false }` (its `--link` arguments parse as [`LinkArg`](crate::source::topology::LinkArg));
+//! 2. [`take`] for the [`Lab`], then [`Lab::run_in`] (a closure on a host), [`Lab::spawn`] (a
+//!    program on a host), [`Lab::netns`] (a namespace for threads of its own), and
+//!    [`Lab::topology`] for addresses and what the path should do ([`Topology::path_delay`],
+//!    [`LinkSpec::transmission_time`]);
+//! 3. `demos::Recording::start_on(&lab, Host::Client, "eth0", …)` for the packets, shown with
+//!    `commands::tcp::present` like every demo;
+//! 4. [`Lab::finish_links`] at the end for the emulator's counters (queue drops, losses asked
+//!    for, anything lost that was not asked for, lateness, CPU).
+//!
+//! `drop=N` counts data packets from the client's side (TCP segments with payload,
+//! retransmissions included), so a transfer from client to server loses exactly its N-th
+//! segment.
 
 pub mod diagnose;
 pub mod emulator;
