@@ -16,10 +16,13 @@
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
 //!   diagrams ([`dissect::fields`]), and one file per protocol.
 //! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
-//!   ([`source::live`]) and the lab, a private two-host network ([`source::lab`]); what this
-//!   system can do ([`source::platform`]).
+//!   ([`source::live`]) and the lab, a private network of client, routers and server
+//!   ([`source::lab`], planned by [`source::topology`]) whose links the lab's emulator can make
+//!   slow, narrow or lossy ([`source::lab::emulator`]); what this system can do
+//!   ([`source::platform`]).
 //! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
-//!   call is narrated next to the packets it caused.
+//!   call is narrated next to the packets it caused; traceroute and path MTU discovery across
+//!   the lab's routers ([`demos::ip`]).
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
 //!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.

@@ -16,6 +16,8 @@
 //! a TUN device and a raw socket, next to the kernel's TCP (`wirelab tcp handshake`).
 
 pub mod handshake;
+#[cfg(target_os = "linux")]
+pub mod ip;
 pub mod narrate;
 pub mod tcp;
 pub mod udp;
@@ -51,6 +53,16 @@ pub enum NetChoice {
     Replay,
 }
 
+/// What a traceroute sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Probe {
+    /// UDP datagrams to ports nobody listens on (33434 and up), as Unix traceroute does.
+    #[default]
+    Udp,
+    /// ICMP echo requests, as Windows' tracert does.
+    Icmp,
+}
+
 /// Where a demo runs.
 pub enum Place {
     Lab(Lab),
@@ -62,7 +74,7 @@ impl Place {
     /// The address the server listens on.
     pub fn server_ip(&self) -> Ipv4Addr {
         match self {
-            Place::Lab(_) => lab::SERVER_IP,
+            Place::Lab(lab) => lab.topology().server_ip(),
             Place::Loopback => Ipv4Addr::LOCALHOST,
         }
     }
@@ -86,18 +98,32 @@ impl Place {
     /// The MTU of that interface.
     pub fn mtu(&self) -> u32 {
         match self {
-            Place::Lab(_) => 1500,
+            Place::Lab(lab) => lab.topology().link(1).mtu(),
             Place::Loopback => platform::LOOPBACK_MTU,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Place::Lab(_) => format!(
+            Place::Lab(lab) if lab.topology().routers() > 0 => {
+                let t = lab.topology();
+                let path: Vec<&str> = t.hosts().iter().map(|h| h.name()).collect();
+                format!(
+                    "in the lab: client {} and server {}, {} router{} between them ({}); \
+                     captured on the client's {}",
+                    t.client_ip(),
+                    t.server_ip(),
+                    t.routers(),
+                    if t.routers() == 1 { "" } else { "s" },
+                    path.join(" — "),
+                    lab::IFACE
+                )
+            }
+            Place::Lab(lab) => format!(
                 "in the lab: client {} and server {}, two private hosts joined by a virtual \
                  Ethernet cable (veth); captured on the client's {}",
-                lab::CLIENT_IP,
-                lab::SERVER_IP,
+                lab.topology().client_ip(),
+                lab.topology().server_ip(),
                 lab::IFACE
             ),
             Place::Loopback => format!(
@@ -198,6 +224,72 @@ impl Recording {
         Ok(Recording { stop, handle })
     }
 
+    /// Start capturing on `host`'s lab interface `iface` (eth0, or eth1 on a router), from a
+    /// thread that enters that host first.
+    #[cfg(target_os = "linux")]
+    pub fn start_on(
+        lab: &Lab,
+        host: Host,
+        iface: &'static str,
+        keep: impl Fn(&Frame) -> bool + Send + 'static,
+    ) -> Result<Recording, LiveError> {
+        let io_err = |error: io::Error| LiveError::Io {
+            iface: format!("{host}'s {iface}"),
+            error,
+        };
+        let ns = lab.netns(host).map_err(io_err)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), LiveError>>();
+        let handle = std::thread::Builder::new()
+            .name(format!("capture-{host}"))
+            .spawn(move || {
+                let opened = nix::sched::setns(
+                    std::os::fd::AsFd::as_fd(&ns),
+                    nix::sched::CloneFlags::CLONE_NEWNET,
+                )
+                .map_err(|e| LiveError::Io {
+                    iface: iface.to_string(),
+                    error: e.into(),
+                })
+                .and_then(|()| {
+                    LiveCapture::open(
+                        iface,
+                        &LiveOptions {
+                            read_timeout: Duration::from_millis(20),
+                            ..LiveOptions::default()
+                        },
+                    )
+                });
+                let mut cap = match opened {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let _ = ready_tx.send(Err(e));
+                        return Err(io::Error::other(msg));
+                    }
+                };
+                let mut frames = Vec::new();
+                let stats = cap.run(&flag, |f| {
+                    if keep(f) {
+                        let mut o = OwnedFrame::from(f);
+                        o.number = frames.len() as u64 + 1;
+                        frames.push(o);
+                    }
+                    Ok(true)
+                })?;
+                Ok(Captured { frames, stats })
+            })
+            .map_err(io_err)?;
+        ready_rx
+            .recv()
+            .map_err(|_| io_err(io::Error::other("the capture thread ended")))??;
+        Ok(Recording { stop, handle })
+    }
+
     /// Wait a moment for the last frames (a final ACK), then stop and collect.
     pub fn finish(self) -> io::Result<Captured> {
         std::thread::sleep(Duration::from_millis(150));
@@ -205,6 +297,25 @@ impl Recording {
         self.handle
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the capture thread panicked")))
+    }
+}
+
+impl Captured {
+    /// Several captures as one, in time order (frames renumbered, kernel counters added up).
+    pub fn merge(parts: Vec<Captured>) -> Captured {
+        let mut frames: Vec<OwnedFrame> = Vec::new();
+        let mut stats = KernelStats::default();
+        for p in parts {
+            frames.extend(p.frames);
+            stats.received += p.stats.received;
+            stats.dropped += p.stats.dropped;
+            stats.from_kernel |= p.stats.from_kernel;
+        }
+        frames.sort_by_key(|f| f.ts);
+        for (i, f) in frames.iter_mut().enumerate() {
+            f.number = i as u64 + 1;
+        }
+        Captured { frames, stats }
     }
 }
 

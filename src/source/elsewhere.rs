@@ -33,33 +33,8 @@ pub mod lab {
     pub const SERVER_MAC: [u8; 6] = [0x02, 0x77, 0x6c, 0, 0, 0x02];
     pub const IFACE: &str = "eth0";
 
-    /// One of the two roles of a demo. On the loopback both roles share the one host.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Host {
-        Client,
-        Server,
-    }
-
-    impl Host {
-        pub fn name(self) -> &'static str {
-            match self {
-                Host::Client => "client",
-                Host::Server => "server",
-            }
-        }
-        pub fn ip(self) -> Ipv4Addr {
-            match self {
-                Host::Client => CLIENT_IP,
-                Host::Server => SERVER_IP,
-            }
-        }
-        pub fn mac(self) -> [u8; 6] {
-            match self {
-                Host::Client => CLIENT_MAC,
-                Host::Server => SERVER_MAC,
-            }
-        }
-    }
+    /// The hosts and the plan of a lab are plain data, the same everywhere.
+    pub use crate::source::topology::{Host, LabPlan, LinkSpec, Topology};
 
     /// A lab that cannot exist here: no value of this type can be made.
     pub struct Lab {
@@ -69,6 +44,11 @@ pub mod lab {
     impl Lab {
         /// Never called: there is no `Lab` to call it on.
         pub fn enter(&self, _host: Host) -> io::Result<()> {
+            match self.never {}
+        }
+
+        /// Never called: there is no `Lab` to call it on.
+        pub fn topology(&self) -> &Topology {
             match self.never {}
         }
     }
@@ -86,7 +66,7 @@ pub mod lab {
     impl std::error::Error for LabError {}
 
     /// Nothing to prepare where there is no lab.
-    pub fn prepare() {}
+    pub fn prepare(_plan: &LabPlan) {}
 
     /// Always the reason there is no lab here.
     pub fn take() -> Result<Lab, LabError> {
@@ -124,12 +104,13 @@ mod tests {
         assert_eq!(here::SERVER_MAC, linux::SERVER_MAC);
         assert_eq!(here::IFACE, linux::IFACE);
         assert_eq!(here::PREFIX, linux::PREFIX);
-        for (a, b) in [
-            (here::Host::Client, linux::Host::Client),
-            (here::Host::Server, linux::Host::Server),
-        ] {
-            assert_eq!((a.name(), a.ip(), a.mac()), (b.name(), b.ip(), b.mac()));
-        }
+        // The hosts are the one type of `source::topology` on every system; the cable's plan
+        // (no routers) puts the same addresses on them as the constants above.
+        let t = here::Topology::new(0, &[]).expect("the plain cable");
+        assert_eq!(
+            (t.client_ip(), t.server_ip()),
+            (linux::CLIENT_IP, linux::SERVER_IP)
+        );
     }
 
     /// Where there is no lab, taking it says why, in the words of `platform`.

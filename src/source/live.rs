@@ -49,7 +49,7 @@ use crate::source::lab::netlink::Rtnl;
 pub use crate::source::live_common::{KernelStats, LiveError, LiveOptions, Reader, now};
 
 /// `SOL_PACKET` option: do not deliver packets this host sends (Linux 4.20).
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+pub(crate) const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 /// `SOL_PACKET` option: read and reset the packet and drop counters.
 const PACKET_STATISTICS: libc::c_int = 6;
 /// `ioctl`: the kernel timestamp of the last packet read, as a `timespec`.
@@ -167,7 +167,7 @@ impl Batch {
 }
 
 /// Bind a packet socket to one interface (what pnet does in its `channel`).
-fn bind_to(fd: &OwnedFd, index: u32) -> io::Result<()> {
+pub(crate) fn bind_to(fd: &OwnedFd, index: u32) -> io::Result<()> {
     // SAFETY: an all-zero sockaddr_ll is valid; the filled-in one lives through the call and
     // its size is passed with it.
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -212,8 +212,8 @@ fn promiscuous(fd: &OwnedFd, index: u32) -> io::Result<()> {
     }
 }
 
-fn setsockopt_int(
-    fd: &OwnedFd,
+pub(crate) fn setsockopt_int(
+    fd: &impl AsRawFd,
     level: libc::c_int,
     name: libc::c_int,
     value: libc::c_int,
@@ -397,25 +397,10 @@ impl LiveCapture {
 
     /// The kernel's counters since the capture started.
     pub fn stats(&mut self) -> io::Result<KernelStats> {
-        let mut st = TpacketStats::default();
-        let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
-        // SAFETY: PACKET_STATISTICS writes a `struct tpacket_stats` (two unsigned ints) into
-        // the buffer, whose size is passed in `len`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.sock.as_raw_fd(),
-                libc::SOL_PACKET,
-                PACKET_STATISTICS,
-                (&mut st as *mut TpacketStats).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let st = packet_statistics(&self.sock)?;
         // Reading the counters resets them, so keep a running total.
-        self.totals.received += u64::from(st.tp_packets);
-        self.totals.dropped += u64::from(st.tp_drops);
+        self.totals.received += st.received;
+        self.totals.dropped += st.dropped;
         self.totals.from_kernel = true;
         Ok(self.totals)
     }
@@ -454,6 +439,32 @@ impl LiveCapture {
         }
         self.stats()
     }
+}
+
+/// A packet socket's counters since they were last read (`PACKET_STATISTICS`; reading them
+/// resets them).
+pub(crate) fn packet_statistics(fd: &OwnedFd) -> io::Result<KernelStats> {
+    let mut st = TpacketStats::default();
+    let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: PACKET_STATISTICS writes a `struct tpacket_stats` (two unsigned ints) into the
+    // buffer, whose size is passed in `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_STATISTICS,
+            (&mut st as *mut TpacketStats).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(KernelStats {
+        received: u64::from(st.tp_packets),
+        dropped: u64::from(st.tp_drops),
+        from_kernel: true,
+    })
 }
 
 /// The kernel's timestamp of the last frame read from the socket (`SIOCGSTAMPNS`).

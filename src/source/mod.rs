@@ -1,4 +1,5 @@
-//! Where frames come from: capture files, live interfaces and the lessons' own traffic.
+//! Where frames come from: capture files, live interfaces and the lessons' own traffic, and
+//! the plan of the lab network ([`topology`]) the live demos run in.
 //!
 //! Every source produces [`Frame`]s for the one engine in [`crate::dissect`]; nothing
 //! downstream knows or cares which source it was.
@@ -20,6 +21,7 @@ pub mod live;
 pub mod live_common;
 pub mod platform;
 pub mod sample;
+pub mod topology;
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 
