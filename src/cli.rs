@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::View;
 
-/// wirelab: learn networking by making it happen on your own machine and looking at the bytes.
+/// Learn networking by making it happen on your own machine and looking at the bytes.
 ///
 /// Every command produces real traffic (or reads a capture) and shows each packet header by
 /// header, every field placed on both the OSI model and the TCP/IP model.
@@ -53,8 +53,12 @@ pub enum Command {
     Lesson(LessonArgs),
     /// Grade your answers and exercises (all lessons, or one).
     Check(CheckArgs),
-    /// A hint for an exercise or a trace question.
+    /// A hint for an exercise or a trace question (without an id: the list of them).
     Hint(HintArgs),
+    /// Print a completion script for your shell, e.g. `wirelab completions bash`.
+    Completions(CompletionsArgs),
+    /// Print wirelab's manual page (roff), e.g. `wirelab man > wirelab.1; man ./wirelab.1`.
+    Man(ManArgs),
     /// Build a large capture by repeating real frames (for the benchmarks).
     #[command(hide = true)]
     MakeCapture(MakeCaptureArgs),
@@ -344,13 +348,16 @@ pub struct UdpEchoArgs {
     #[arg(long, short = 'n', default_value_t = 5)]
     pub datagrams: usize,
 
-    /// Lose this percentage of the datagrams (lab only), e.g. --loss 30.
-    #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
+    /// Lose this share of the datagrams (lab only): 30% or 0.3, both thirty percent. A number
+    /// of 1 or more needs its % sign (is 1 one percent or all?).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
     pub loss: f64,
 
-    /// Deliver some datagrams out of order (lab only).
-    #[arg(long)]
-    pub reorder: bool,
+    /// Deliver some datagrams out of order (lab only): this share of them is held back and
+    /// overtaken, written like --loss (20% or 0.2); 35% when no value is given.
+    #[arg(long, value_name = "RATE", num_args = 0..=1, default_missing_value = "35%",
+          value_parser = parse_rate)]
+    pub reorder: Option<f64>,
 
     /// Seed for the relay's random choices (the same seed makes the same losses).
     #[arg(long, default_value_t = 7)]
@@ -618,9 +625,28 @@ pub struct TourArgs {
 #[derive(Debug, Args)]
 pub struct DefineArgs {
     /// The term: socket, client, server, TCP, UDP, packet, "OSI model", "TCP/IP model",
-    /// WebSocket, Socket.IO. Several words may be given without quotes.
-    #[arg(required = true, num_args = 1..)]
+    /// WebSocket, Socket.IO. Several words may be given without quotes. Without a term: the
+    /// list of every term wirelab explains.
+    #[arg(num_args = 0..)]
     pub term: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for. Install, e.g.: bash: `wirelab completions bash >
+    /// ~/.local/share/bash-completion/completions/wirelab`; zsh: into a folder of your
+    /// $fpath as `_wirelab`; fish: `> ~/.config/fish/completions/wirelab.fish`; PowerShell:
+    /// `wirelab completions powershell | Out-String | Invoke-Expression` in your $PROFILE.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Instead of printing wirelab(1), write it and one page per subcommand
+    /// (wirelab-dissect.1, wirelab-tcp-echo.1, …) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -646,8 +672,9 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct HintArgs {
-    /// The exercise or question id, as `wirelab check` names it.
-    pub id: String,
+    /// The exercise or question id, as `wirelab check` names it. Without it: every exercise
+    /// and question that has a hint, lesson by lesson.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -701,6 +728,38 @@ pub struct DissectArgs {
 
     #[command(flatten)]
     pub pace: PaceArgs,
+}
+
+/// A share of packets, for `--loss` and `--reorder`, as a fraction from 0.0 to 1.0: `30%`
+/// (a percentage, up to 100%) or `0.3` (a fraction below 1). A bare number of 1 or more is
+/// refused rather than guessed: `--loss 1` could mean one percent or every packet.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, percent) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (t, false),
+    };
+    let v: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a rate: write a percentage like 30% or a fraction like 0.3")
+    })?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "`{s}`: a rate is between 0% and 100% (or 0 and 1 as a fraction)"
+        ));
+    }
+    if percent {
+        if v > 100.0 {
+            return Err(format!("`{s}`: a percentage is at most 100%"));
+        }
+        Ok(v / 100.0)
+    } else if v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "`{s}` is ambiguous: without a % sign a rate is a fraction below 1 (0.3 is thirty \
+             percent); for {v} percent write {v}%"
+        ))
+    }
 }
 
 fn parse_export(s: &str) -> Result<PathBuf, String> {
@@ -783,5 +842,23 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parse_rate_reads_percentages_and_fractions_alike() {
+        assert_eq!(parse_rate("30%"), Ok(0.3));
+        assert_eq!(parse_rate("0.3"), Ok(0.3));
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert_eq!(parse_rate("100%"), Ok(1.0));
+        assert_eq!(parse_rate(" 2.5 % "), Ok(0.025));
+    }
+
+    #[test]
+    fn parse_rate_refuses_what_it_would_have_to_guess() {
+        for bad in ["30", "1", "101%", "-0.1", "-5%", "lots", "NaN", "inf%"] {
+            let e = parse_rate(bad).expect_err(bad);
+            assert!(e.contains(bad.trim()), "{bad}: {e}");
+        }
+        assert!(parse_rate("30").unwrap_err().contains("30%"));
     }
 }

@@ -2,6 +2,7 @@
 //! and returns the process's exit code; errors bubble up to `main` as [`Error`].
 
 pub mod capture;
+pub mod completions;
 pub mod define;
 pub mod dissect;
 pub mod elsewhere;
@@ -55,6 +56,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Lesson(args) => lessons::show(&args),
         Command::Check(args) => lessons::check(&args),
         Command::Hint(args) => lessons::hint(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
         Command::Capture(args) => capture::run(&args, color),
         Command::Lab(args) => lab::run(&args, color),
         Command::Tcp(args) => tcp::run(&args, color),
