@@ -65,6 +65,21 @@ fn tracker_config(args: &DissectArgs) -> Result<TrackerConfig, Error> {
     })
 }
 
+/// With `--view json` standard output carries JSON Lines only, and the reports are text for
+/// people: refuse the mix with a clear word rather than interleave tables with JSON.
+fn refuse_text_reports_in_json(args: &DissectArgs) -> Result<(), Error> {
+    let graph_here = matches!(args.graph, Some(GraphTarget::Terminal));
+    if args.view.view == crate::render::View::Json
+        && (args.stats || args.follow.is_some() || graph_here)
+    {
+        return Err("--stats, --follow and --graph print reports for people, not JSON, and with \
+                    --view json standard output carries JSON Lines only: leave out --view json \
+                    to read the report, or write the graph to a file (--graph=out.svg)"
+            .into());
+    }
+    Ok(())
+}
+
 /// Does showing packets in `view` (through `filter`) need the stream tracker's analysis?
 pub fn needs_tracker(view: crate::render::View, filter: Option<&Filter>) -> bool {
     view != crate::render::View::Summary
@@ -85,6 +100,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(name) = &args.view.field {
         crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
     }
+    refuse_text_reports_in_json(args)?;
     let mut tracker = StreamTracker::new(tracker_config(args)?);
     let mut reader = CaptureReader::open(&args.file)?;
     let reports = args.stats || args.follow.is_some() || args.graph.is_some();

@@ -72,6 +72,9 @@ fn printer(
 
 async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     let host = if args.public { "0.0.0.0" } else { "127.0.0.1" };
+    // With --view json, standard output carries JSON Lines only; the server's sentences go
+    // to standard error.
+    crate::say::narration_to_stderr(args.view.view == View::Json);
     let listener = TcpListener::bind((host, args.port))
         .await
         .map_err(|e| format!("cannot listen on {host}:{}: {e}", args.port))?;
@@ -85,14 +88,14 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     let mode = if args.echo { Mode::Echo } else { Mode::Chat };
     let port = addr.port();
     let shown = if args.public { "127.0.0.1" } else { host };
-    println!(
+    crate::say!(
         "wirelab ws serve ({}): page at http://{shown}:{port}/  WebSocket at ws://{shown}:{port}/ws",
         match mode {
             Mode::Echo => "echo: every message goes back to its sender",
             Mode::Chat => "chat: every message goes to every client",
         }
     );
-    println!("listening on {addr}; Ctrl-C stops");
+    crate::say!("listening on {addr}; Ctrl-C stops");
     let cfg = ServerConfig {
         mode,
         max_message: args.max_message,
@@ -118,7 +121,7 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(t) = task {
         let _ = t.await;
     }
-    println!("server stopped");
+    crate::say!("server stopped");
     Ok(ExitCode::SUCCESS)
 }
 
