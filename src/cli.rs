@@ -39,7 +39,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// A guided tour: the two layer models, then real traffic taken apart layer by layer.
+    /// A guided tour: every lesson's demo in order, each introduced in a few lines (about a
+    /// minute; --step for one step per key press).
     Tour(TourArgs),
     /// The OSI and TCP/IP models side by side, with the protocols placed on them.
     Layers,
@@ -617,6 +618,10 @@ pub struct TourArgs {
     /// every machine).
     #[arg(long)]
     pub replay: bool,
+    /// Show only the opening: the two layer models side by side, then a small conversation
+    /// wirelab builds byte by byte and reads back (lesson 1's demo).
+    #[arg(long, conflicts_with = "replay")]
+    pub opening: bool,
     /// Write the conversation the tour builds to this capture file, and stop.
     #[arg(long, value_name = "FILE", hide = true)]
     pub write_trace: Option<PathBuf>,
