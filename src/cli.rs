@@ -502,7 +502,9 @@ pub enum WsCommand {
     Serve(WsServeArgs),
     /// Connect to a WebSocket server: each line typed is sent as a text message.
     Connect(WsConnectArgs),
-    /// The lesson: a server and a client on 127.0.0.1, every byte between them explained.
+    /// The WebSocket lesson: a server and a client (in the lab; else on 127.0.0.1), the
+    /// Upgrade, Sec-WebSocket-Accept worked out, three messages, a ping and the close, every
+    /// field explained; then the same connection as captured on the wire.
     Echo(WsEchoArgs),
     /// Benchmark load client: echo traffic against a server (used by bench/ws.sh).
     #[command(hide = true)]
@@ -568,10 +570,23 @@ pub struct WsConnectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("view", |a| {
+    a.hide_default_value(true).help(
+        "How to show the frames. Without --view: the lesson in the layer view (every field \
+         explained), then the captured connection as a ladder diagram. With --view, that view \
+         for both; json gives JSON Lines only (the captured frames when there is a capture).",
+    )
+}))]
 pub struct WsEchoArgs {
     /// Wait for Enter between steps (for projecting in class).
     #[arg(long)]
     pub step: bool,
+
+    /// Show everything: every byte of the 70,000-byte message (by default its first 64 bytes
+    /// and its length), and every frame on the wire (by default long runs of segments that
+    /// only carry the middle of a message are left out, and the listing says which).
+    #[arg(long)]
+    pub full: bool,
 
     /// Where to run: the lab (server and client on two private hosts, captured on the
     /// cable), the host's loopback, or a replay of the recorded trace.

@@ -1,6 +1,7 @@
 //! What each subcommand does. Each file here takes its arguments from [`crate::cli`], runs,
 //! and returns the process's exit code; errors bubble up to `main` as [`Error`].
 
+pub mod brief;
 pub mod capture;
 pub mod completions;
 pub mod define;

@@ -263,7 +263,12 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         shower.note(&format!("Not in the lab: {e}\n"))?;
     }
     let step = args.step;
-    let lesson = lesson::run(&mut shower, listener, || {
+    let preview = if args.full {
+        server::DEFAULT_MAX_MESSAGE
+    } else {
+        lesson::SHORT_PREVIEW
+    };
+    let lesson = lesson::run(&mut shower, listener, preview, || {
         if step {
             eprint!("(press Enter) ");
             let mut s = String::new();
@@ -277,7 +282,7 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         None => None,
     };
     lesson?;
-    let view = ViewArgs {
+    let mut view = ViewArgs {
         view: if explicit_view {
             args.view.view
         } else {
@@ -285,6 +290,15 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         },
         ..args.view.clone()
     };
+    // Short by default: long runs of segments in the middle of a message are left out of the
+    // listing (JSON stays complete: a program reads it).
+    let runs = match &captured {
+        Some(c) if !args.full && !json => super::brief::long_runs(&c.frames),
+        _ => Vec::new(),
+    };
+    if !runs.is_empty() {
+        view.filter = super::brief::filter_without(&runs, view.filter.as_deref());
+    }
     let mut out = io::stdout().lock();
     match &captured {
         Some(c) => {
@@ -295,6 +309,9 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
                     c.frames.len(),
                     stage.place.iface()
                 )?;
+                if let Some(note) = super::brief::left_out(&runs) {
+                    writeln!(out, "{note}\n")?;
+                }
             }
             show_frames(&c.frames, &view, color, port, &mut out)?;
         }
