@@ -137,10 +137,22 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let mut d = Dissection::default();
     let mut upper = Upper::new();
     let mut shown = 0u64;
+    let mut progress = super::progress::Progress::new(
+        &args.file,
+        if export.is_some() {
+            "exporting"
+        } else if reports {
+            "analysing"
+        } else {
+            "dissecting"
+        },
+        show_packets && !pace.paced(),
+    );
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
             break Ok(());
         }
+        progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 if lean {
@@ -174,6 +186,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
             Err(e) => break Err(e),
         }
     };
+    progress.finish();
     if show_packets {
         printer.finish()?;
     }

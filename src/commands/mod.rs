@@ -15,6 +15,7 @@ pub mod lab;
 #[cfg(not(target_os = "linux"))]
 pub use elsewhere::{handshake, lab};
 pub mod lessons;
+pub mod progress;
 pub mod sio;
 pub mod synth;
 pub mod tcp;
