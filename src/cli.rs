@@ -208,6 +208,10 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub no_promiscuous: bool,
 
+    /// Stop after this many seconds, with the summary, even if -c N packets have not come.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+
     /// How to read frames on Linux: batch (recvmmsg, 64 frames a system call) or pnet
     /// (pnet_datalink's receiver, one frame per poll + recvfrom). Elsewhere pnet always reads.
     #[arg(long, value_enum, default_value_t = crate::source::live::Reader::Batch)]

@@ -213,17 +213,20 @@ fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
             host.ip()
         );
     }
-    // The child process inherits the network namespace of the thread that starts it.
-    let status = std::thread::scope(|s| {
-        s.spawn(|| -> std::io::Result<std::process::ExitStatus> {
-            lab.enter(host)?;
-            std::process::Command::new(&prog)
-                .args(&rest)
-                .env("WIRELAB_LAB_HOST", host.name())
-                .status()
+    // The child process inherits the network namespace of the thread that starts it. Ctrl-C
+    // is left to the command, and the lab stays until it ends (see `super::foreground`).
+    let status = super::foreground::run(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| -> std::io::Result<std::process::Child> {
+                lab.enter(host)?;
+                std::process::Command::new(&prog)
+                    .args(&rest)
+                    .env("WIRELAB_LAB_HOST", host.name())
+                    .spawn()
+            })
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("thread panicked")))
         })
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("thread panicked")))
     })
     .map_err(|e| format!("cannot run {prog}: {e}"))?;
     Ok(ExitCode::from(

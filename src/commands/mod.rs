@@ -7,6 +7,8 @@ pub mod completions;
 pub mod define;
 pub mod dissect;
 pub mod elsewhere;
+#[cfg(target_os = "linux")]
+pub mod foreground;
 // Linux only (namespaces, TUN); elsewhere the same names answer from `elsewhere`.
 #[cfg(target_os = "linux")]
 pub mod handshake;
