@@ -137,12 +137,7 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
         },
     )
     .await?;
-    println!(
-        "{} socket id {} (Engine.IO session {})",
-        "connected:".bold(),
-        c.socket_id,
-        c.handshake.sid.as_deref().unwrap_or("?")
-    );
+    say_ids(&mut c).await;
     let failed = match &a.script {
         Some(path) => {
             let text =
@@ -284,6 +279,51 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
         _ => c.emit("chat", &[Value::String(line.into())])?,
     }
     Ok(Flow::Go)
+}
+
+/// Say which id is which: the Engine.IO session (private), and "your id", the public one
+/// others address you by (wirelab's server sends it in a `welcome` event; other servers'
+/// socket id in the CONNECT answer is already public).
+async fn say_ids(c: &mut Client) {
+    let session = c.handshake.sid.clone().unwrap_or_else(|| "?".into());
+    println!(
+        "{} Engine.IO session {session}: private (it authorises this connection; the server \
+         tells no one else)",
+        "connected.".bold()
+    );
+    let mut skipped = Vec::new();
+    match c
+        .wait_for("welcome", Duration::from_secs(2), &mut skipped)
+        .await
+    {
+        Some(w) => {
+            let id = w
+                .arg()
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            println!(
+                "{} {} (public: others whisper to you with it; from the server's welcome event)",
+                "your id:".bold(),
+                id.bold()
+            );
+        }
+        None => println!(
+            "{} {} (the socket id in the server's CONNECT answer{})",
+            "your id:".bold(),
+            c.socket_id.bold(),
+            if c.socket_id == session {
+                "; this server sent no welcome event, and uses the private session id as the \
+                 socket id too"
+            } else {
+                "; this server sent no welcome event"
+            }
+        ),
+    }
+    if skipped.iter().any(|i| matches!(i, Incoming::Closed(_))) {
+        println!("{} the server ended the connection", "closed:".red().bold());
+    }
 }
 
 async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
