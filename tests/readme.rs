@@ -270,7 +270,7 @@ fn run_example(cmd: &str, needs: &[Need]) -> Ran {
             timed_out = true;
             // The whole process group: bash and what it started.
             let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
+                .args(["-KILL", "--", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
             break None;
