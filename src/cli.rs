@@ -44,7 +44,8 @@ pub enum Command {
     Tour(TourArgs),
     /// The OSI and TCP/IP models side by side, with the protocols placed on them.
     Layers,
-    /// Explain a networking term in plain words, and name the command that shows it live.
+    /// Explain a networking term in plain words, and name the command that shows it live
+    /// (without a term: the list of terms).
     Define(DefineArgs),
     /// Take a capture file (pcap or pcapng) apart, packet by packet.
     Dissect(DissectArgs),
@@ -56,10 +57,6 @@ pub enum Command {
     Check(CheckArgs),
     /// A hint for an exercise or a trace question (without an id: the list of them).
     Hint(HintArgs),
-    /// Print a completion script for your shell, e.g. `wirelab completions bash`.
-    Completions(CompletionsArgs),
-    /// Print wirelab's manual page (roff), e.g. `wirelab man > wirelab.1; man ./wirelab.1`.
-    Man(ManArgs),
     /// Build a large capture by repeating real frames (for the benchmarks).
     #[command(hide = true)]
     MakeCapture(MakeCaptureArgs),
@@ -81,6 +78,10 @@ pub enum Command {
     /// WebSocket: serve a chat page, connect to a server, or follow one connection (echo).
     #[command(subcommand)]
     Ws(WsCommand),
+    /// Print a completion script for your shell, e.g. `wirelab completions bash`.
+    Completions(CompletionsArgs),
+    /// Print wirelab's manual page (roff), e.g. `wirelab man > wirelab.1; man ./wirelab.1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +137,13 @@ pub struct SioConnectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("view", |a| {
+    a.hide_default_value(true).help(
+        "Also show the captured traffic afterwards, in this view (without --view: only the \
+         steps, the server's log and the table, and how many frames were captured); json \
+         gives JSON Lines only on standard output, the steps go to standard error.",
+    )
+}))]
 pub struct SioDemoArgs {
     /// How many servers: 2 shares rooms through Redis (a local redis-server is started when
     /// --redis is not given).

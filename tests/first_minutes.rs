@@ -99,14 +99,23 @@ fn bash_completion_loads_and_completes_a_subcommand() {
 #[test]
 fn the_man_page_is_roff_and_covers_the_subcommands() {
     let page = ok(&["man"]);
-    assert!(page.contains(".TH wirelab 1"), "{}", &page[..200.min(page.len())]);
+    assert!(
+        page.contains(".TH wirelab 1"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
     for sub in ["dissect", "capture", "tour", "completions", "man"] {
         assert!(page.contains(sub), "the page does not mention {sub}");
     }
     let dir = tempfile::tempdir().unwrap();
     let o = wirelab(&["man", "--dir", dir.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o).1);
-    for f in ["wirelab.1", "wirelab-dissect.1", "wirelab-ws-echo.1", "wirelab-lab-shell.1"] {
+    for f in [
+        "wirelab.1",
+        "wirelab-dissect.1",
+        "wirelab-ws-echo.1",
+        "wirelab-lab-shell.1",
+    ] {
         let p = dir.path().join(f);
         assert!(p.is_file(), "{f} not written");
         let body = std::fs::read_to_string(&p).unwrap();
@@ -172,7 +181,10 @@ fn ws_echo_is_short_by_default_and_whole_with_full() {
     let full = ok(&["ws", "echo", "--full"]);
     let (s, f) = (short.lines().count(), full.lines().count());
     assert!(s < 700, "ws echo printed {s} lines by default");
-    assert!(f > 2 * s, "--full ({f} lines) should show much more than the default ({s})");
+    assert!(
+        f > 2 * s,
+        "--full ({f} lines) should show much more than the default ({s})"
+    );
     // The 70,000-byte message: a few bytes by default, every byte with --full.
     let hex_rows = |t: &str| {
         t.lines()
@@ -182,8 +194,16 @@ fn ws_echo_is_short_by_default_and_whole_with_full() {
             })
             .count()
     };
-    assert!(hex_rows(&short) < 20, "{} rows of hex by default", hex_rows(&short));
-    assert!(hex_rows(&full) > 1000, "{} rows of hex with --full", hex_rows(&full));
+    assert!(
+        hex_rows(&short) < 20,
+        "{} rows of hex by default",
+        hex_rows(&short)
+    );
+    assert!(
+        hex_rows(&full) > 1000,
+        "{} rows of hex with --full",
+        hex_rows(&full)
+    );
     if short.contains("frames captured on") {
         assert!(
             short.contains("left out of this listing") && short.contains("--full"),
@@ -196,7 +216,10 @@ fn ws_echo_is_short_by_default_and_whole_with_full() {
 fn ws_echo_help_says_what_it_does_and_its_real_default_view() {
     let help = ok(&["ws", "echo", "--help"]);
     assert!(help.contains("in the lab; else on 127.0.0.1"), "{help}");
-    assert!(help.contains("Without --view: the lesson in the layer view"), "{help}");
+    assert!(
+        help.contains("Without --view: the lesson in the layer view"),
+        "{help}"
+    );
     assert!(help.contains("ladder"), "{help}");
     // The shared --view help says "[default: summary]", which is not what ws echo does.
     let view_help = help.split("--view").nth(1).unwrap_or("");
@@ -248,7 +271,10 @@ fn json_lines(args: &[&str]) -> usize {
     assert!(o.status.success(), "wirelab {args:?}: {err}");
     for (i, line) in out.lines().enumerate() {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
-            panic!("wirelab {args:?}: line {} is not JSON ({e}): {line:?}", i + 1);
+            panic!(
+                "wirelab {args:?}: line {} is not JSON ({e}): {line:?}",
+                i + 1
+            );
         }
     }
     out.lines().count()
@@ -302,7 +328,10 @@ fn sio_demo_json_narration_goes_to_stderr() {
     let o = wirelab(&["sio", "demo", "--net", "host", "--view", "json"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("Step 1."), "the narration is still told, on stderr:\n{err}");
+    assert!(
+        err.contains("Step 1."),
+        "the narration is still told, on stderr:\n{err}"
+    );
     assert!(!out.contains("Step 1."));
 }
 
@@ -359,7 +388,10 @@ fn piped_stderr_carries_no_progress() {
 fn a_terminal_gets_a_progress_bar() {
     // `script` runs the command on a pseudo-terminal, as a person's terminal would.
     if Command::new("script").arg("--version").output().is_err() {
-        common::skip_or_fail("a_terminal_gets_a_progress_bar", "script (util-linux) is missing");
+        common::skip_or_fail(
+            "a_terminal_gets_a_progress_bar",
+            "script (util-linux) is missing",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -372,7 +404,10 @@ fn a_terminal_gets_a_progress_bar() {
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&o.stdout);
-    assert!(shown.contains("analysing") && shown.contains("packets"), "{shown:?}");
+    assert!(
+        shown.contains("analysing") && shown.contains("packets"),
+        "{shown:?}"
+    );
 }
 
 // ── 6. A capture in the lab: says why nothing comes, stops on Ctrl-C with its summary ──────
@@ -403,7 +438,10 @@ fn lab_capture_says_nothing_is_coming_and_ctrl_c_gives_its_summary() {
     assert!(o.status.success(), "exit {:?}: {err}", o.status.code());
     assert!(err.contains("nothing has arrived on eth0"), "{err}");
     assert!(err.contains("the lab is private"), "{err}");
-    assert!(err.contains("0 packets captured"), "no summary after Ctrl-C: {err}");
+    assert!(
+        err.contains("0 packets captured"),
+        "no summary after Ctrl-C: {err}"
+    );
     assert!(!err.contains("Network is down"), "{err}");
 }
 
@@ -434,7 +472,10 @@ fn sio_connect_calls_the_public_id_your_id() {
         .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next().expect("the server says where it listens").unwrap();
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
         if let Some(i) = line.find("http://127.0.0.1:") {
             break line[i..].split_whitespace().next().unwrap().to_string();
         }

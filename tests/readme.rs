@@ -72,7 +72,10 @@ fn strip_comment(line: &str) -> &str {
 /// What to do with one example.
 #[derive(Debug, PartialEq)]
 enum Plan {
-    Run { needs: Vec<Need>, ok_codes: Vec<i32> },
+    Run {
+        needs: Vec<Need>,
+        ok_codes: Vec<i32>,
+    },
     NotRun(&'static str),
 }
 
@@ -290,6 +293,13 @@ fn run_example(cmd: &str, needs: &[Need]) -> Ran {
     }
 }
 
+/// Did the example show anything: standard output, a file, or (for the commands that narrate
+/// on standard error) that narration?
+fn shown(cmd: &str, r: &Ran) -> bool {
+    let narration = narrates_on_stderr(cmd) && !r.stderr.trim().is_empty();
+    !r.stdout.trim().is_empty() || r.files > 0 || narration
+}
+
 /// Commands made like netcat: what arrives goes to standard output (for a pipe), their
 /// narration of the socket calls to standard error. For them, that narration is the output.
 fn narrates_on_stderr(cmd: &str) -> bool {
@@ -303,7 +313,10 @@ fn tail(s: &str, lines: usize) -> String {
 
 #[test]
 fn strip_comment_keeps_hashes_inside_quotes() {
-    assert_eq!(strip_comment("wirelab lessons   # the list"), "wirelab lessons");
+    assert_eq!(
+        strip_comment("wirelab lessons   # the list"),
+        "wirelab lessons"
+    );
     assert_eq!(
         strip_comment("wirelab dissect f -Y 'a # b' # c"),
         "wirelab dissect f -Y 'a # b'"
@@ -378,10 +391,7 @@ fn readme_examples_run_as_written() {
                         problem = Some(format!("did not finish within {} s", LIMIT.as_secs()));
                     } else if !r.code.is_some_and(|c| ok_codes.contains(&c)) {
                         problem = Some(format!("exit status {:?}", r.code));
-                    } else if r.stdout.trim().is_empty()
-                        && r.files == 0
-                        && !(narrates_on_stderr(&cmd) && !r.stderr.trim().is_empty())
-                    {
+                    } else if !shown(&cmd, &r) {
                         problem = Some("showed nothing: no output and no file written".into());
                     }
                     let _ = writeln!(

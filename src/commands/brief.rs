@@ -58,7 +58,10 @@ pub fn long_runs(frames: &[OwnedFrame]) -> Vec<(u64, u64)> {
             i += 1;
         }
         if i - start >= MIN_RUN {
-            out.push((frames[start + KEEP_HEAD].number, frames[i - 1 - KEEP_TAIL].number));
+            out.push((
+                frames[start + KEEP_HEAD].number,
+                frames[i - 1 - KEEP_TAIL].number,
+            ));
         }
     }
     out
@@ -113,8 +116,8 @@ mod tests {
 
     #[test]
     fn long_runs_of_the_websocket_trace_leave_the_handshake_and_the_messages() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/07_websocket/trace.pcapng");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lessons/07_websocket/trace.pcapng");
         let frames = crate::source::file::read_all(&path).expect("the lesson's trace");
         let runs = long_runs(&frames);
         assert!(!runs.is_empty(), "the 70,000-byte message makes long runs");

@@ -64,17 +64,17 @@ pub fn term_list(width: usize) -> String {
         "{} terms wirelab explains; `wirelab define TERM` tells the whole story of one:\n\n",
         TERMS.len()
     );
-    let name_width = TERMS.iter().map(|t| t.name.chars().count()).max().unwrap_or(0);
+    let name_width = TERMS
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for t in TERMS {
         let lines = wrap(t.short, width.saturating_sub(name_width + 4).max(20));
         for (i, line) in lines.iter().enumerate() {
             let name = if i == 0 { t.name } else { "" };
             let pad = name_width - name.chars().count();
-            s.push_str(&format!(
-                "  {}{}  {line}\n",
-                name.bold(),
-                " ".repeat(pad)
-            ));
+            s.push_str(&format!("  {}{}  {line}\n", name.bold(), " ".repeat(pad)));
         }
     }
     s

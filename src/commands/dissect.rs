@@ -72,10 +72,12 @@ fn refuse_text_reports_in_json(args: &DissectArgs) -> Result<(), Error> {
     if args.view.view == crate::render::View::Json
         && (args.stats || args.follow.is_some() || graph_here)
     {
-        return Err("--stats, --follow and --graph print reports for people, not JSON, and with \
+        return Err(
+            "--stats, --follow and --graph print reports for people, not JSON, and with \
                     --view json standard output carries JSON Lines only: leave out --view json \
                     to read the report, or write the graph to a file (--graph=out.svg)"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }

@@ -249,10 +249,7 @@ pub fn hint(args: &HintArgs) -> Result<ExitCode, Error> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    Err(format!(
-        "no exercise or question called {id:?}; `wirelab hint` lists them all"
-    )
-    .into())
+    Err(format!("no exercise or question called {id:?}; `wirelab hint` lists them all").into())
 }
 
 /// Every exercise and trace question that has a hint, lesson by lesson.

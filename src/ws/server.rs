@@ -305,8 +305,7 @@ impl Connection {
                         crate::dissect::websocket::GUID,
                         steps.accept
                     ));
-                    self.wants_labels =
-                        self.cfg.mode == Mode::Chat && labels::offered(&head, &buf);
+                    self.wants_labels = self.cfg.mode == Mode::Chat && labels::offered(&head, &buf);
                     let resp = if self.wants_labels {
                         self.note(format!("subprotocol {} agreed", labels::PROTOCOL));
                         labels::switching_protocols(&key)
