@@ -503,3 +503,66 @@ fn sio_connect_calls_the_public_id_your_id() {
     assert_ne!(id, session);
     assert!(!out.contains("this socket's id"), "{out}");
 }
+
+#[test]
+fn ws_serve_and_connect_view_json_are_json_lines_only() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut server = Command::new(bin())
+        .args([
+            "ws", "serve", "--port", "0", "--view", "json", "--color", "never",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // With --view json the server's sentences (where it listens) come on standard error.
+    let mut err_lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = err_lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("listening on 127.0.0.1:") {
+            break rest.split(';').next().unwrap().to_string();
+        }
+    };
+    let client = Command::new(bin())
+        .args([
+            "ws",
+            "connect",
+            &format!("ws://127.0.0.1:{port}/ws"),
+            "--view",
+            "json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = client.stdin.as_ref().unwrap();
+        stdin.write_all(b"hello\n").unwrap();
+    }
+    let o = client.wait_with_output().unwrap();
+    let _ = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status();
+    let mut server_out = String::new();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut server_out)
+        .unwrap();
+    let _ = server.wait();
+    let client_out = String::from_utf8_lossy(&o.stdout).into_owned();
+    for (who, out) in [("ws serve", &server_out), ("ws connect", &client_out)] {
+        assert!(out.lines().count() >= 2, "{who} printed {out:?}");
+        for line in out.lines() {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("{who}: not JSON ({e}): {line:?}"));
+        }
+    }
+}
