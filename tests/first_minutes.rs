@@ -5,6 +5,11 @@
 //!
 //! Commands that need the lab, capture or Redis say SKIPPED where the machine lacks them (and
 //! fail under `CI=true`).
+//!
+//! Linux only: the README's examples and these checks are written for the Linux machine the
+//! course runs on (the lab, `-i lo`, process groups); tests/portable.rs covers macOS and
+//! Windows paths.
+#![cfg(target_os = "linux")]
 
 mod common;
 

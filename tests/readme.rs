@@ -11,6 +11,11 @@
 //! `capture` on the host's loopback needs CAP_NET_RAW and traffic: the test sends a few
 //! datagrams to 127.0.0.1:9 while it runs. Examples that need the lab, Redis or capture say
 //! SKIPPED when this machine lacks them, and fail under `CI=true`.
+//!
+//! Linux only: the README's examples and these checks are written for the Linux machine the
+//! course runs on (the lab, `-i lo`, process groups); tests/portable.rs covers macOS and
+//! Windows paths.
+#![cfg(target_os = "linux")]
 
 mod common;
 
