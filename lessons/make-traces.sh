@@ -15,7 +15,7 @@ mkdir -p lessons/01_packets lessons/02_sockets lessons/03_tcp lessons/04_udp les
 "$W" tcp echo --net lab --color never -m 'hello, socket' -w lessons/02_sockets/trace.pcapng >/dev/null
 "$W" tcp echo --net lab --color never -m 'hello, lab\n' -m 'TCP numbers every byte\n' -m 'bye\n' -w lessons/03_tcp/trace.pcapng >/dev/null
 "$W" udp echo --net lab --color never -w lessons/04_udp/trace.pcapng >/dev/null
-"$W" udp echo --net lab --color never --loss 30 --reorder -w lessons/05_capture/trace.pcapng >/dev/null
+"$W" udp echo --net lab --color never --loss 30% --reorder -w lessons/05_capture/trace.pcapng >/dev/null
 "$W" tcp handshake --raw --color never -w lessons/06_tcp_by_hand/trace.pcapng >/dev/null
 "$W" ws echo --net lab --color never -w lessons/07_websocket/trace.pcapng >/dev/null
 "$W" sio demo --net lab --color never --no-wire -w lessons/08_socketio/trace.pcapng >/dev/null

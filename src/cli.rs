@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::render::View;
 use crate::source::topology::{LabPlan, LinkArg, Topology};
 
-/// wirelab: learn networking by making it happen on your own machine and looking at the bytes.
+/// Learn networking by making it happen on your own machine and looking at the bytes.
 ///
 /// Every command produces real traffic (or reads a capture) and shows each packet header by
 /// header, every field placed on both the OSI model and the TCP/IP model.
@@ -40,11 +40,13 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// A guided tour: the two layer models, then real traffic taken apart layer by layer.
+    /// A guided tour: every lesson's demo in order, each introduced in a few lines (about a
+    /// minute; --step for one step per key press).
     Tour(TourArgs),
     /// The OSI and TCP/IP models side by side, with the protocols placed on them.
     Layers,
-    /// Explain a networking term in plain words, and name the command that shows it live.
+    /// Explain a networking term in plain words, and name the command that shows it live
+    /// (without a term: the list of terms).
     Define(DefineArgs),
     /// Take a capture file (pcap or pcapng) apart, packet by packet.
     Dissect(DissectArgs),
@@ -54,7 +56,7 @@ pub enum Command {
     Lesson(LessonArgs),
     /// Grade your answers and exercises (all lessons, or one).
     Check(CheckArgs),
-    /// A hint for an exercise or a trace question.
+    /// A hint for an exercise or a trace question (without an id: the list of them).
     Hint(HintArgs),
     /// Build a large capture by repeating real frames (for the benchmarks).
     #[command(hide = true)]
@@ -81,6 +83,10 @@ pub enum Command {
     /// WebSocket: serve a chat page, connect to a server, or follow one connection (echo).
     #[command(subcommand)]
     Ws(WsCommand),
+    /// Print a completion script for your shell, e.g. `wirelab completions bash`.
+    Completions(CompletionsArgs),
+    /// Print wirelab's manual page (roff), e.g. `wirelab man > wirelab.1; man ./wirelab.1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +142,13 @@ pub struct SioConnectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("view", |a| {
+    a.hide_default_value(true).help(
+        "Also show the captured traffic afterwards, in this view (without --view: only the \
+         steps, the server's log and the table, and how many frames were captured); json \
+         gives JSON Lines only on standard output, the steps go to standard error.",
+    )
+}))]
 pub struct SioDemoArgs {
     /// How many servers: 2 shares rooms through Redis (a local redis-server is started when
     /// --redis is not given).
@@ -227,6 +240,10 @@ pub struct CaptureArgs {
     /// Capture only frames addressed to this host (do not ask for promiscuous mode).
     #[arg(long)]
     pub no_promiscuous: bool,
+
+    /// Stop after this many seconds, with the summary, even if -c N packets have not come.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 
     /// How to read frames on Linux: batch (recvmmsg, 64 frames a system call) or pnet
     /// (pnet_datalink's receiver, one frame per poll + recvfrom). Elsewhere pnet always reads.
@@ -495,13 +512,16 @@ pub struct UdpEchoArgs {
     #[arg(long, short = 'n', default_value_t = 5)]
     pub datagrams: usize,
 
-    /// Lose this percentage of the datagrams (lab only), e.g. --loss 30.
-    #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
+    /// Lose this share of the datagrams (lab only): 30% or 0.3, both thirty percent. A number
+    /// of 1 or more needs its % sign (is 1 one percent or all?).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = parse_rate)]
     pub loss: f64,
 
-    /// Deliver some datagrams out of order (lab only).
-    #[arg(long)]
-    pub reorder: bool,
+    /// Deliver some datagrams out of order (lab only): this share of them is held back and
+    /// overtaken, written like --loss (20% or 0.2); 35% when no value is given.
+    #[arg(long, value_name = "RATE", num_args = 0..=1, default_missing_value = "35%",
+          value_parser = parse_rate)]
+    pub reorder: Option<f64>,
 
     /// Seed for the relay's random choices (the same seed makes the same losses).
     #[arg(long, default_value_t = 7)]
@@ -645,7 +665,9 @@ pub enum WsCommand {
     Serve(WsServeArgs),
     /// Connect to a WebSocket server: each line typed is sent as a text message.
     Connect(WsConnectArgs),
-    /// The lesson: a server and a client on 127.0.0.1, every byte between them explained.
+    /// The WebSocket lesson: a server and a client (in the lab; else on 127.0.0.1), the
+    /// Upgrade, Sec-WebSocket-Accept worked out, three messages, a ping and the close, every
+    /// field explained; then the same connection as captured on the wire.
     Echo(WsEchoArgs),
     /// Benchmark load client: echo traffic against a server (used by bench/ws.sh).
     #[command(hide = true)]
@@ -711,10 +733,23 @@ pub struct WsConnectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("view", |a| {
+    a.hide_default_value(true).help(
+        "How to show the frames. Without --view: the lesson in the layer view (every field \
+         explained), then the captured connection as a ladder diagram. With --view, that view \
+         for both; json gives JSON Lines only (the captured frames when there is a capture).",
+    )
+}))]
 pub struct WsEchoArgs {
     /// Wait for Enter between steps (for projecting in class).
     #[arg(long)]
     pub step: bool,
+
+    /// Show everything: every byte of the 70,000-byte message (by default its first 64 bytes
+    /// and its length), and every frame on the wire (by default long runs of segments that
+    /// only carry the middle of a message are left out, and the listing says which).
+    #[arg(long)]
+    pub full: bool,
 
     /// Where to run: the lab (server and client on two private hosts, captured on the
     /// cable), the host's loopback, or a replay of the recorded trace.
@@ -761,6 +796,10 @@ pub struct TourArgs {
     /// every machine).
     #[arg(long)]
     pub replay: bool,
+    /// Show only the opening: the two layer models side by side, then a small conversation
+    /// wirelab builds byte by byte and reads back (lesson 1's demo).
+    #[arg(long, conflicts_with = "replay")]
+    pub opening: bool,
     /// Write the conversation the tour builds to this capture file, and stop.
     #[arg(long, value_name = "FILE", hide = true)]
     pub write_trace: Option<PathBuf>,
@@ -769,9 +808,28 @@ pub struct TourArgs {
 #[derive(Debug, Args)]
 pub struct DefineArgs {
     /// The term: socket, client, server, TCP, UDP, packet, "OSI model", "TCP/IP model",
-    /// WebSocket, Socket.IO. Several words may be given without quotes.
-    #[arg(required = true, num_args = 1..)]
+    /// WebSocket, Socket.IO. Several words may be given without quotes. Without a term: the
+    /// list of every term wirelab explains.
+    #[arg(num_args = 0..)]
     pub term: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for. Install, e.g.: bash: `wirelab completions bash >
+    /// ~/.local/share/bash-completion/completions/wirelab`; zsh: into a folder of your
+    /// $fpath as `_wirelab`; fish: `> ~/.config/fish/completions/wirelab.fish`; PowerShell:
+    /// `wirelab completions powershell | Out-String | Invoke-Expression` in your $PROFILE.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Instead of printing wirelab(1), write it and one page per subcommand
+    /// (wirelab-dissect.1, wirelab-tcp-echo.1, …) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -797,8 +855,9 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct HintArgs {
-    /// The exercise or question id, as `wirelab check` names it.
-    pub id: String,
+    /// The exercise or question id, as `wirelab check` names it. Without it: every exercise
+    /// and question that has a hint, lesson by lesson.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -852,6 +911,38 @@ pub struct DissectArgs {
 
     #[command(flatten)]
     pub pace: PaceArgs,
+}
+
+/// A share of packets, for `--loss` and `--reorder`, as a fraction from 0.0 to 1.0: `30%`
+/// (a percentage, up to 100%) or `0.3` (a fraction below 1). A bare number of 1 or more is
+/// refused rather than guessed: `--loss 1` could mean one percent or every packet.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, percent) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (t, false),
+    };
+    let v: f64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a rate: write a percentage like 30% or a fraction like 0.3")
+    })?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "`{s}`: a rate is between 0% and 100% (or 0 and 1 as a fraction)"
+        ));
+    }
+    if percent {
+        if v > 100.0 {
+            return Err(format!("`{s}`: a percentage is at most 100%"));
+        }
+        Ok(v / 100.0)
+    } else if v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "`{s}` is ambiguous: without a % sign a rate is a fraction below 1 (0.3 is thirty \
+             percent); for {v} percent write {v}%"
+        ))
+    }
 }
 
 fn parse_export(s: &str) -> Result<PathBuf, String> {
@@ -934,5 +1025,23 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parse_rate_reads_percentages_and_fractions_alike() {
+        assert_eq!(parse_rate("30%"), Ok(0.3));
+        assert_eq!(parse_rate("0.3"), Ok(0.3));
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert_eq!(parse_rate("100%"), Ok(1.0));
+        assert_eq!(parse_rate(" 2.5 % "), Ok(0.025));
+    }
+
+    #[test]
+    fn parse_rate_refuses_what_it_would_have_to_guess() {
+        for bad in ["30", "1", "101%", "-0.1", "-5%", "lots", "NaN", "inf%"] {
+            let e = parse_rate(bad).expect_err(bad);
+            assert!(e.contains(bad.trim()), "{bad}: {e}");
+        }
+        assert!(parse_rate("30").unwrap_err().contains("30%"));
     }
 }

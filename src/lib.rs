@@ -35,6 +35,7 @@
 //! * [`commands`]: what each subcommand does.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 //! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
+//! * [`say`]: where narration goes (standard error when standard output carries JSON Lines).
 //!
 //! ## Portable code
 //!
@@ -75,6 +76,7 @@ pub mod glossary;
 pub mod instructor;
 pub mod lessons;
 pub mod render;
+pub mod say;
 pub mod sio;
 pub mod source;
 pub mod stream;

@@ -446,11 +446,12 @@ fn sio_demo_in_the_lab_matches_what_the_clients_logged() {
         "-w",
         pcap.to_str().expect("path"),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // With --view json the demo's narration goes to standard error (stdout is JSON only).
+    let narration = String::from_utf8_lossy(&out.stderr);
     // What the three clients logged: every message they sent or received, raw
     // (`  alice → 42["chat","hello, everyone"]  ‹…›`).
     let mut logged: Vec<String> = Vec::new();
-    for line in stdout.lines() {
+    for line in narration.lines() {
         let t = line.trim_start();
         for name in ["alice ", "bob ", "carol "] {
             if let Some(rest) = t.strip_prefix(name) {

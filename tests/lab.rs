@@ -378,7 +378,7 @@ fn udp_loss_in_the_lab() {
             "-n",
             "10",
             "--loss",
-            "50",
+            "50%",
             "--reorder",
             "--seed",
             "3",

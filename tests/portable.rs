@@ -166,7 +166,7 @@ fn handshake_says_why_and_replays_lesson_6() {
 
 #[test]
 fn udp_loss_says_why_and_replays_lesson_5() {
-    let out = ok(&["udp", "echo", "--loss", "30", "--reorder"]);
+    let out = ok(&["udp", "echo", "--loss", "30%", "--reorder"]);
     let first = out.lines().next().unwrap_or_default();
     assert!(
         first.starts_with("Not available here: --loss and --reorder need the lab"),

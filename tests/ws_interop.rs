@@ -1,5 +1,5 @@
 //! wirelab's WebSocket against peers no one here wrote: python `websockets`, node `ws`, and
-//! headless Chromium opening the chat page.
+//! headless Chromium opening the chat pages (the WebSocket one, and Socket.IO's).
 //!
 //! The suites live in `tests/interop/ws/` (runnable on their own with `run.sh`); this test
 //! runs each against the `wirelab` binary cargo just built, when its peer is installed. A
@@ -83,6 +83,24 @@ fn chromium_chat_page() {
         return;
     }
     run_suite("browser");
+}
+
+/// The Socket.IO chat page of `sio serve` in headless Chromium: "your id" whole and
+/// copyable, the Engine.IO session labelled private, the rooms and who is in each
+/// (tests/interop/ws/sio_page.mjs; it uses this folder's playwright-core).
+#[test]
+fn chromium_sio_chat_page() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists()
+        || !works("node", &["-e", "require.resolve('playwright-core')"])
+    {
+        common::skip_or_fail(
+            "ws_interop sio-page",
+            "chromium (apt-get install -y chromium) or playwright-core (cd tests/interop/ws && npm ci) is missing",
+        );
+        return;
+    }
+    run_suite("sio-page");
 }
 
 /// Autobahn|Testsuite in both roles (a few minutes). Needs Python 2.7; the virtualenv with

@@ -10,7 +10,8 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::Error;
 use super::dissect::options;
@@ -79,6 +80,9 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    // Frames read so far, for the word said when nothing comes (see `idle_hint`).
+    let seen = Arc::new(AtomicU64::new(0));
+    let seen_here = seen.clone();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let quiet = args.quiet;
     let count = args.view.count;
@@ -105,6 +109,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             // Dissect only when something needs it.
             let need_dissect = !quiet || filter.is_some();
             let result = cap.run(&flag, |frame| {
+                seen_here.fetch_add(1, Ordering::Relaxed);
                 if need_dissect {
                     dissect_into(&mut d, frame);
                     upper.observe(&mut d);
@@ -156,13 +161,35 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
         },
     )?;
 
-    // Wait for Ctrl-C or for the capture to end by itself (-c N, an error).
-    rt.block_on(async {
+    // Wait for Ctrl-C, for --timeout, or for the capture to end by itself (-c N, an error).
+    // If nothing at all arrives for a while, say so once, and what would make traffic.
+    let timed_out = rt.block_on(async {
+        let limit = async {
+            match args.timeout {
+                Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+                None => std::future::pending().await,
+            }
+        };
+        let hint = async {
+            tokio::time::sleep(IDLE).await;
+            if seen.load(Ordering::Relaxed) == 0 {
+                eprintln!("{}", idle_hint(&iface));
+            }
+            std::future::pending::<()>().await
+        };
         tokio::select! {
-            _ = stop_request.recv() => {}
-            _ = done_rx => {}
+            _ = stop_request.recv() => false,
+            _ = done_rx => false,
+            _ = limit => true,
+            _ = hint => false,
         }
     });
+    if timed_out {
+        eprintln!(
+            "wirelab: --timeout: {} s are over",
+            args.timeout.unwrap_or_default()
+        );
+    }
     stop.store(true, Ordering::Relaxed);
     let outcome = handle.join().map_err(|_| "the capture thread panicked")??;
 
@@ -189,6 +216,31 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     }
     let _ = outcome.pipe_closed;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a capture waits for its first packet before saying that nothing is coming.
+const IDLE: Duration = Duration::from_secs(3);
+
+/// What to say when nothing has arrived: in the lab, only what is started inside it makes
+/// traffic (no other terminal can reach it); on the host, something must talk on the
+/// interface.
+fn idle_hint(iface: &str) -> String {
+    if lab::current_lab_interface().is_some() {
+        format!(
+            "wirelab: nothing has arrived on {iface} in {} s: the lab is private, so only \
+             programs started inside it make traffic. Start one next to the capture, e.g.\n  \
+             wirelab lab shell -- sh -c 'wirelab capture -c 5 & sleep 1; wirelab udp send \
+             192.0.2.2:9 one two three; wait'\n(Ctrl-C stops, --timeout SECS stops by itself.)",
+            IDLE.as_secs()
+        )
+    } else {
+        format!(
+            "wirelab: nothing has arrived on {iface} in {} s. Make some traffic there, e.g. in \
+             another terminal `wirelab udp send 127.0.0.1:9 hello` (on loopback) or \
+             `wirelab tcp echo --net host`. (Ctrl-C stops, --timeout SECS stops by itself.)",
+            IDLE.as_secs()
+        )
+    }
 }
 
 fn filter_shown(args: &CaptureArgs) -> bool {

@@ -12,10 +12,14 @@ use crate::cli::DefineArgs;
 use crate::dissect::model::{Osi, Proto};
 use crate::glossary::{self, OSI_ROWS, TERMS};
 
-/// Print one term, or suggestions when it is unknown.
+/// Print one term, or suggestions when it is unknown; without a term, the list of terms.
 pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
     let query = args.term.join(" ");
     let width = super::term_width().clamp(40, 100);
+    if query.trim().is_empty() {
+        print!("{}", term_list(width));
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(term) = glossary::lookup(&query) else {
         let near = glossary::suggest(&query);
         if near.is_empty() {
@@ -52,6 +56,28 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         println!("{} {}", "See also:".bold(), term.see_also.join(", "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every term of the glossary with its one-line meaning, the course's ten first.
+pub fn term_list(width: usize) -> String {
+    let mut s = format!(
+        "{} terms wirelab explains; `wirelab define TERM` tells the whole story of one:\n\n",
+        TERMS.len()
+    );
+    let name_width = TERMS
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for t in TERMS {
+        let lines = wrap(t.short, width.saturating_sub(name_width + 4).max(20));
+        for (i, line) in lines.iter().enumerate() {
+            let name = if i == 0 { t.name } else { "" };
+            let pad = name_width - name.chars().count();
+            s.push_str(&format!("  {}{}  {line}\n", name.bold(), " ".repeat(pad)));
+        }
+    }
+    s
 }
 
 /// Print the OSI and TCP/IP models side by side, with wirelab's protocols placed on them.

@@ -65,6 +65,23 @@ fn tracker_config(args: &DissectArgs) -> Result<TrackerConfig, Error> {
     })
 }
 
+/// With `--view json` standard output carries JSON Lines only, and the reports are text for
+/// people: refuse the mix with a clear word rather than interleave tables with JSON.
+fn refuse_text_reports_in_json(args: &DissectArgs) -> Result<(), Error> {
+    let graph_here = matches!(args.graph, Some(GraphTarget::Terminal));
+    if args.view.view == crate::render::View::Json
+        && (args.stats || args.follow.is_some() || graph_here)
+    {
+        return Err(
+            "--stats, --follow and --graph print reports for people, not JSON, and with \
+                    --view json standard output carries JSON Lines only: leave out --view json \
+                    to read the report, or write the graph to a file (--graph=out.svg)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// Does showing packets in `view` (through `filter`) need the stream tracker's analysis?
 pub fn needs_tracker(view: crate::render::View, filter: Option<&Filter>) -> bool {
     view != crate::render::View::Summary
@@ -85,6 +102,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(name) = &args.view.field {
         crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
     }
+    refuse_text_reports_in_json(args)?;
     let mut tracker = StreamTracker::new(tracker_config(args)?);
     let mut reader = CaptureReader::open(&args.file)?;
     let reports = args.stats || args.follow.is_some() || args.graph.is_some();
@@ -121,10 +139,22 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let mut d = Dissection::default();
     let mut upper = Upper::new();
     let mut shown = 0u64;
+    let mut progress = super::progress::Progress::new(
+        &args.file,
+        if export.is_some() {
+            "exporting"
+        } else if reports {
+            "analysing"
+        } else {
+            "dissecting"
+        },
+        show_packets && !pace.paced(),
+    );
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
             break Ok(());
         }
+        progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 if lean {
@@ -158,6 +188,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
             Err(e) => break Err(e),
         }
     };
+    progress.finish();
     if show_packets {
         printer.finish()?;
     }

@@ -300,9 +300,12 @@ fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
             lab.topology().ip(host)
         );
     }
-    let status = lab
-        .run_command(host, std::process::Command::new(&prog).args(&rest))
-        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    // The child process inherits the network namespace of the thread that starts it. Ctrl-C
+    // is left to the command, and the lab (with its link emulators) stays until it ends (see
+    // `super::foreground`).
+    let status =
+        super::foreground::run(|| lab.spawn(host, std::process::Command::new(&prog).args(&rest)))
+            .map_err(|e| format!("cannot run {prog}: {e}"))?;
     for r in lab.finish_links() {
         eprint!("wirelab: what the link emulator did:\n{}", r.describe());
     }

@@ -232,18 +232,45 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
 }
 
-/// Print the hint of an exercise or question.
+/// Print the hint of an exercise or question; without an id, the list of them.
 pub fn hint(args: &HintArgs) -> Result<ExitCode, Error> {
     let lessons = catalogue()?;
+    let Some(id) = &args.id else {
+        print!("{}", hint_list(&lessons));
+        return Ok(ExitCode::SUCCESS);
+    };
     for l in &lessons {
-        if let Some(e) = l.exercises.iter().find(|e| e.id == args.id) {
+        if let Some(e) = l.exercises.iter().find(|e| &e.id == id) {
             println!("{}", e.hint);
             return Ok(ExitCode::SUCCESS);
         }
-        if let Some(q) = l.questions.iter().find(|q| q.id == args.id) {
+        if let Some(q) = l.questions.iter().find(|q| &q.id == id) {
             println!("{}\n\n{}", q.ask, q.hint);
             return Ok(ExitCode::SUCCESS);
         }
     }
-    Err(format!("no exercise or question called {:?}", args.id).into())
+    Err(format!("no exercise or question called {id:?}; `wirelab hint` lists them all").into())
+}
+
+/// Every exercise and trace question that has a hint, lesson by lesson.
+fn hint_list(lessons: &[Lesson]) -> String {
+    let mut s = String::from(
+        "Hints exist for these exercises and trace questions; `wirelab hint ID` shows one.\n",
+    );
+    for l in lessons {
+        if l.exercises.is_empty() && l.questions.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("\n{}  {}\n", l.id.bold(), l.title));
+        for e in &l.exercises {
+            s.push_str(&format!(
+                "  {:<22} exercise  lessons/{}/{}\n",
+                e.id, l.id, e.file
+            ));
+        }
+        for q in &l.questions {
+            s.push_str(&format!("  {:<22} question  {}\n", q.id, q.ask));
+        }
+    }
+    s
 }

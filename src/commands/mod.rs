@@ -1,10 +1,14 @@
 //! What each subcommand does. Each file here takes its arguments from [`crate::cli`], runs,
 //! and returns the process's exit code; errors bubble up to `main` as [`Error`].
 
+pub mod brief;
 pub mod capture;
+pub mod completions;
 pub mod define;
 pub mod dissect;
 pub mod elsewhere;
+#[cfg(target_os = "linux")]
+pub mod foreground;
 // Linux only (namespaces, TUN); elsewhere the same names answer from `elsewhere`.
 #[cfg(target_os = "linux")]
 pub mod handshake;
@@ -14,6 +18,7 @@ pub mod lab;
 #[cfg(not(target_os = "linux"))]
 pub use elsewhere::{handshake, lab};
 pub mod lessons;
+pub mod progress;
 pub mod sio;
 pub mod synth;
 pub mod tcp;
@@ -56,6 +61,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Lesson(args) => lessons::show(&args),
         Command::Check(args) => lessons::check(&args),
         Command::Hint(args) => lessons::hint(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
         Command::Capture(args) => capture::run(&args, color),
         Command::Lab(args) => lab::run(&args, color),
         Command::Ip(cmd) => ip::run(&cmd, color),

@@ -137,12 +137,7 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
         },
     )
     .await?;
-    println!(
-        "{} socket id {} (Engine.IO session {})",
-        "connected:".bold(),
-        c.socket_id,
-        c.handshake.sid.as_deref().unwrap_or("?")
-    );
+    say_ids(&mut c).await;
     let failed = match &a.script {
         Some(path) => {
             let text =
@@ -286,6 +281,51 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
     Ok(Flow::Go)
 }
 
+/// Say which id is which: the Engine.IO session (private), and "your id", the public one
+/// others address you by (wirelab's server sends it in a `welcome` event; other servers'
+/// socket id in the CONNECT answer is already public).
+async fn say_ids(c: &mut Client) {
+    let session = c.handshake.sid.clone().unwrap_or_else(|| "?".into());
+    println!(
+        "{} Engine.IO session {session}: private (it authorises this connection; the server \
+         tells no one else)",
+        "connected.".bold()
+    );
+    let mut skipped = Vec::new();
+    match c
+        .wait_for("welcome", Duration::from_secs(2), &mut skipped)
+        .await
+    {
+        Some(w) => {
+            let id = w
+                .arg()
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            println!(
+                "{} {} (public: others whisper to you with it; from the server's welcome event)",
+                "your id:".bold(),
+                id.bold()
+            );
+        }
+        None => println!(
+            "{} {} (the socket id in the server's CONNECT answer{})",
+            "your id:".bold(),
+            c.socket_id.bold(),
+            if c.socket_id == session {
+                "; this server sent no welcome event, and uses the private session id as the \
+                 socket id too"
+            } else {
+                "; this server sent no welcome event"
+            }
+        ),
+    }
+    if skipped.iter().any(|i| matches!(i, Incoming::Closed(_))) {
+        println!("{} the server ended the connection", "closed:".red().bold());
+    }
+}
+
 async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
     let lesson = if a.servers >= 2 {
         "09_socketio_scale"
@@ -296,6 +336,9 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
         return super::tcp::replay(lesson, &a.view, color);
     }
     let explicit_view = std::env::args().any(|x| x.starts_with("--view"));
+    // JSON Lines on standard output: every sentence of the demo goes to standard error.
+    let json = a.view.view == crate::render::View::Json;
+    crate::say::narration_to_stderr(json);
     let stage = Stage::choose(a.net)?;
     // In the lab the servers listen on the server host, on fixed ports; on loopback on free
     // ones.
@@ -313,7 +356,7 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
         .collect();
     let first_port = ports.first().copied().unwrap_or(0);
     let recording = super::tcp::start_recording(&stage, &Arc::new(Mutex::new(ports)))?;
-    println!(
+    crate::say!(
         "{} {}",
         "wirelab sio demo".bold(),
         match stage.place {
@@ -323,10 +366,10 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
         }
     );
     if let Some(e) = &stage.no_lab {
-        println!("Not in the lab: {e}");
+        crate::say!("Not in the lab: {e}");
     }
     if a.servers >= 2 && matches!(stage.place, Place::Lab(_)) && a.redis.is_none() {
-        println!(
+        crate::say!(
             "(Redis, started by wirelab, listens on 127.0.0.1 of the client host, where wirelab's own threads run; the servers' Redis connections do not cross the cable)"
         );
     }
@@ -345,28 +388,27 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
         None => None,
     };
     let Some(results) = outcome else {
-        println!("interrupted");
+        crate::say!("interrupted");
         return Ok(ExitCode::from(130));
     };
     let results = results?;
-    println!("\n{}", "Who received what".bold());
-    println!("{}", demo::table(&results));
+    crate::say!("\n{}", "Who received what".bold());
+    crate::say!("{}", demo::table(&results));
     let bad = results.iter().filter(|r| !r.ok).count();
     if bad == 0 {
-        println!("Every step behaved as Socket.IO promises.");
+        crate::say!("Every step behaved as Socket.IO promises.");
     } else {
-        println!("{bad} step(s) did not behave as expected.");
+        crate::say!("{bad} step(s) did not behave as expected.");
     }
     // The traffic itself, through the pipeline, when a view was asked for.
     let mut out = std::io::stdout().lock();
     match &captured {
         Some(c) if explicit_view => {
-            writeln!(
-                out,
+            crate::say!(
                 "\n── The traffic on the wire: {} frames captured on {} ──\n",
                 c.frames.len(),
                 stage.place.iface()
-            )?;
+            );
             super::ws::show_frames(&c.frames, &a.view, color, first_port, &mut out)?;
         }
         Some(c) => writeln!(
@@ -382,11 +424,10 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             let path = crate::demos::bundled_trace(lesson);
-            writeln!(
-                out,
+            crate::say!(
                 "\nNo packets could be captured here ({why}). The recorded trace {}:\n",
                 path.display()
-            )?;
+            );
             let frames = crate::source::file::read_all(&path)?;
             super::ws::show_frames(&frames, &a.view, color, 3000, &mut out)?;
         }

@@ -65,8 +65,14 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
     }
     let started = Instant::now();
     let width = super::term_width();
-    let lessons = catalogue()?;
     let mut st = stdout_stepper(args.pace.pace(), color).unit("step");
+    if args.opening {
+        // Lesson 1's own demo: the opening alone, not the other lessons' demos.
+        opening(&mut st, color, width)?;
+        st.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lessons = catalogue()?;
 
     let lab = if args.replay {
         None

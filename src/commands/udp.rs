@@ -29,12 +29,10 @@ fn echo(a: &UdpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     if a.net == NetChoice::Replay {
         return replay("04_udp", &a.view, color);
     }
-    if !(0.0..=100.0).contains(&a.loss) {
-        return Err(format!("--loss {}: a percentage must be between 0 and 100", a.loss).into());
-    }
+    let reorder = a.reorder.unwrap_or(0.0);
     let stage = Stage::choose(a.net)?;
-    if (a.loss > 0.0 || a.reorder) && matches!(stage.place, Place::Loopback) {
-        // Lesson 5's trace is this demo with --loss 30 --reorder, recorded in the lab.
+    if (a.loss > 0.0 || reorder > 0.0) && matches!(stage.place, Place::Loopback) {
+        // Lesson 5's trace is this demo with --loss 30% --reorder, recorded in the lab.
         let why = format!(
             "--loss and --reorder need the lab, the only network wirelab may make lossy, and {}",
             stage
@@ -51,8 +49,8 @@ fn echo(a: &UdpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     let opts = UdpOptions {
         port,
         count: a.datagrams,
-        loss: a.loss / 100.0,
-        reorder: a.reorder,
+        loss: a.loss,
+        reorder,
         seed: a.seed,
         contrast: !a.no_tcp,
         big: a.big,

@@ -72,6 +72,9 @@ fn printer(
 
 async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     let host = if args.public { "0.0.0.0" } else { "127.0.0.1" };
+    // With --view json, standard output carries JSON Lines only; the server's sentences go
+    // to standard error.
+    crate::say::narration_to_stderr(args.view.view == View::Json);
     let listener = TcpListener::bind((host, args.port))
         .await
         .map_err(|e| format!("cannot listen on {host}:{}: {e}", args.port))?;
@@ -85,14 +88,14 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     let mode = if args.echo { Mode::Echo } else { Mode::Chat };
     let port = addr.port();
     let shown = if args.public { "127.0.0.1" } else { host };
-    println!(
+    crate::say!(
         "wirelab ws serve ({}): page at http://{shown}:{port}/  WebSocket at ws://{shown}:{port}/ws",
         match mode {
             Mode::Echo => "echo: every message goes back to its sender",
             Mode::Chat => "chat: every message goes to every client",
         }
     );
-    println!("listening on {addr}; Ctrl-C stops");
+    crate::say!("listening on {addr}; Ctrl-C stops");
     let cfg = ServerConfig {
         mode,
         max_message: args.max_message,
@@ -118,7 +121,7 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(t) = task {
         let _ = t.await;
     }
-    println!("server stopped");
+    crate::say!("server stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -260,7 +263,12 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         shower.note(&format!("Not in the lab: {e}\n"))?;
     }
     let step = args.step;
-    let lesson = lesson::run(&mut shower, listener, || {
+    let preview = if args.full {
+        server::DEFAULT_MAX_MESSAGE
+    } else {
+        lesson::SHORT_PREVIEW
+    };
+    let lesson = lesson::run(&mut shower, listener, preview, || {
         if step {
             eprint!("(press Enter) ");
             let mut s = String::new();
@@ -274,7 +282,7 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         None => None,
     };
     lesson?;
-    let view = ViewArgs {
+    let mut view = ViewArgs {
         view: if explicit_view {
             args.view.view
         } else {
@@ -282,6 +290,15 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
         },
         ..args.view.clone()
     };
+    // Short by default: long runs of segments in the middle of a message are left out of the
+    // listing (JSON stays complete: a program reads it).
+    let runs = match &captured {
+        Some(c) if !args.full && !json => super::brief::long_runs(&c.frames),
+        _ => Vec::new(),
+    };
+    if !runs.is_empty() {
+        view.filter = super::brief::filter_without(&runs, view.filter.as_deref());
+    }
     let mut out = io::stdout().lock();
     match &captured {
         Some(c) => {
@@ -292,6 +309,9 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
                     c.frames.len(),
                     stage.place.iface()
                 )?;
+                if let Some(note) = super::brief::left_out(&runs) {
+                    writeln!(out, "{note}\n")?;
+                }
             }
             show_frames(&c.frames, &view, color, port, &mut out)?;
         }

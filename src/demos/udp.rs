@@ -46,8 +46,8 @@ pub struct UdpOptions {
     pub count: usize,
     /// Share of datagrams to lose, 0.0 to 1.0.
     pub loss: f64,
-    /// Deliver some datagrams out of order.
-    pub reorder: bool,
+    /// Share of datagrams to deliver out of order, 0.0 to 1.0.
+    pub reorder: f64,
     /// Seed of the relay's random choices.
     pub seed: u64,
     /// Run the TCP contrast (N small writes, fewer reads).
@@ -137,7 +137,7 @@ pub fn echo(
     port_seen: &(dyn Fn(u16) + Sync),
 ) -> io::Result<UdpReport> {
     let mut report = UdpReport::default();
-    let impaired = o.loss > 0.0 || o.reorder;
+    let impaired = o.loss > 0.0 || o.reorder > 0.0;
     let mut imp = Impairment::None;
     if impaired {
         let Place::Lab(_) = place else {
@@ -152,10 +152,14 @@ pub fn echo(
                     "netem on the client's eth0: loses {:.0}% of packets{}; lost datagrams never \
                      reach the wire",
                     o.loss * 100.0,
-                    if o.reorder {
-                        ", sends about 1 in 4 ahead of the others (the rest wait 10 ms)"
+                    if o.reorder > 0.0 {
+                        format!(
+                            ", sends {:.0}% of them at once, ahead of the others (the rest wait \
+                             10 ms)",
+                            o.reorder * 100.0
+                        )
                     } else {
-                        ""
+                        String::new()
                     }
                 ));
                 Impairment::Netem
@@ -171,10 +175,13 @@ pub fn echo(
                      each datagram from the wire and drops {:.0}% of them before they reach the \
                      server program (which listens on the server's own 127.0.0.1){}",
                     o.loss * 100.0,
-                    if o.reorder {
-                        ", and holds some back to deliver them after the next one"
+                    if o.reorder > 0.0 {
+                        format!(
+                            ", and holds {:.0}% of the rest back to deliver each after the next one",
+                            o.reorder * 100.0
+                        )
                     } else {
-                        ""
+                        String::new()
                     }
                 ));
                 Impairment::Relay
@@ -211,7 +218,8 @@ fn try_netem(o: &UdpOptions) -> io::Result<()> {
     use crate::source::lab;
     let mut rtnl = lab::netlink::Rtnl::open()?;
     let eth = rtnl.link(lab::IFACE)?;
-    rtnl.add_netem(eth.index, o.loss, o.reorder, if o.reorder { 10 } else { 0 })
+    let delay = if o.reorder > 0.0 { 10 } else { 0 };
+    rtnl.add_netem(eth.index, o.loss, o.reorder, delay)
 }
 
 #[cfg(target_os = "linux")]
@@ -427,7 +435,7 @@ fn relay(
                 client = Some(from);
                 if rng.random::<f64>() < o.loss {
                     rec.note(W, format!("dropped {}: it crossed the wire, but the server program will never get it", label(&data)));
-                } else if o.reorder && held.is_none() && rng.random::<f64>() < 0.35 {
+                } else if o.reorder > 0.0 && held.is_none() && rng.random::<f64>() < o.reorder {
                     rec.note(
                         W,
                         format!(

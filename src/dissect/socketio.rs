@@ -151,7 +151,9 @@ impl Packet {
         match self.kind {
             PacketType::Connect => match self.payload.as_ref().and_then(|p| p.get("sid")) {
                 Some(sid) => format!(
-                    "Socket.IO CONNECT accepted{ns}: this socket's id is {}",
+                    "Socket.IO CONNECT accepted{ns}: the socket id is {} (Socket.IO v5 keeps it \
+                     apart from the private Engine.IO session id; socketioxide uses one value \
+                     for both)",
                     sid.as_str().unwrap_or("?")
                 ),
                 None => format!(

@@ -65,7 +65,7 @@ pub async fn run_with(
             None => {
                 let r = super::redis::LocalRedis::start()
                     .map_err(|e| format!("two servers need Redis: {e}"))?;
-                println!(
+                crate::say!(
                     "{} started redis-server (pid {}) on 127.0.0.1:{}, no persistence; it stops when the demo ends",
                     "redis".bold(),
                     r.pid(),
@@ -85,7 +85,7 @@ pub async fn run_with(
     for name in if two { &["A", "B"][..] } else { &["A"][..] } {
         let label = format!("server {name}");
         let log: Log = Arc::new(move |line: String| {
-            println!("  {} │ {line}", label.magenta().bold());
+            crate::say!("  {} │ {line}", label.magenta().bold());
         });
         let o = ServerOptions {
             name: name.to_string(),
@@ -96,7 +96,7 @@ pub async fn run_with(
             Some(l) => server::start_on(l, &o, log).await?,
             None => server::start(&o, log).await?,
         };
-        println!(
+        crate::say!(
             "{} listening on http://{} ({})",
             format!("server {name}").magenta().bold(),
             s.addr,
@@ -142,7 +142,7 @@ pub async fn run_with(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        println!(
+        crate::say!(
             "{} connected to server {}: public id {} ({ID_BITS} random bits), in the room of that name",
             name.cyan().bold(),
             server.name,
@@ -264,7 +264,7 @@ pub async fn run_with(
         .emit_with_ack(&Target::Room(ids[2].clone()), "question", &question, WAIT)
         .await?;
     for (sid, a) in &answers {
-        println!(
+        crate::say!(
             "  {} │ ack from carol (session {sid}): {}",
             "server A".magenta().bold(),
             match a {
@@ -330,7 +330,7 @@ async fn print_wire(name: &'static str, mut rx: mpsc::UnboundedReceiver<Trace>) 
             Dir::Sent => t.dir.arrow().yellow(),
             Dir::Received => t.dir.arrow().green(),
         };
-        println!(
+        crate::say!(
             "  {:>5} {arrow} {}  {}",
             name.cyan(),
             t.text,
@@ -340,7 +340,7 @@ async fn print_wire(name: &'static str, mut rx: mpsc::UnboundedReceiver<Trace>) 
 }
 
 fn heading(n: usize, what: &str) {
-    println!("\n{} {}", format!("Step {n}.").bold(), what.bold());
+    crate::say!("\n{} {}", format!("Step {n}.").bold(), what.bold());
 }
 
 /// Let pending packets (welcome, acks) arrive and forget them.

@@ -33,4 +33,5 @@ pub mod client;
 pub mod demo;
 pub mod id;
 pub mod redis;
+pub mod roster;
 pub mod server;

@@ -14,6 +14,7 @@
 //! | `room` {room, text}   | everyone in that room                | `io.to(room).emit`           |
 //! | `shout` text          | everyone but the sender              | `socket.broadcast().emit`    |
 //! | `ping` data, with ack | only the sender, as the ack's answer | `AckSender::send`            |
+//! | `watch`               | the sender, then on every change: who is here, who is in which room ([`super::roster`]) | `io.to(room).emit` |
 //! | anything else         | nobody: logged as ignored, the connection stays up | `on_fallback` |
 //!
 //! On connect the server gives the socket its public id ([`PublicId`], 144 random bits), puts
@@ -375,13 +376,14 @@ async fn setup<A: Adapter>(socket: SocketRef<A>) -> Result<(), Infallible> {
     socket.on("room", on_room::<A>);
     socket.on("shout", on_shout::<A>);
     socket.on("ping", on_ping::<A>);
+    socket.on("watch", super::roster::on_watch::<A>);
     socket.on_fallback(on_unhandled::<A>);
     socket.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
 
 /// Runs after the CONNECT answer: log, and tell the client its public id.
-async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(sh): State<Shared>) {
+async fn on_connect<A: Adapter>(socket: SocketRef<A>, io: SocketIo<A>, State(sh): State<Shared>) {
     let id = socket.extensions.get::<PublicId>().unwrap_or_default();
     sh.log(format!(
         "connect     {id}  ({ID_BITS}-bit public id; Engine.IO session {} over {:?} stays private)",
@@ -392,6 +394,7 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(sh): State<Shared>) 
         "welcome",
         &json!({ "id": id.as_str(), "server": &*sh.name, "bits": ID_BITS }),
     );
+    super::roster::changed(io, None);
 }
 
 /// Reply through the ack, if the client asked for one (does nothing otherwise).
@@ -472,6 +475,7 @@ fn check_room(v: &Value) -> Result<String, String> {
 
 async fn on_join<A: Adapter>(
     socket: SocketRef<A>,
+    io: SocketIo<A>,
     data: TryData<Value>,
     ack: AckSender<A>,
     State(sh): State<Shared>,
@@ -480,6 +484,7 @@ async fn on_join<A: Adapter>(
     match check_room(&arg(data)) {
         Ok(room) => {
             socket.join(room.clone());
+            super::roster::changed(io, None);
             sh.log(format!("join        {from} joins room \"{room}\""));
             reply(ack, json!({ "ok": true, "room": room }));
         }
@@ -492,6 +497,7 @@ async fn on_join<A: Adapter>(
 
 async fn on_leave<A: Adapter>(
     socket: SocketRef<A>,
+    io: SocketIo<A>,
     data: TryData<Value>,
     ack: AckSender<A>,
     State(sh): State<Shared>,
@@ -500,6 +506,7 @@ async fn on_leave<A: Adapter>(
     match check_room(&arg(data)) {
         Ok(room) => {
             socket.leave(room.clone());
+            super::roster::changed(io, None);
             sh.log(format!("leave       {from} leaves room \"{room}\""));
             reply(ack, json!({ "ok": true, "room": room }));
         }
@@ -587,9 +594,11 @@ async fn on_unhandled<A: Adapter>(
 
 async fn on_disconnect<A: Adapter>(
     socket: SocketRef<A>,
+    io: SocketIo<A>,
     reason: DisconnectReason,
     State(sh): State<Shared>,
 ) {
+    super::roster::changed(io, Some(id_of(&socket)));
     sh.log(format!("disconnect  {}: {reason}", id_of(&socket)));
 }
 

@@ -227,6 +227,11 @@ impl CaptureReader {
         self.number
     }
 
+    /// How far into the file the frames handed out so far reach, in bytes (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -155,10 +155,17 @@ fn explain_frame(d: &Dissection) -> Vec<String> {
     out
 }
 
-/// Run the lesson, printing through `shower`. `pause` is called between steps (for `--step`).
+/// How many payload bytes of each frame the lesson shows by default: enough to see the
+/// masking and the first bytes of a message, not 70,000 bytes of hex (`ws echo --full`
+/// passes [`server::DEFAULT_MAX_MESSAGE`] to show them all).
+pub const SHORT_PREVIEW: usize = 64;
+
+/// Run the lesson, printing through `shower`, showing the first `preview` payload bytes of
+/// each frame. `pause` is called between steps (for `--step`).
 pub async fn run(
     shower: &mut Shower<impl std::io::Write>,
     listener: TcpListener,
+    preview: usize,
     mut pause: impl FnMut(),
 ) -> Result<(), Error> {
     let addr = listener.local_addr()?;
@@ -185,9 +192,8 @@ pub async fn run(
     ))?;
     pause();
 
-    // Keep the first 4 KiB of each payload for showing: enough for every view, without
-    // 70,000 bytes of hex.
-    let mut ws = client::connect(&url, 1, Some(tx), 4096, server::DEFAULT_MAX_MESSAGE).await?;
+    // Keep the first `preview` bytes of each payload for showing.
+    let mut ws = client::connect(&url, 1, Some(tx), preview, server::DEFAULT_MAX_MESSAGE).await?;
 
     // 1. The handshake.
     shower.note("── 1. The opening handshake: an HTTP GET asking to upgrade ──")?;

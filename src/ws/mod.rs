@@ -30,6 +30,7 @@
 
 pub mod client;
 pub mod handshake;
+pub mod labels;
 pub mod lesson;
 pub mod load;
 pub mod server;

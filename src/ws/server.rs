@@ -11,7 +11,9 @@
 //!   tokio-tungstenite, which does the framing from then on.
 //!
 //! In *echo* mode every message comes back to its sender; in *chat* mode every message goes to
-//! every connected client, the sender included, in the order the server received them.
+//! every connected client, the sender included, in the order the server received them. A chat
+//! client that asks for the `wirelab.chat` subprotocol (the chat page does) gets each message
+//! wrapped with the name of its sender ([`super::labels`]).
 //!
 //! # Limits, and how a WebSocket says no
 //!
@@ -45,6 +47,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::handshake;
+use super::labels;
 use super::tap::{Event, Found, Tap, Watcher};
 use crate::dissect::http::{self, HeadError};
 use crate::dissect::websocket::Dir;
@@ -108,6 +111,13 @@ impl Hub {
             .remove(&id);
     }
 
+    fn is_empty(&self) -> bool {
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Queue a message for everyone. The lock keeps the order the same for all clients.
     fn broadcast(&self, msg: &Message) {
         let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
@@ -137,6 +147,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let hub = Arc::new(Hub::default());
+    // The clients that asked for the `wirelab.chat` subprotocol: they get each message
+    // wrapped with its sender's name (see `super::labels`).
+    let labelled = Arc::new(Hub::default());
     let cfg = Arc::new(cfg);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
@@ -157,6 +170,8 @@ pub async fn serve(
                     id: next_id,
                     cfg: cfg.clone(),
                     hub: hub.clone(),
+                    labelled: labelled.clone(),
+                    wants_labels: false,
                     events: events.clone(),
                     stop: stop_rx.clone(),
                 };
@@ -175,6 +190,9 @@ struct Connection {
     id: u64,
     cfg: Arc<ServerConfig>,
     hub: Arc<Hub>,
+    labelled: Arc<Hub>,
+    /// The client asked for the `wirelab.chat` subprotocol.
+    wants_labels: bool,
     events: Option<UnboundedSender<Event>>,
     stop: watch::Receiver<bool>,
 }
@@ -222,7 +240,7 @@ impl Connection {
         }
     }
 
-    async fn run(self, stream: TcpStream) {
+    async fn run(mut self, stream: TcpStream) {
         let (reads, writes) = match &self.events {
             Some(tx) => (
                 Some(Watcher::new(
@@ -287,7 +305,13 @@ impl Connection {
                         crate::dissect::websocket::GUID,
                         steps.accept
                     ));
-                    let resp = handshake::switching_protocols(&key);
+                    self.wants_labels = self.cfg.mode == Mode::Chat && labels::offered(&head, &buf);
+                    let resp = if self.wants_labels {
+                        self.note(format!("subprotocol {} agreed", labels::PROTOCOL));
+                        labels::switching_protocols(&key)
+                    } else {
+                        handshake::switching_protocols(&key)
+                    };
                     if tap.write_all(resp.as_bytes()).await.is_err() {
                         return;
                     }
@@ -346,7 +370,10 @@ impl Connection {
     /// The WebSocket session: echo or chat until someone closes.
     async fn session(mut self, mut ws: WebSocketStream<Tap<TcpStream>>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-        if self.cfg.mode == Mode::Chat {
+        if self.cfg.mode == Mode::Chat && self.wants_labels {
+            let _ = tx.send(labels::welcome(self.id));
+            self.labelled.join(self.id, tx);
+        } else if self.cfg.mode == Mode::Chat {
             self.hub.join(self.id, tx);
         }
         let idle = self.cfg.idle_timeout;
@@ -403,6 +430,7 @@ impl Connection {
         };
         if self.cfg.mode == Mode::Chat {
             self.hub.leave(self.id);
+            self.labelled.leave(self.id);
         }
         if let Some(frame) = close {
             self.note(format!(
@@ -431,6 +459,11 @@ impl Connection {
             Message::Text(_) | Message::Binary(_) => match self.cfg.mode {
                 Mode::Echo => ws.feed(msg).await,
                 Mode::Chat => {
+                    if !self.labelled.is_empty()
+                        && let Some(wrapped) = labels::envelope(self.id, &msg)
+                    {
+                        self.labelled.broadcast(&wrapped);
+                    }
                     self.hub.broadcast(&msg);
                     Ok(())
                 }

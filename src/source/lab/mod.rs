@@ -123,7 +123,7 @@ use std::fs::{self, File};
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command};
 use std::sync::Mutex;
 
 use nix::sched::{CloneFlags, setns, unshare};
@@ -598,15 +598,6 @@ impl Lab {
         self.run_in(host, || cmd.spawn())?
     }
 
-    /// Run a program on `host` and wait for it. While it runs, Ctrl-C goes to the program
-    /// (an interactive shell decides what to do with it), not to wirelab, which must keep the
-    /// lab and its emulators alive until the program ends.
-    pub fn run_command(&self, host: Host, cmd: &mut Command) -> io::Result<ExitStatus> {
-        let mut child = self.spawn(host, cmd)?;
-        let _guard = ignore_interrupts();
-        child.wait()
-    }
-
     /// What each emulated link has done so far (empty when no link is emulated, or when this
     /// process only joined the lab). The CPU time is brought up to date four times a second.
     pub fn link_reports(&self) -> Vec<LinkReport> {
@@ -622,41 +613,6 @@ impl Lab {
     /// Read one host's configuration back from the kernel.
     pub fn describe(&self, host: Host) -> io::Result<HostView> {
         self.run_in(host, || HostView::read(host.name()))?
-    }
-}
-
-/// Ctrl-C (SIGINT) and Ctrl-\ (SIGQUIT) ignored in this process while the guard lives.
-struct Interrupts(
-    Option<nix::sys::signal::SigHandler>,
-    Option<nix::sys::signal::SigHandler>,
-);
-
-#[allow(unsafe_code)]
-fn ignore_interrupts() -> Interrupts {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    // SAFETY: SIG_IGN runs no code in this process, so no handler can break async-signal
-    // safety; the previous dispositions are restored when the guard drops.
-    unsafe {
-        Interrupts(
-            signal(Signal::SIGINT, SigHandler::SigIgn).ok(),
-            signal(Signal::SIGQUIT, SigHandler::SigIgn).ok(),
-        )
-    }
-}
-
-impl Drop for Interrupts {
-    #[allow(unsafe_code)]
-    fn drop(&mut self) {
-        use nix::sys::signal::{Signal, signal};
-        // SAFETY: restores the dispositions saved above (the defaults, in wirelab).
-        unsafe {
-            if let Some(h) = self.0 {
-                let _ = signal(Signal::SIGINT, h);
-            }
-            if let Some(h) = self.1 {
-                let _ = signal(Signal::SIGQUIT, h);
-            }
-        }
     }
 }
 

@@ -317,15 +317,15 @@ impl Rtnl {
     }
 
     /// Put a `netem` queueing discipline on an interface's way out: it drops a share of the
-    /// packets (`loss`, 0.0 to 1.0) and, with `reorder`, holds most packets back by `delay_ms`
-    /// while letting some through at once, so they overtake the others.
+    /// packets (`loss`, 0.0 to 1.0) and, with `reorder` above 0, holds most packets back by
+    /// `delay_ms` while letting that share through at once, so they overtake the others.
     ///
     /// Fails with `ENOENT` where the kernel has no netem (the module is not built or loaded).
     pub fn add_netem(
         &mut self,
         index: u32,
         loss: f64,
-        reorder: bool,
+        reorder: f64,
         delay_ms: u32,
     ) -> io::Result<()> {
         // struct tc_netem_qopt { latency, limit, loss, gap, duplicate, jitter } (all u32),
@@ -333,7 +333,7 @@ impl Rtnl {
         // TCA_NETEM_LATENCY64 attribute instead, so the old tick-based field stays 0.
         let prob = |p: f64| (p.clamp(0.0, 1.0) * f64::from(u32::MAX)) as u32;
         let mut opts = Vec::new();
-        for v in [0u32, 1000, prob(loss), if reorder { 1 } else { 0 }, 0, 0] {
+        for v in [0u32, 1000, prob(loss), u32::from(reorder > 0.0), 0, 0] {
             opts.extend_from_slice(&v.to_ne_bytes());
         }
         let mut attr = |kind: u16, value: &[u8]| {
@@ -345,9 +345,9 @@ impl Rtnl {
                 opts.push(0);
             }
         };
-        if reorder {
+        if reorder > 0.0 {
             // TCA_NETEM_REORDER = 3: struct tc_netem_reorder { probability, correlation }.
-            let mut r = prob(0.25).to_ne_bytes().to_vec();
+            let mut r = prob(reorder).to_ne_bytes().to_vec();
             r.extend_from_slice(&0u32.to_ne_bytes());
             attr(3, &r);
         }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run wirelab's WebSocket interop suites against real peers, on 127.0.0.1 only.
 #
-#   tests/interop/ws/run.sh [python|node|browser|autobahn ...]   (default: python node browser)
+#   tests/interop/ws/run.sh [python|node|browser|sio-page|autobahn ...]
+#   (default: python node browser sio-page; sio-page is the Socket.IO chat page in Chromium)
 #
 # Needs: the wirelab binary ($WIRELAB_BIN, default target/debug/wirelab: `cargo build` first),
 # `pip install -r tests/interop/ws/requirements.txt`, `npm ci` in tests/interop/ws, and
@@ -12,13 +13,14 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(python node browser)
+[ ${#suites[@]} -eq 0 ] && suites=(python node browser sio-page)
 passed=0; failed=0
 for s in "${suites[@]}"; do
   case $s in
     python)   cmd=(python3 python_peers.py) ;;
     node)     cmd=(node node_peers.mjs) ;;
     browser)  cmd=(node browser.mjs) ;;
+    sio-page) cmd=(node sio_page.mjs) ;;
     autobahn) cmd=(bash autobahn.sh) ;;
     *) echo "unknown suite $s"; exit 2 ;;
   esac
