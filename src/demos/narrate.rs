@@ -31,6 +31,7 @@ use crate::filter::Filter;
 use crate::render::{Printer, View};
 use crate::source::OwnedFrame;
 use crate::source::live::now;
+use crate::stream::state::State;
 
 /// Who made a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -291,7 +292,7 @@ pub fn explain(call: &str) -> &'static str {
             "SHUT_WR: we will send no more; the kernel sends a FIN, but we can still receive"
         }
         "close" => {
-            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME_WAIT)"
+            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME-WAIT)"
         }
         "sendto" => {
             "sends one datagram to an address: one call, one datagram, one packet (or its fragments); no connection first"
@@ -303,50 +304,13 @@ pub fn explain(call: &str) -> &'static str {
     }
 }
 
-/// The socket states of the Linux TCP code (`include/net/tcp_states.h`), as `/proc/net/tcp`
-/// numbers them.
-pub fn tcp_state_name(n: u8) -> &'static str {
-    match n {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT_1",
-        5 => "FIN_WAIT_2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        12 => "NEW_SYN_RECV",
-        _ => "?",
-    }
-}
-
-/// What a TCP state means, in a few words.
-pub fn tcp_state_meaning(s: &str) -> &'static str {
-    match s {
-        "LISTEN" => "waiting for connections",
-        "SYN_SENT" => "SYN sent, waiting for the SYN-ACK",
-        "SYN_RECV" => "SYN-ACK sent, waiting for the last ACK",
-        "ESTABLISHED" => "connected: data may flow both ways",
-        "FIN_WAIT_1" => "our FIN is sent, not yet acknowledged",
-        "FIN_WAIT_2" => "our FIN is acknowledged; waiting for the other side's FIN",
-        "CLOSE_WAIT" => "the other side sent its FIN; waiting for our program to close",
-        "LAST_ACK" => "our FIN is sent after theirs; waiting for its ACK",
-        "TIME_WAIT" => "both FINs done; kept 60 s so late packets of this connection die out",
-        "CLOSING" => "both sides sent FIN at the same time",
-        "CLOSED" => "the kernel has forgotten the connection",
-        _ => "",
-    }
-}
-
 /// One line of `/proc/net/tcp`: local and remote address and the state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcTcp {
     pub local: SocketAddrV4,
     pub remote: SocketAddrV4,
-    pub state: &'static str,
+    /// The state, in RFC 9293's words (the kernel numbers them; see [`State::from_linux`]).
+    pub state: State,
 }
 
 /// Parse `/proc/net/tcp`. Addresses there are hex, the IPv4 address in the host's byte order.
@@ -369,7 +333,7 @@ pub fn parse_proc_tcp(text: &str) -> Vec<ProcTcp> {
             Some(ProcTcp {
                 local,
                 remote,
-                state: tcp_state_name(st),
+                state: State::from_linux(st)?,
             })
         })
         .collect()
@@ -386,10 +350,10 @@ pub fn kernel_tcp_state(local: SocketAddrV4, remote: Option<SocketAddrV4>) -> St
             e.local == local
                 && match remote {
                     Some(r) => e.remote == r,
-                    None => e.state == "LISTEN",
+                    None => e.state == State::Listen,
                 }
         })
-        .map(|e| e.state.to_string())
+        .map(|e| e.state.name().to_string())
         .unwrap_or_else(|| "CLOSED".to_string())
 }
 
@@ -618,7 +582,7 @@ fn state_suffix(e: &Event, color: bool, out: &mut String) {
         source,
     } = &e.what
     {
-        let meaning = tcp_state_meaning(state);
+        let meaning = State::from_name(state).map_or("", State::meaning);
         let text = format!("    {socket}: {state}");
         if color {
             out.push_str(&text.bold().to_string());
@@ -701,9 +665,9 @@ mod tests {
         let v = parse_proc_tcp(text);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].local, "192.0.2.2:7007".parse().unwrap());
-        assert_eq!(v[0].state, "LISTEN");
+        assert_eq!(v[0].state, State::Listen);
         assert_eq!(v[1].remote, "192.0.2.2:7007".parse().unwrap());
         assert_eq!(v[1].local.port(), 0xa1b2);
-        assert_eq!(v[1].state, "TIME_WAIT");
+        assert_eq!(v[1].state, State::TimeWait);
     }
 }

@@ -37,6 +37,12 @@
 //! from a random *initial sequence number*, so the stream analysis (`--stats`, the ladder)
 //! shows them relative to it as well, as Wireshark does.
 
+pub mod flags;
+pub mod seq;
+
+pub use flags::Flags;
+pub use seq::Seq;
+
 use super::checksum::transport_checksum;
 use super::cx::{Cx, Next};
 use super::fields::{FieldDef, Fmt};
@@ -232,70 +238,6 @@ pub const FIELDS: &[FieldDef] = &[
     ),
 ];
 
-/// The flags byte written the way tcpdump does: `S` SYN, `.` ACK, `P` push, `F` FIN, `R` RST,
-/// `U` urgent, `E` ECE, `W` CWR, `e` AE.
-pub fn flags_short(flags: u16) -> String {
-    let mut s = String::new();
-    for (bit, c) in [
-        (0x002, 'S'),
-        (0x001, 'F'),
-        (0x004, 'R'),
-        (0x008, 'P'),
-        (0x020, 'U'),
-        (0x040, 'E'),
-        (0x080, 'W'),
-        (0x100, 'e'),
-        (0x010, '.'),
-    ] {
-        if flags & bit != 0 {
-            s.push(c);
-        }
-    }
-    if s.is_empty() {
-        s.push_str("none");
-    }
-    s
-}
-
-/// The flags as words: `SYN, ACK`.
-/// The flag bits with their names, in Wireshark's order, so that "[SYN, ACK]" and
-/// "[PSH, ACK]" read the same in both tools.
-pub const FLAG_NAMES: [(u16, &str); 9] = [
-    (0x001, "FIN"),
-    (0x002, "SYN"),
-    (0x004, "RST"),
-    (0x008, "PSH"),
-    (0x010, "ACK"),
-    (0x020, "URG"),
-    (0x040, "ECE"),
-    (0x080, "CWR"),
-    (0x100, "AE"),
-];
-
-/// The flags as words, `SYN, ACK` (or `none`), written into `out` without allocating.
-pub fn write_flags_words(out: &mut String, flags: u16) {
-    let mut first = true;
-    for (bit, name) in FLAG_NAMES {
-        if flags & bit != 0 {
-            if !first {
-                out.push_str(", ");
-            }
-            out.push_str(name);
-            first = false;
-        }
-    }
-    if first {
-        out.push_str("none");
-    }
-}
-
-/// The flags as words: `SYN, ACK`, or `none`.
-pub fn flags_words(flags: u16) -> String {
-    let mut s = String::new();
-    write_flags_words(&mut s, flags);
-    s
-}
-
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Tcp, at);
     let read = cx.read_all_within(FIELDS, at, end);
@@ -306,9 +248,9 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let src = cx.u16_at(at).unwrap_or(0);
     let dst = cx.u16_at(at + 2).unwrap_or(0);
     let hdr_len = (cx.u8_at(at + 12).unwrap_or(0) >> 4) as usize * 4;
-    let flags = cx.u16_at(at + 12).unwrap_or(0) & 0x0fff;
+    let flags = Flags::from_bits(cx.u16_at(at + 12).unwrap_or(0));
     if let Some(i) = field_index(cx, "tcp.flags") {
-        cx.d.fields[i].meaning = flags_words(flags).into();
+        cx.d.fields[i].meaning = flags.words().into();
     }
     if hdr_len < MIN_HEADER_LEN {
         cx.problem(
@@ -593,7 +535,7 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         num("tcp.dstport").map_or("?".into(), |v| v.to_string()),
     );
     if let Some(flags) = num("tcp.flags") {
-        s.push_str(&format!(" [{}]", flags_words(flags as u16)));
+        s.push_str(&format!(" [{}]", Flags::from_bits(flags as u16)));
     }
     if let Some(seq) = num("tcp.seq_raw") {
         s.push_str(&format!(" seq={seq}"));

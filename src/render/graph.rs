@@ -12,6 +12,7 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
+use crate::dissect::tcp::{Flags, Seq};
 use crate::stream::conversation::Side;
 use crate::stream::timeseq::{Point, TimeSeq};
 
@@ -29,7 +30,7 @@ fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
     let data: Vec<&Point> = ts
         .points
         .iter()
-        .filter(|p| p.side == side && (p.len > 0 || p.flags & 0x003 != 0))
+        .filter(|p| p.side == side && (p.len > 0 || p.flags.intersects(Flags::SYN | Flags::FIN)))
         .collect();
     let acks: Vec<&Point> = ts
         .points
@@ -41,7 +42,7 @@ fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
     let mut t_max = data.iter().map(|p| p.t).fold(0.0, f64::max);
     let mut last_ack = None;
     for p in &acks {
-        if last_ack.is_none_or(|a| p.ack.is_some_and(|x| crate::stream::tcp::seq_gt(x, a))) {
+        if last_ack.is_none_or(|a| p.ack.is_some_and(|x| Seq(x) > Seq(a))) {
             t_max = t_max.max(p.t);
             last_ack = p.ack;
         }
@@ -150,9 +151,9 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
         let x = x_of(p.t);
         let c = if p.retransmission {
             'R'
-        } else if p.flags & 0x002 != 0 {
+        } else if p.flags.syn() {
             'S'
-        } else if p.flags & 0x001 != 0 && p.len == 0 {
+        } else if p.flags.fin() && p.len == 0 {
             'F'
         } else {
             '|'
@@ -340,7 +341,7 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
         let (y1, y2) = (y_of(p.seq as f64), y_of(p.seq as f64 + p.len as f64));
         let colour = if p.retransmission {
             "#d62828"
-        } else if p.flags & 0x003 != 0 && p.len == 0 {
+        } else if p.flags.intersects(Flags::SYN | Flags::FIN) && p.len == 0 {
             "#8e44ad"
         } else {
             "#1d4ed8"
@@ -416,7 +417,7 @@ mod tests {
             len,
             ack,
             win: 1000,
-            flags: 0x010,
+            flags: Flags::ACK,
             retransmission,
         };
         ts.push(pt(0.0, Side::AtoB, 1, 100, Some(1), false));

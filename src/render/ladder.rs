@@ -29,6 +29,7 @@ use colored::Colorize;
 
 use super::Options;
 use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
+use crate::dissect::tcp::{Flags, Seq};
 use crate::stream::state::Machines;
 
 /// Characters taken by the frame and time columns: `{:>5} {:>10}  `.
@@ -200,7 +201,7 @@ pub(crate) fn flag_words(flags: u16) -> String {
     if flags & 0x1ff == 0 {
         "no flags".into()
     } else {
-        crate::dissect::tcp::flags_words(flags)
+        crate::dissect::tcp::Flags::from_bits(flags).words()
     }
 }
 
@@ -282,7 +283,7 @@ impl Ladder {
             left: seg.src.clone(),
             right: seg.dst.clone(),
             stream: seg.stream,
-            machines: Machines::new(seg.flags),
+            machines: Machines::new(Flags::from_bits(seg.flags)),
         });
         if new_lane || self.current.as_ref() != Some(&key) {
             self.current = Some(key.clone());
@@ -395,17 +396,21 @@ impl Ladder {
 
         // Socket states that changed.
         let (seq, ack) = (seg.seq as u32, seg.ack as u32);
-        let changed = lane
-            .machines
-            .segment(from, seg.flags, seq, ack, seg.len as u32);
+        let changed = lane.machines.segment(
+            from,
+            Flags::from_bits(seg.flags),
+            Seq(seq),
+            Seq(ack),
+            seg.len as u32,
+        );
         if changed[0] || changed[1] {
             let left = if changed[0] {
-                lane.machines.states[0].name()
+                lane.machines.name(0)
             } else {
                 ""
             };
             let right = if changed[1] {
-                lane.machines.states[1].name()
+                lane.machines.name(1)
             } else {
                 ""
             };
@@ -471,8 +476,13 @@ fn heading(lane: &Lane, first_time: bool, opts: &Options, lane_w: usize, out: &m
     ends.push_str(&lane.right);
     let _ = writeln!(out, "{:>5} {:>10}  {ends}", "frame", "time (s)");
     if first_time {
-        let [l, r] = lane.machines.states;
-        state_line(l.name(), r.name(), lane_w, opts, out);
+        state_line(
+            lane.machines.name(0),
+            lane.machines.name(1),
+            lane_w,
+            opts,
+            out,
+        );
     }
 }
 

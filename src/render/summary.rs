@@ -354,7 +354,7 @@ fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
     let mut sep = "";
     if let Some(flags) = flags {
         out.push('[');
-        crate::dissect::tcp::write_flags_words(out, flags as u16);
+        tcp::Flags::from_bits(flags as u16).write_words(out);
         out.push(']');
         sep = " ";
     }

@@ -74,6 +74,7 @@ pub use reassembly::{Event, GapReason, Origin, Reassembler};
 pub use timeseq::TimeSeq;
 
 use crate::dissect::model::{Dissection, ProblemKind, Proto, Timestamp, Value};
+use crate::dissect::tcp::{Flags, Seq};
 use tcp::{Nanos, SegmentIn, TcpConn, flag};
 
 /// One conversation, as `--stream` names it: `3` or `tcp:3` (tcp.stream 3), `udp:3`.
@@ -397,7 +398,7 @@ impl StreamTracker {
         ) else {
             return;
         };
-        let flags = flags as u16;
+        let flags = Flags::from_bits(flags as u16);
         let hdr_len = num("tcp.hdr_len").unwrap_or(0) as usize;
         let header_ok = hdr_len >= 20;
         // The segment's data length can be trusted only if the whole IP packet is here, it is
@@ -412,32 +413,35 @@ impl StreamTracker {
         // The options the analysis uses, in one pass over the layer's fields.
         let mut wscale = None;
         let mut mss = None;
-        let mut les: Vec<u32> = Vec::new();
-        let mut res: Vec<u32> = Vec::new();
+        let mut les: Vec<Seq> = Vec::new();
+        let mut res: Vec<Seq> = Vec::new();
         for f in d.layer_fields(&layer) {
             let v = || f.value.as_u64();
             match f.name {
                 "tcp.options.wscale.shift" => wscale = v().map(|v| v.min(255) as u8),
                 "tcp.options.mss_val" => mss = v(),
-                "tcp.options.sack_le" => les.extend(v().map(|v| v as u32)),
-                "tcp.options.sack_re" => res.extend(v().map(|v| v as u32)),
+                "tcp.options.sack_le" => les.extend(v().map(|v| Seq(v as u32))),
+                "tcp.options.sack_re" => res.extend(v().map(|v| Seq(v as u32))),
                 _ => {}
             }
         }
-        let sack = les.into_iter().zip(res).collect();
-        let sin = SegmentIn {
+        let mut sin = SegmentIn {
             frame: d.number,
             ts: now,
-            seq: seq as u32,
-            ack: ack as u32,
+            seq: Seq(seq as u32),
+            ack: Seq(ack as u32),
             flags,
             window: win as u16,
             seglen,
             header_ok,
             quoted: ar.quoted,
             wscale,
-            sack,
+            ..SegmentIn::default()
         };
+        for (i, block) in les.into_iter().zip(res).take(4).enumerate() {
+            sin.sacks[i] = block;
+            sin.n_sack = i as u8 + 1;
+        }
         let src = Endpoint {
             addr: ar.src,
             port: sport as u16,
@@ -454,10 +458,7 @@ impl StreamTracker {
             Some(id) if self.tcp.contains_key(&id) => {
                 let e = &self.tcp[&id];
                 let side = e.conv.side_of(src).index();
-                if !ar.quoted
-                    && flags & (tcp::SYN | tcp::ACK) == tcp::SYN
-                    && e.conn.syn_reuses_ports(side, sin.seq)
-                {
+                if !ar.quoted && flags.is_syn_only() && e.conn.syn_reuses_ports(side, sin.seq) {
                     reused = true;
                     self.new_tcp(key, src, dst, d)
                 } else {
@@ -494,7 +495,7 @@ impl StreamTracker {
                 side,
                 seq: out.seq,
                 len: seglen.unwrap_or(0),
-                ack: (flags & tcp::ACK != 0).then_some(out.ack),
+                ack: flags.ack().then_some(out.ack),
                 win: out.window,
                 flags,
                 retransmission: f
@@ -523,9 +524,9 @@ impl StreamTracker {
             }
             let seg = reassembly::SegmentData {
                 seq: sin.seq,
-                syn: flags & tcp::SYN != 0,
-                fin: flags & tcp::FIN != 0,
-                rst: flags & tcp::RST != 0,
+                syn: flags.syn(),
+                fin: flags.fin(),
+                rst: flags.rst(),
                 payload: &self.scratch,
                 len,
                 frame: d.number,
@@ -554,7 +555,7 @@ impl StreamTracker {
                 Side::BtoA => (rb, ra),
             };
             mine.segment(&seg, &mut |ev| rec.event(side, ev, Some(&mut *d)));
-            if flags & tcp::ACK != 0 && flags & tcp::RST == 0 {
+            if flags.ack() && !flags.rst() {
                 theirs.acked(sin.ack, &mut |ev| {
                     rec.event(side.other(), ev, Some(&mut *d))
                 });
@@ -785,8 +786,8 @@ fn update_summary(
         return;
     };
     let i = side.index();
-    let syn = s.flags & tcp::SYN != 0;
-    let ackf = s.flags & tcp::ACK != 0;
+    let syn = s.flags.syn();
+    let ackf = s.flags.ack();
     if syn && !ackf {
         t.saw_syn = true;
         t.syn_frame.get_or_insert(s.frame);
@@ -804,7 +805,7 @@ fn update_summary(
     }
     let d = &mut t.dirs[i];
     // A RST's window means nothing.
-    if s.header_ok && s.flags & tcp::RST == 0 {
+    if s.header_ok && !s.flags.rst() {
         let win = o.window as u64;
         d.win_min = Some(d.win_min.map_or(win, |m| m.min(win)));
         d.win_max = Some(d.win_max.map_or(win, |m| m.max(win)));
@@ -818,10 +819,10 @@ fn update_summary(
             d.wscale = Some(w.min(14));
         }
     }
-    if s.flags & tcp::FIN != 0 {
+    if s.flags.fin() {
         d.fin = true;
     }
-    if s.flags & tcp::RST != 0 {
+    if s.flags.rst() {
         d.rst = true;
     }
     let ta = &o.findings;
@@ -845,12 +846,12 @@ fn update_summary(
     }
     if o.analysed && ackf {
         if let Some(prev) = e.last_ack[i] {
-            if tcp::seq_gt(o.ack, prev) {
+            if Seq(o.ack) > Seq(prev) {
                 d.advancing_acks += 1;
                 d.acked_bytes += o.ack.wrapping_sub(prev) as u64;
             }
         }
-        if e.last_ack[i].is_none_or(|p| tcp::seq_gt(o.ack, p)) {
+        if e.last_ack[i].is_none_or(|p| Seq(o.ack) > Seq(p)) {
             e.last_ack[i] = Some(o.ack);
         }
     }

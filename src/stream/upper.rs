@@ -66,6 +66,7 @@ use crate::dissect::http::{self, HeadError};
 use crate::dissect::model::{
     Dissection, Field, Layer, Problem, ProblemKind, Proto, Source, SourcePiece, Value,
 };
+use crate::dissect::tcp::Seq;
 use crate::dissect::websocket::{self, HeadParse};
 use crate::dissect::{ipv4, tcp};
 use crate::render::summary::{field_of, table_index};
@@ -234,7 +235,7 @@ impl Upper {
         };
         let id = flow.id;
         let data = super::reassembly::SegmentData {
-            seq: seg.seq,
+            seq: Seq(seg.seq),
             syn: seg.flags & 0x002 != 0,
             fin: seg.flags & 0x001 != 0,
             rst: seg.flags & 0x004 != 0,
@@ -263,7 +264,7 @@ impl Upper {
             });
         }
         if seg.flags & 0x010 != 0 && seg.flags & 0x004 == 0 {
-            theirs.acked(seg.ack, &mut |ev| {
+            theirs.acked(Seq(seg.ack), &mut |ev| {
                 state.on_event(StreamEvent {
                     stream: id,
                     side: side.other(),

@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 
 use super::escape;
 use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
+use crate::dissect::tcp::{Flags, Seq};
 use crate::render::ladder::{flag_words, preview};
-use crate::stream::state::{Machines, State};
+use crate::stream::state::{Machines, State, inferred_name};
 
 /// Page geometry, in SVG user units (pixels at 100 %).
 const WIDTH: u32 = 1000;
@@ -45,7 +46,7 @@ struct Lane {
     left: String,
     right: String,
     machines: Machines,
-    initial: [State; 2],
+    initial: [Option<State>; 2],
     rows: Vec<Row>,
 }
 
@@ -166,7 +167,7 @@ impl Ladder {
         };
         let key = (seg.stream, a, b);
         let li = *self.by_key.entry(key).or_insert_with(|| {
-            let machines = Machines::new(seg.flags);
+            let machines = Machines::new(Flags::from_bits(seg.flags));
             self.lanes.push(Lane {
                 stream: seg.stream,
                 left: seg.src.clone(),
@@ -192,15 +193,15 @@ impl Ladder {
         let from = usize::from(!to_right);
         let changed = lane.machines.segment(
             from,
-            seg.flags,
-            seg.seq as u32,
-            seg.ack as u32,
+            Flags::from_bits(seg.flags),
+            Seq(seg.seq as u32),
+            Seq(seg.ack as u32),
             seg.len as u32,
         );
         let states = (changed[0] || changed[1]).then(|| {
             let name = |i: usize| {
                 if changed[i] {
-                    lane.machines.states[i].name().to_string()
+                    lane.machines.name(i).to_string()
                 } else {
                     String::new()
                 }
@@ -328,9 +329,9 @@ impl Ladder {
             out,
             "<text class=\"wl-state\" x=\"{}\" y=\"{y}\">{}</text><text class=\"wl-state\" x=\"{}\" y=\"{y}\" text-anchor=\"end\">{}</text>",
             LEFT + 6,
-            lane.initial[0].name(),
+            inferred_name(lane.initial[0]),
             RIGHT - 6,
-            lane.initial[1].name()
+            inferred_name(lane.initial[1])
         );
         let top = y + 4;
         let mut rows = String::new();
