@@ -18,7 +18,7 @@ use crate::cli::HandshakeArgs;
 use crate::demos::handshake::stack::{State, Step};
 use crate::demos::handshake::sys::{self, CAP_NET_RAW, Netns};
 use crate::demos::handshake::{Event, Sink, rst, tun};
-use crate::dissect::dissect;
+use crate::pipeline::{Config, Pipeline};
 use crate::render::{Options, Printer, View};
 use crate::source::OwnedFrame;
 use crate::source::file::CaptureWriter;
@@ -369,6 +369,8 @@ struct Renderer {
     color: bool,
     width: usize,
     printer: Printer<Stdout>,
+    /// The one pipeline, started again for each part (each part is a capture of its own).
+    pipe: Pipeline,
 }
 
 /// Indentation of the lines under a segment.
@@ -382,6 +384,7 @@ impl Renderer {
             color,
             width,
             printer: Printer::new(io::stdout(), Self::options(view, color, width)),
+            pipe: Pipeline::new(Config::full()),
         }
     }
 
@@ -391,6 +394,9 @@ impl Renderer {
             color,
             highlight: None,
             width,
+            // This demo is about the numbers as written (its explanations quote the ISNs
+            // and their sums), so the views show those.
+            absolute: true,
         }
     }
 
@@ -501,8 +507,8 @@ impl Sink for Renderer {
                 Event::Say(text) => self.json(json!({"event": "say", "text": text})),
                 Event::Code(text) => self.json(json!({"event": "code", "text": text})),
                 Event::Frame { frame, from } => {
-                    let d = dissect(&frame.as_frame());
-                    let mut v = crate::render::json::packet(&d);
+                    let d = self.pipe.push(&frame.as_frame());
+                    let mut v = crate::render::json::packet(d);
                     if let Some(o) = v.as_object_mut() {
                         o.insert("event".into(), json!("frame"));
                         o.insert("from".into(), json!(from));
@@ -528,6 +534,7 @@ impl Sink for Renderer {
             Event::Part { title, .. } => {
                 // Each part's times start from its own first frame.
                 self.printer.flush()?;
+                self.pipe = Pipeline::new(Config::full());
                 self.printer = Printer::new(
                     io::stdout(),
                     Self::options(self.view, self.color, self.width),
@@ -558,7 +565,7 @@ impl Sink for Renderer {
                 self.printer.text(&s)
             }
             Event::Frame { frame, from } => {
-                let d = dissect(&frame.as_frame());
+                let d = self.pipe.push(&frame.as_frame());
                 let label = format!("{:<8}", from.label());
                 let label = if self.color {
                     match from {
@@ -577,7 +584,7 @@ impl Sink for Renderer {
                     self.printer
                         .text(&format!("\n── frame {}, sent by {label}\n", frame.number))?;
                 }
-                self.printer.print(&d)
+                self.printer.print(d)
             }
             Event::Step { step, .. } => self.step_line(&step),
             Event::Explain { topic, text } => {

@@ -35,6 +35,7 @@
 use super::checksum::internet_checksum;
 use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
+use super::ip::IpHeader;
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 
 /// The smallest IPv4 header: five 32-bit words.
@@ -276,6 +277,28 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let frag = cx.u16_at(at + 6).unwrap_or(0);
     let more_fragments = frag & 0x2000 != 0;
     let offset = frag & 0x1fff;
+    // The typed view of the fixed header, read once here for every consumer.
+    let addr = |i: usize| {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(cx.bytes(i, 4).unwrap_or(&[0; 4]));
+        std::net::IpAddr::from(a)
+    };
+    let view = IpHeader {
+        layer: (cx.d.layers.len() - 1) as u16,
+        version: 4,
+        src: addr(at + 12),
+        dst: addr(at + 16),
+        ttl: cx.u8_at(at + 8).unwrap_or(0),
+        protocol: proto,
+        header_len: hdr_len as u16,
+        total_len: total_len as u32,
+        id: cx.u16_at(at + 4).unwrap_or(0) as u32,
+        dont_fragment: frag & 0x4000 != 0,
+        more_fragments,
+        frag_offset: offset as u32 * 8,
+        quoted: cx.in_error,
+    };
+    cx.d.ip.push(view);
     // Name the protocol number on the field just read.
     set_meaning(cx, "ip.proto", protocol_name(proto));
 

@@ -14,6 +14,16 @@
 //! its header starting at byte `at`, records what it finds in the [`Cx`], and returns a
 //! [`Next`] naming what follows.
 //!
+//! # Fields for people, typed views for code
+//!
+//! What a dissector finds is recorded twice. Each field goes into the layer tree with its
+//! Wireshark name, its bytes and a sentence for a learner: that is what the layer view, the hex
+//! view, the JSON and the filters show. And the headers other code needs are also read once
+//! into a Rust value kept in the [`Dissection`]: an [`ip::IpHeader`] for each IP header, a
+//! [`tcp::TcpSegment`] for each TCP header, a [`udp::UdpDatagram`] for each UDP header. The
+//! stream analysis, the summary, the ladders, the graph and the narration read those, so the
+//! compiler checks what a field name in a string could not.
+//!
 //! # Never panic, never give up silently
 //!
 //! Captures are full of short frames (the capture kept only the first bytes), fuzzed files and
@@ -46,6 +56,7 @@ pub mod frame;
 pub mod http;
 pub mod icmp;
 pub mod icmpv6;
+pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod llc;
@@ -262,6 +273,27 @@ pub fn validate(d: &Dissection) -> Result<(), String> {
                 f.name, f.mask, f.len
             ));
         }
+    }
+    // Every typed view names a layer of its own protocol, and its data lies in the frame's
+    // claimed length (views and renderers index with them).
+    let named = |layer: u16, protos: &[Proto], what: &str| match d.layers.get(layer as usize) {
+        Some(l) if protos.contains(&l.proto) => Ok(()),
+        other => Err(format!(
+            "the typed {what} view names layer {layer}, which is {:?}",
+            other.map(|l| l.proto)
+        )),
+    };
+    for v in &d.ip {
+        named(v.layer, &[Proto::Ipv4, Proto::Ipv6], "IP")?;
+    }
+    for v in &d.tcp {
+        named(v.layer, &[Proto::Tcp], "TCP")?;
+        if v.payload_range(len).end > len {
+            return Err("a TCP payload range runs past the captured bytes".into());
+        }
+    }
+    for v in &d.udp {
+        named(v.layer, &[Proto::Udp], "UDP")?;
     }
     for p in &d.problems {
         if p.at as usize > end {

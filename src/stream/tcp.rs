@@ -31,7 +31,7 @@
 //! relative numbering ([`TcpConn::number`]) is the part every view needs.
 
 use crate::dissect::model::Timestamp;
-use crate::dissect::tcp::{Flags, Seq};
+use crate::dissect::tcp::{Flags, Seq, TcpAnalysis, WindowScale};
 
 /// Wireshark keeps at most this many unacknowledged segments per direction.
 pub const MAX_UNACKED: usize = 10_000;
@@ -45,24 +45,9 @@ pub fn nanos(ts: Timestamp) -> Nanos {
     ts.secs as i128 * 1_000_000_000 + ts.nanos as i128
 }
 
-/// The analysis flags, one bit each (Wireshark's `TCP_A_*`).
-pub mod flag {
-    pub const RETRANSMISSION: u32 = 0x0001;
-    pub const LOST_PACKET: u32 = 0x0002;
-    pub const ACK_LOST_PACKET: u32 = 0x0004;
-    pub const KEEP_ALIVE: u32 = 0x0008;
-    pub const DUPLICATE_ACK: u32 = 0x0010;
-    pub const ZERO_WINDOW: u32 = 0x0020;
-    pub const ZERO_WINDOW_PROBE: u32 = 0x0040;
-    pub const ZERO_WINDOW_PROBE_ACK: u32 = 0x0080;
-    pub const KEEP_ALIVE_ACK: u32 = 0x0100;
-    pub const OUT_OF_ORDER: u32 = 0x0200;
-    pub const FAST_RETRANSMISSION: u32 = 0x0400;
-    pub const WINDOW_UPDATE: u32 = 0x0800;
-    pub const WINDOW_FULL: u32 = 0x1000;
-    pub const REUSED_PORTS: u32 = 0x2000;
-    pub const SPURIOUS_RETRANSMISSION: u32 = 0x4000;
-}
+/// The analysis flags, one bit each (Wireshark's `TCP_A_*`), defined with the typed view
+/// that carries them.
+pub use crate::dissect::tcp::analysis::flag;
 
 /// A window scale not known yet (no SYN seen).
 pub const WSCALE_UNKNOWN: i8 = -1;
@@ -78,6 +63,8 @@ struct Unacked {
     ts: Nanos,
     /// Sent before (Karn's rule: its acknowledgment gives no RTT sample for the estimator).
     again: bool,
+    /// Carried data (not only a SYN or FIN).
+    data: bool,
 }
 
 /// What one direction of the connection remembers.
@@ -199,6 +186,8 @@ pub struct Findings {
     pub ack_rtt: Nanos,
     /// The segment acknowledged was itself sent more than once (Karn: no RTT sample).
     pub ack_of_retransmission: bool,
+    /// The segment acknowledged carried data (else only a SYN or a FIN).
+    pub ack_of_data: bool,
     pub bytes_in_flight: u32,
     pub push_bytes_sent: u32,
     pub dupack_num: u32,
@@ -251,6 +240,22 @@ pub struct SegmentOut {
     /// The header length is at least 20 bytes (Wireshark shows nothing after `tcp.seq`
     /// otherwise).
     pub header_ok: bool,
+}
+
+impl SegmentOut {
+    /// The result as the typed view carries it.
+    pub fn analysis(&self) -> TcpAnalysis {
+        TcpAnalysis {
+            stream: self.stream,
+            seq: self.seq,
+            ack: self.ack,
+            relative: self.analysed,
+            nxtseq: self.nxtseq,
+            window: self.window,
+            scale: WindowScale::from_factor(self.scalefactor),
+            flags: self.findings.flags,
+        }
+    }
 }
 
 /// One TCP connection's analysis state.
@@ -678,6 +683,7 @@ impl TcpConn {
                 nextseq,
                 ts: now,
                 again,
+                data: seglen > 0,
             });
         }
         let probe = ta.has(flag::ZERO_WINDOW_PROBE);
@@ -716,6 +722,7 @@ impl TcpConn {
             ta.acks_frame = Some(u.frame);
             ta.ack_rtt = now - u.ts;
             ta.ack_of_retransmission = u.again;
+            ta.ack_of_data = u.data;
         }
 
         // Bytes in flight: from the lowest to the highest unacknowledged byte this side has
