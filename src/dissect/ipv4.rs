@@ -229,14 +229,21 @@ pub fn protocol_name(p: u8) -> &'static str {
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Ipv4, at);
     cx.ip_depth += 1;
-    // Version and header length share the first byte.
-    let read = cx.read_all(&FIELDS[..2], at);
-    if read < 2 {
+    let version = cx.u8_at(at).unwrap_or(0) >> 4;
+    let hdr_len = (cx.u8_at(at).unwrap_or(0) & 0x0f) as usize * 4;
+    // For the one-line summary alone (lean), a whole, sane fixed header is read only into the
+    // typed view below: the summary writes IPv4 from it, so the fields would go unseen.
+    let lean_whole = cx.lean
+        && version == 4
+        && hdr_len >= MIN_HEADER_LEN
+        && cx.bytes(at, MIN_HEADER_LEN).is_some();
+    if lean_whole {
+        cx.set_len(MIN_HEADER_LEN);
+    } else if cx.read_all(&FIELDS[..2], at) < 2 {
+        // Version and header length share the first byte.
         cx.truncated("An IPv4 header", at, MIN_HEADER_LEN);
         return Next::Done;
     }
-    let version = cx.u8_at(at).unwrap_or(0) >> 4;
-    let hdr_len = (cx.u8_at(at).unwrap_or(0) & 0x0f) as usize * 4;
     if version != 4 {
         cx.problem(
             ProblemKind::Malformed,
@@ -257,7 +264,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         return Next::Done;
     }
     let all = FIELDS.len() - 2;
-    if cx.read_all(&FIELDS[2..], at) < all {
+    if !lean_whole && cx.read_all(&FIELDS[2..], at) < all {
         cx.truncated("An IPv4 header", at, hdr_len);
         return Next::Done;
     }
@@ -482,6 +489,39 @@ fn set_meaning(cx: &mut Cx, name: &str, meaning: &'static str) {
 }
 
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    // From the typed view where the fixed header was read whole.
+    let view = d.ip.iter().find(|h| {
+        h.version == 4
+            && d.layers
+                .get(h.layer as usize)
+                .is_some_and(|l| l.at == layer.at && l.proto == Proto::Ipv4)
+    });
+    if let Some(h) = view {
+        let mut s = format!(
+            "IPv4, {} → {}, ttl {}, proto {} ({})",
+            h.src,
+            h.dst,
+            h.ttl,
+            h.protocol,
+            protocol_name(h.protocol)
+        );
+        if protocol_name(h.protocol).is_empty() {
+            s.truncate(s.len() - 3);
+        }
+        if h.is_fragment() {
+            s.push_str(&format!(
+                ", fragment id 0x{:04x} at byte {}{}",
+                h.id,
+                h.frag_offset,
+                if h.more_fragments {
+                    ", more follow"
+                } else {
+                    ", last"
+                }
+            ));
+        }
+        return s;
+    }
     let get = |n| {
         d.layer_field(layer, n)
             .map(|f| f.tshark(&d.data))

@@ -379,8 +379,13 @@ pub const FIELDS: &[FieldDef] = &[
 
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Tcp, at);
-    let read = cx.read_all_within(FIELDS, at, end);
-    if read < FIELDS.len() {
+    // For the one-line summary alone (lean), a whole fixed header is read only into the typed
+    // view below: the summary writes TCP from it, so the fields would go unseen. A header cut
+    // short has no typed view, so its fields are read in every mode.
+    let whole_fixed = at + MIN_HEADER_LEN <= end && cx.bytes(at, MIN_HEADER_LEN).is_some();
+    if cx.lean && whole_fixed {
+        cx.set_len(MIN_HEADER_LEN);
+    } else if cx.read_all_within(FIELDS, at, end) < FIELDS.len() {
         cx.fits("A TCP header", at, MIN_HEADER_LEN, end);
         return Next::Done;
     }
@@ -388,7 +393,10 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let dst = cx.u16_at(at + 2).unwrap_or(0);
     let hdr_len = (cx.u8_at(at + 12).unwrap_or(0) >> 4) as usize * 4;
     let flags = Flags::from_bits(cx.u16_at(at + 12).unwrap_or(0));
-    if let Some(i) = field_index(cx, "tcp.flags") {
+    // The flags in words beside the field (the one-line summary writes its own).
+    if !cx.lean
+        && let Some(i) = field_index(cx, "tcp.flags")
+    {
         cx.d.fields[i].meaning = flags.words().into();
     }
     // The typed view; the data length and the options complete it below.
@@ -442,6 +450,8 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         if let Some(v) = cx.d.tcp.get_mut(view) {
             v.len = Some(len as u32);
         }
+    }
+    if !cx.fragment && !cx.lean {
         cx.add(
             "tcp.len",
             "Segment data length",
@@ -511,14 +521,16 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
 /// counting the whole option, then the option's data. The options area runs from `start` to
 /// `stop`; only the bytes before `limit` are there to read (the caller reports a cut).
 fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize, view: usize) {
-    cx.add(
-        "tcp.options",
-        "Options",
-        start,
-        limit.saturating_sub(start),
-        Value::Bytes,
-        "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
-    );
+    if !cx.lean {
+        cx.add(
+            "tcp.options",
+            "Options",
+            start,
+            limit.saturating_sub(start),
+            Value::Bytes,
+            "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
+        );
+    }
     let mut i = start;
     let mut seen_end = false;
     while i < limit {

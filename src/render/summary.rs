@@ -479,6 +479,7 @@ fn push_padded(out: &mut String, v: u64, width: usize) {
 
 /// Append the seconds from `first` to `ts` with six decimals, right-aligned in 11 columns
 /// (`   0.000037`), worked out in whole nanoseconds so no floating point is involved.
+#[inline]
 pub(crate) fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
     let ns = (ts.secs as i128 - first.secs as i128) * 1_000_000_000 + ts.nanos as i128
         - first.nanos as i128;

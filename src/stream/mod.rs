@@ -382,26 +382,31 @@ impl StreamTracker {
         };
 
         // Find the conversation, or open a new one (also for a SYN that reuses old ports).
+        // (Two table lookups for most segments: this runs for every TCP frame of a capture.)
         let key = PairKey::new(Transport::Tcp, src, dst);
         let mut reused = false;
         let id = match self.tcp_keys.get(&key).copied() {
-            Some(id) if self.tcp.contains_key(&id) => {
-                let e = &self.tcp[&id];
-                let side = e.conv.side_of(src).index();
-                if !seg.quoted && seg.flags.is_syn_only() && e.conn.syn_reuses_ports(side, sin.seq)
+            // Only a SYN can open a new connection on ports used before.
+            Some(id) if !seg.quoted && seg.flags.is_syn_only() => match self.tcp.get(&id) {
+                Some(e)
+                    if e.conn
+                        .syn_reuses_ports(e.conv.side_of(src).index(), sin.seq) =>
                 {
                     reused = true;
                     self.new_tcp(key, src, dst, d)
-                } else {
-                    id
                 }
-            }
-            _ => self.new_tcp(key, src, dst, d),
+                _ => id,
+            },
+            Some(id) => id,
+            None => self.new_tcp(key, src, dst, d),
         };
         let analyse = self.cfg.analyse;
         let cfg_annotate = self.cfg.annotate && analyse;
         let want_ts = analyse && self.cfg.timeseq.wants(id);
-        let e = self.tcp.get_mut(&id).expect("just found or made");
+        // A key always names a conversation in the table (eviction removes both together).
+        let Some(e) = self.tcp.get_mut(&id) else {
+            return;
+        };
         let side = e.conv.side_of(src);
         let out = if analyse {
             e.conn.segment(side.index(), &sin, reused)
