@@ -181,9 +181,10 @@ impl Pipeline {
         } else {
             dissect_into(&mut self.d, frame);
         }
-        // The clock every view reads: since the capture's first packet.
-        if self.start.is_none() {
-            self.start = frame.ts;
+        // The clock every view reads: since the capture's first packet (as tshark, a first
+        // packet without a time counts as time 0).
+        if self.counts.frames == 1 {
+            self.start = Some(frame.ts.unwrap_or_default());
         }
         self.d.capture_start = self.start;
         if !self.cfg.lean {

@@ -78,7 +78,8 @@ pub(crate) struct Seg {
     pub win: u32,
     /// The connection's SYNs were not captured: `win` is the field as written.
     pub scale_unknown: bool,
-    pub len: u32,
+    /// The data length, where known (not in the first piece of a fragmented packet).
+    pub len: Option<u32>,
     /// The data bytes in the frame.
     pub payload: std::ops::Range<usize>,
     /// What the analysis noticed, in words.
@@ -102,8 +103,9 @@ impl Seg {
         if self.scale_unknown {
             s.push_str("×?");
         }
-        if self.len > 0 || !self.flags.syn() {
-            let _ = write!(s, " len={}", self.len);
+        // (A SYN without data needs no `len=0`.)
+        if let Some(len) = self.len.filter(|&l| l > 0 || !self.flags.syn()) {
+            let _ = write!(s, " len={len}");
         }
         s
     }
@@ -142,7 +144,7 @@ pub(crate) fn segment(d: &Dissection) -> Option<Seg> {
         relative,
         win: t.shown_window(),
         scale_unknown: a.is_some_and(|a| a.scale == WindowScale::Unknown),
-        len: t.len.unwrap_or(0),
+        len: t.len,
         payload: t.payload_range(d.data.len()),
         marks: a.map(|a| a.marks().collect()).unwrap_or_default(),
     })
@@ -296,7 +298,7 @@ impl Ladder {
             .iter()
             .map(|(_, s)| cut(s, inner.saturating_sub(6)))
             .collect();
-        if lines.is_empty() && seg.len > 0 && !seg.payload.is_empty() {
+        if lines.is_empty() && seg.len.unwrap_or(0) > 0 && !seg.payload.is_empty() {
             let bytes = &d.data[seg.payload.clone()];
             // Bytes the stream reader keeps for a message that a later segment completes.
             let part = d.field("data.data").is_some_and(|f| !f.meaning.is_empty());
@@ -328,9 +330,13 @@ impl Ladder {
         }
 
         // Socket states that changed.
-        let changed = lane
-            .machines
-            .segment(from, seg.flags, Seq(seg.seq), Seq(seg.ack), seg.len);
+        let changed = lane.machines.segment(
+            from,
+            seg.flags,
+            Seq(seg.seq),
+            Seq(seg.ack),
+            seg.len.unwrap_or(0),
+        );
         if changed[0] || changed[1] {
             let left = if changed[0] {
                 lane.machines.name(0)

@@ -90,9 +90,13 @@ impl Ladder {
         // The same label as the terminal's ladder (relative numbers, scaled window).
         let numbers = seg.numbers(false);
         let from = usize::from(!to_right);
-        let changed = lane
-            .machines
-            .segment(from, seg.flags, Seq(seg.seq), Seq(seg.ack), seg.len);
+        let changed = lane.machines.segment(
+            from,
+            seg.flags,
+            Seq(seg.seq),
+            Seq(seg.ack),
+            seg.len.unwrap_or(0),
+        );
         let states = (changed[0] || changed[1]).then(|| {
             let name = |i: usize| {
                 if changed[i] {
@@ -115,7 +119,7 @@ impl Ladder {
             flags: seg.flags,
             numbers,
             marks: seg.marks,
-            preview: (seg.len > 0 && !data.is_empty()).then(|| preview(data, 60)),
+            preview: (seg.len.unwrap_or(0) > 0 && !data.is_empty()).then(|| preview(data, 60)),
             states,
         });
     }
