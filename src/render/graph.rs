@@ -457,6 +457,31 @@ mod tests {
         assert_eq!(s.matches("<title>frame").count(), 3, "three data bars");
     }
 
+    /// A window far above the data (its peak more than 1.5 times the top) is still drawn,
+    /// clipped at the plot's edge, and the legend says so.
+    #[test]
+    fn window_above_the_top_is_clipped_not_dropped() {
+        let mut ts = sample();
+        for p in ts.points.iter_mut() {
+            p.win = 1_000_000;
+        }
+        let s = svg(&ts, Side::AtoB);
+        assert!(s.contains("<clipPath id=\"plot\">"), "{s}");
+        assert!(s.contains("stroke=\"#d4a000\""), "the window line is drawn");
+        assert!(s.contains("clip-path=\"url(#plot)\""));
+        assert!(s.contains("(clipped at the top)"));
+        let mut out = String::new();
+        terminal(&ts, Side::AtoB, 80, false, &mut out);
+        assert!(out.contains("clipped where it runs above the top"), "{out}");
+        // Within the plot, it is drawn whole.
+        let mut ts = sample();
+        for p in ts.points.iter_mut() {
+            p.win = 50;
+        }
+        let s = svg(&ts, Side::AtoB);
+        assert!(s.contains("stroke=\"#d4a000\"") && !s.contains("(clipped at the top)"));
+    }
+
     #[test]
     fn nice_step_is_1_2_5() {
         assert_eq!(nice_step(100.0, 5.0), 20.0);
