@@ -894,11 +894,6 @@ pub struct DissectArgs {
     #[arg(long)]
     pub packets: bool,
 
-    /// In the ladder view, show the sequence numbers as written in the packets next to the
-    /// relative ones.
-    #[arg(long)]
-    pub absolute: bool,
-
     /// Write the packets to a file instead of listing them: OUT.html is one self-contained
     /// page (the ladder diagram, the packet list; click a packet for its layers and bytes),
     /// OUT.svg the ladder diagram alone. --filter, --stream and -c choose the packets.
@@ -1015,6 +1010,12 @@ pub struct ViewArgs {
     /// Stop after this many packets have been shown.
     #[arg(long, short = 'c', value_name = "N")]
     pub count: Option<u64>,
+
+    /// Show TCP sequence and acknowledgment numbers as written in the packets: in the
+    /// summary instead of the relative ones (as tshark -o tcp.relative_sequence_numbers:FALSE),
+    /// in the ladder next to them.
+    #[arg(long)]
+    pub absolute: bool,
 }
 
 #[cfg(test)]

@@ -24,6 +24,11 @@
 //!  ip.src == 10.0.0.0/8             an address compared with a network (CIDR)
 //!  eth.src == 00:11:22:33:44:55     MAC addresses, IPv4 and IPv6 addresses
 //!  dns.qry.name == "example.com"    quoted strings; `contains` looks for a part of one
+//!  http.request.uri matches "^/ws"  `matches` (or `~`): a regular expression, case-insensitive
+//!                                   as in Wireshark (write (?-i) to tell case apart)
+//!  frame contains "POST"            a protocol's bytes: its header and everything it carries
+//!  tcp contains 47:45:54            (frame, eth, ip, tcp, udp, data…), as text or hex bytes
+//!  tcp.payload contains "GET"       the data a TCP segment (udp.payload: a UDP datagram) carries
 //!  !arp && (udp || tcp.flags.syn == 1)
 //!                                   ! && || (or not and or), and parentheses
 //! ```
@@ -250,6 +255,7 @@ pub const EXTRA: &[(&str, Kind)] = &[
     // The capture's record of the frame.
     ("frame.number", N),
     ("frame.time_epoch", Kind::Time),
+    ("frame.time_relative", Kind::Time),
     ("frame.len", N),
     ("frame.cap_len", N),
     // Link layers.
@@ -699,6 +705,9 @@ enum Tok {
     Stray(char),
     /// A string with no closing quote.
     Unclosed,
+    /// A string with an escape Wireshark does not know (`\.`): where it is (a column) and
+    /// what it is.
+    BadEscape(usize, String),
 }
 
 #[derive(Clone, Debug)]
@@ -725,10 +734,45 @@ enum Op {
     Gt,
     Ge,
     Contains,
+    /// A regular expression (Wireshark's `matches` or `~`), case-insensitive.
+    Matches,
 }
 
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '-' | '_')
+}
+
+/// The character an escape in a string stands for, and how many characters after the
+/// backslash it used: the escapes Wireshark's display filters know (`\\`, `\"`, `\'`, `\a`,
+/// `\b`, `\f`, `\n`, `\r`, `\t`, `\v`, `\xhh`, `\ooo`), for ASCII characters.
+fn escape(after: &[char]) -> Option<(char, usize)> {
+    let c = *after.first()?;
+    let simple = match c {
+        '\\' | '"' | '\'' => Some(c),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        _ => None,
+    };
+    if let Some(s) = simple {
+        return Some((s, 1));
+    }
+    let (digits, radix, used): (String, u32, usize) = if c == 'x' {
+        (after.iter().skip(1).take(2).collect(), 16, 3)
+    } else if c.is_digit(8) {
+        (after.iter().take(3).collect(), 8, 3)
+    } else {
+        return None;
+    };
+    if digits.chars().count() + usize::from(c == 'x') != used {
+        return None;
+    }
+    let v = u32::from_str_radix(&digits, radix).ok()?;
+    (v < 0x80).then(|| (char::from(v as u8), used))
 }
 
 fn lex(s: &str) -> Vec<Token> {
@@ -752,6 +796,9 @@ fn lex(s: &str) -> Vec<Token> {
         } else if two('~', '=') {
             i += 2;
             Tok::Cmp(Op::AnyNe)
+        } else if c == '~' {
+            i += 1;
+            Tok::Cmp(Op::Matches)
         } else if two('<', '=') {
             i += 2;
             Tok::Cmp(Op::Le)
@@ -783,6 +830,7 @@ fn lex(s: &str) -> Vec<Token> {
             i += 1;
             let mut text = String::new();
             let mut closed = false;
+            let mut bad = None;
             while i < chars.len() {
                 match chars[i] {
                     '"' => {
@@ -790,24 +838,26 @@ fn lex(s: &str) -> Vec<Token> {
                         i += 1;
                         break;
                     }
-                    '\\' if i + 1 < chars.len() => {
-                        text.push(match chars[i + 1] {
-                            'n' => '\n',
-                            't' => '\t',
-                            other => other,
-                        });
-                        i += 2;
-                    }
+                    '\\' if i + 1 < chars.len() => match escape(&chars[i + 1..]) {
+                        Some((c, used)) => {
+                            text.push(c);
+                            i += 1 + used;
+                        }
+                        None => {
+                            bad.get_or_insert((i + 1, format!("\\{}", chars[i + 1])));
+                            i += 2;
+                        }
+                    },
                     other => {
                         text.push(other);
                         i += 1;
                     }
                 }
             }
-            if closed {
-                Tok::Str(text)
-            } else {
-                Tok::Unclosed
+            match (closed, bad) {
+                (false, _) => Tok::Unclosed,
+                (true, Some((col, esc))) => Tok::BadEscape(col, esc),
+                (true, None) => Tok::Str(text),
             }
         } else if is_word_char(c) {
             while i < chars.len() && is_word_char(chars[i]) {
@@ -822,6 +872,7 @@ fn lex(s: &str) -> Vec<Token> {
                 "gt" => Tok::Cmp(Op::Gt),
                 "ge" => Tok::Cmp(Op::Ge),
                 "contains" => Tok::Cmp(Op::Contains),
+                "matches" => Tok::Cmp(Op::Matches),
                 _ => Tok::Word(w),
             }
         } else {
@@ -858,6 +909,7 @@ impl Filter {
                 Expr::Not(e) => walk(e, out),
                 Expr::Has(names) => out.extend(names.iter().copied()),
                 Expr::Compare { names, .. } => out.extend(names.iter().copied()),
+                Expr::ProtoBytes { .. } => {}
             }
         }
         let mut out = Vec::new();
@@ -885,6 +937,12 @@ enum Expr {
         op: Op,
         lit: Lit,
     },
+    /// `contains` or `matches` on a protocol's bytes: its header and what it carries.
+    ProtoBytes {
+        short: &'static str,
+        op: Op,
+        lit: Lit,
+    },
 }
 
 /// A value from the filter, already read as the kind its field needs.
@@ -898,6 +956,8 @@ enum Lit {
     Bytes(Vec<u8>),
     Text(String),
     Time(Timestamp),
+    /// A regular expression for `matches`, over text or bytes.
+    Regex(regex::bytes::Regex),
 }
 
 /// How deep parentheses and `!` may nest: far more than any person writes, and small enough
@@ -925,7 +985,7 @@ impl Filter {
                     &t,
                     format!("'{}' must follow a field name, as in tcp.port == 80", t.text),
                 ),
-                Tok::Stray(_) | Tok::Unclosed => p.stray(&t),
+                Tok::Stray(_) | Tok::Unclosed | Tok::BadEscape(..) => p.stray(&t),
                 _ => p.err_at(
                     &t,
                     format!(
@@ -1000,6 +1060,13 @@ impl Parser<'_> {
             Tok::Stray('\'') => self.err_at(t, "strings are written in double quotes: \"text\""),
             Tok::Stray(c) => self.err_at(t, format!("unexpected character '{c}'")),
             Tok::Unclosed => self.err(t.col, 1, "this string is never closed (a '\"' is missing)"),
+            Tok::BadEscape(col, ref esc) => self.err(
+                col,
+                2,
+                format!(
+                    "{esc} is not a valid escape in a string (Wireshark's are \\\\ \\\" \\n \\t \\r \\xhh…; for a regular expression's \\. write \\\\.)"
+                ),
+            ),
             _ => self.err_at(t, format!("unexpected '{}'", t.text)),
         }
     }
@@ -1149,7 +1216,7 @@ impl Parser<'_> {
             )),
             // `not()` takes every '!' before calling here; kept for completeness.
             Tok::Bang => Err(self.err_at(&t, "unexpected '!'")),
-            Tok::Stray(_) | Tok::Unclosed => Err(self.stray(&t)),
+            Tok::Stray(_) | Tok::Unclosed | Tok::BadEscape(..) => Err(self.stray(&t)),
         }
     }
 
@@ -1176,7 +1243,7 @@ impl Parser<'_> {
                 ) => v,
                 Some(
                     t @ Token {
-                        tok: Tok::Unclosed | Tok::Stray('\''),
+                        tok: Tok::Unclosed | Tok::BadEscape(..) | Tok::Stray('\''),
                         ..
                     },
                 ) => return Err(self.stray(&t)),
@@ -1190,20 +1257,48 @@ impl Parser<'_> {
             return Ok(Expr::Compare { names, op, lit });
         }
         if is_protocol(w) {
-            if cmp.is_some() {
-                return Err(self.err_at(
-                    t,
-                    format!(
-                        "'{w}' is a protocol, not a field: write just '{w}' to test that the packet has it"
-                    ),
-                ));
-            }
             let short = Proto::ALL
                 .iter()
                 .map(|p| p.short())
                 .find(|s| *s == w)
                 .expect("is_protocol");
-            return Ok(Expr::Proto(short));
+            match cmp {
+                None => return Ok(Expr::Proto(short)),
+                Some(op @ (Op::Contains | Op::Matches)) => {
+                    // Wireshark: a protocol's value is its bytes, header and payload.
+                    let op_tok = self.next().expect("peeked");
+                    let value = match self.next() {
+                        Some(
+                            v @ Token {
+                                tok: Tok::Word(_) | Tok::Str(_),
+                                ..
+                            },
+                        ) => v,
+                        Some(
+                            t @ Token {
+                                tok: Tok::Unclosed | Tok::BadEscape(..) | Tok::Stray('\''),
+                                ..
+                            },
+                        ) => return Err(self.stray(&t)),
+                        _ => {
+                            return Err(self.err_at(
+                                &op_tok,
+                                format!("expected a value after '{}'", op_tok.text),
+                            ));
+                        }
+                    };
+                    let lit = self.literal(w, Kind::Bytes, op, &op_tok, &value)?;
+                    return Ok(Expr::ProtoBytes { short, op, lit });
+                }
+                Some(_) => {
+                    return Err(self.err_at(
+                        t,
+                        format!(
+                            "'{w}' is a protocol, not a field: write just '{w}' to test that the packet has it, or '{w} contains \"text\"' to look in its bytes"
+                        ),
+                    ));
+                }
+            }
         }
         if w.starts_with(|c: char| c.is_ascii_digit()) || w.starts_with(':') {
             return Err(self.err_at(
@@ -1245,14 +1340,41 @@ impl Parser<'_> {
                 ),
             )
         };
-        if op == Op::Contains && !matches!(kind, Kind::Text | Kind::Bytes) {
+        if matches!(op, Op::Contains | Op::Matches) && !matches!(kind, Kind::Text | Kind::Bytes) {
             return Err(self.err_at(
                 op_tok,
                 format!(
-                    "'contains' works on text and bytes, and {field} is {}",
+                    "'{}' works on text and bytes, and {field} is {}",
+                    op_tok.text,
                     kind.noun()
                 ),
             ));
+        }
+        if op == Op::Matches {
+            if !quoted {
+                return Err(self.err_at(
+                    v,
+                    format!("'matches' takes a regular expression in quotes, as in {field} matches \"^GET\""),
+                ));
+            }
+            // Case-insensitive, as Wireshark's `matches` is; (?-i) turns that off.
+            // On bytes, as PCRE does in Wireshark: `.` is any byte but a newline, and case
+            // folding is ASCII's.
+            let re = regex::bytes::RegexBuilder::new(text)
+                .case_insensitive(true)
+                .unicode(false)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| {
+                    let why = e.to_string();
+                    let why = why
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim_start_matches("error: ");
+                    self.err_at(v, format!("not a regular expression: {why}"))
+                })?;
+            return Ok(Lit::Regex(re));
         }
         let lit = match kind {
             Kind::Label => {
@@ -1389,7 +1511,32 @@ fn eval(e: &Expr, d: &Dissection) -> bool {
         Expr::And(terms) => terms.iter().all(|t| eval(t, d)),
         Expr::Not(a) => !eval(a, d),
         Expr::Proto(short) => d.layers.iter().any(|l| l.proto.short() == *short),
-        Expr::Has(names) => d.fields.iter().any(|f| names.contains(&f.name)),
+        Expr::Has(names) => {
+            d.fields.iter().any(|f| names.contains(&f.name))
+                || names.iter().any(|n| payloads(d, n).next().is_some())
+        }
+        Expr::ProtoBytes { short, op, lit } => d
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.proto.short() == *short)
+            .any(|(i, _)| bytes_match(protocol_bytes(d, i), *op, lit)),
+        Expr::Compare { names, op, lit }
+            if names
+                .iter()
+                .any(|n| matches!(*n, "tcp.payload" | "udp.payload")) =>
+        {
+            // The data a transport header carries, from the typed views.
+            let mut all = names.iter().flat_map(|n| payloads(d, n));
+            match op {
+                Op::Ne => {
+                    let v: Vec<&[u8]> = all.collect();
+                    !v.is_empty() && v.iter().all(|b| !bytes_match(b, Op::Eq, lit))
+                }
+                Op::AnyNe => all.any(|b| !bytes_match(b, Op::Eq, lit)),
+                _ => all.any(|b| bytes_match(b, *op, lit)),
+            }
+        }
         Expr::Compare { names, op, lit } => {
             // Each occurrence with the bytes its offsets count from (the frame's, or those of
             // a reassembled message).
@@ -1459,11 +1606,101 @@ fn compare(f: &Field, frame: &[u8], op: Op, lit: &Lit) -> bool {
             }
             Some(t.as_str().cmp(s.as_str()))
         }
+        (Value::Text(t), Lit::Regex(re)) => return re.is_match(t.as_bytes()),
+        (Value::Bytes, Lit::Regex(re)) => {
+            return re.is_match(frame.get(f.range()).unwrap_or(&[]));
+        }
         (Value::Text(t), Lit::Bytes(b)) => return bytes_cmp(t.as_bytes(), b, op),
         (Value::Time(t), Lit::Time(want)) => Some(t.cmp(want)),
         _ => None,
     };
     ord.is_some_and(|o| holds(op, o))
+}
+
+/// Compare bytes with a value from the filter: `contains`, `matches`, or an ordering.
+fn bytes_match(have: &[u8], op: Op, lit: &Lit) -> bool {
+    match lit {
+        Lit::Regex(re) => op == Op::Matches && re.is_match(have),
+        Lit::Bytes(b) => bytes_cmp(have, b, op),
+        Lit::Text(t) => bytes_cmp(have, t.as_bytes(), op),
+        _ => false,
+    }
+}
+
+/// The bytes of layer `li` as Wireshark gives a protocol's value: its header and everything
+/// it carries, to the end of its packet (the frame; an IP packet's total length; a UDP
+/// datagram's length; TCP and ICMP to the end of their IP packet), as far as captured.
+fn protocol_bytes(d: &Dissection, li: usize) -> &[u8] {
+    let l = &d.layers[li];
+    let bytes = d.layer_bytes(li);
+    let cap = bytes.len();
+    let start = (l.at as usize).min(cap);
+    let end = match l.proto {
+        Proto::Frame => return bytes,
+        Proto::Ipv4 | Proto::Ipv6 => {
+            d.ip.iter()
+                .find(|h| h.layer as usize == li)
+                .map_or(cap, |h| start + h.total_len as usize)
+        }
+        Proto::Udp => d
+            .udp
+            .iter()
+            .find(|u| u.layer as usize == li)
+            .map_or(cap, |u| start + u.length as usize),
+        // A protocol carried straight in IP: to the end of that IP packet.
+        Proto::Tcp | Proto::Icmp | Proto::Icmpv6 => match d.ip_around(li) {
+            Some(ip) => d.layers[ip.layer as usize].at as usize + ip.total_len as usize,
+            None => cap,
+        },
+        // The data layer, and any protocol read from a message (HTTP, WebSocket…): its own
+        // bytes; the link layers: everything after them.
+        Proto::Data => l.at as usize + l.len as usize,
+        p if p.osi() == crate::dissect::model::Osi::DataLink => cap,
+        _ => l.at as usize + l.len as usize,
+    };
+    &bytes[start..end.clamp(start, cap)]
+}
+
+/// The data each TCP segment (`tcp.payload`) or UDP datagram (`udp.payload`) of the frame
+/// carries, as far as captured; none for an empty one (Wireshark adds the field only when
+/// there is data).
+fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]> + 'd {
+    let cap = d.data.len();
+    let tcp = (name == "tcp.payload")
+        .then(|| {
+            // The copy of a segment an ICMP error quotes has no payload of its own in
+            // Wireshark (UDP's does), nor has a RST: Wireshark shows its data as the reset's
+            // cause.
+            d.tcp
+                .iter()
+                .filter(|t| !t.quoted && !t.flags.rst())
+                .map(move |t| {
+                    // In the first piece of a fragmented packet the data length is not known:
+                    // the payload is what this piece carries, to the end of its IP packet.
+                    let start = (t.payload_at as usize).min(cap);
+                    let end = match (t.len, d.ip_around(t.layer as usize)) {
+                        (Some(len), _) => start + len as usize,
+                        (None, Some(ip)) => {
+                            d.layers[ip.layer as usize].at as usize + ip.total_len as usize
+                        }
+                        (None, None) => cap,
+                    };
+                    &d.data[start..end.clamp(start, cap)]
+                })
+        })
+        .into_iter()
+        .flatten();
+    let udp = (name == "udp.payload")
+        .then(|| {
+            d.udp.iter().map(move |u| {
+                let start = (d.layers[u.layer as usize].at as usize + 8).min(cap);
+                let end = (start + u.data_len() as usize).min(cap);
+                &d.data[start..end]
+            })
+        })
+        .into_iter()
+        .flatten();
+    tcp.chain(udp).filter(|b| !b.is_empty())
 }
 
 fn in_network(op: Op, inside: bool) -> bool {
@@ -1488,7 +1725,7 @@ fn holds(op: Op, o: Ordering) -> bool {
         Op::Le => o != Ordering::Greater,
         Op::Gt => o == Ordering::Greater,
         Op::Ge => o != Ordering::Less,
-        Op::Contains => false,
+        Op::Contains | Op::Matches => false,
     }
 }
 

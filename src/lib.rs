@@ -10,32 +10,60 @@
 //! One engine, many ways to feed it and many ways to show what it found:
 //!
 //! ```text
-//!  source (file, live, lesson) ──> Frame ──> dissect ──> Dissection ──> render (summary, layers, hex, json)
+//!  source (file, live, lesson) ──> Frame ──> Pipeline ──> Dissection ──> render (summary, layers,
+//!                                            1. dissect                    hex, json, ladder,
+//!                                            2. stream tracking            stats, graph, export)
+//!                                            3. upper layers
 //! ```
 //!
+//! The modules are layers, and each uses only the ones below it:
+//!
+//! ```text
+//!  commands                      what each subcommand does (the only user of cli)
+//!     │
+//!  demos · lessons · render      traffic made on purpose, the course, the views
+//!     │      (and ws, sio, instructor, filter, glossary beside them)
+//!  pipeline                      the one order: dissect → stream tracking → upper layers
+//!     │
+//!  stream                        what needs many frames: conversations, relative numbers,
+//!     │                          RTT, reassembly, HTTP/WebSocket/Socket.IO in the streams
+//!  dissect                       one frame: its headers, as fields and as typed views
+//!     │
+//!  dissect::model                the layer model: Dissection, Layer, Field, Frame
+//! ```
+//!
+//! Nothing imports from a layer above it: `stream` never uses `render`, nothing below
+//! `commands` uses `commands`; a type two layers share lives in the lower one (TCP's
+//! [`Flags`](dissect::tcp::Flags) and [`Seq`](dissect::tcp::Seq) in [`dissect::tcp`], the
+//! connection [`State`](stream::state::State)s in [`stream::state`], the error type here).
+//!
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
-//!   diagrams ([`dissect::fields`]), and one file per protocol.
-//! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
-//!   ([`source::live`]) and the lab, a private network of client, routers and server
-//!   ([`source::lab`], planned by [`source::topology`]) whose links the lab's emulator can make
-//!   slow, narrow or lossy ([`source::lab::emulator`]); what this system can do
-//!   ([`source::platform`]).
-//! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
-//!   call is narrated next to the packets it caused; traceroute and path MTU discovery across
-//!   the lab's routers ([`demos::ip`]).
-//! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
+//!   diagrams ([`dissect::fields`]), one file per protocol, and the typed views every consumer
+//!   reads ([`dissect::ip::IpHeader`], [`dissect::tcp::TcpSegment`], [`dissect::udp::UdpDatagram`]).
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
-//!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.
+//!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs, and the
+//!   application layers read from the byte streams ([`stream::upper`]).
+//! * [`pipeline`]: the one place that runs dissect, stream tracking and the upper layers in
+//!   order, for every source: files, live capture, demos, lesson questions, exports.
+//! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
+//!   ([`source::live`]), the lab, a private network of client, routers and server
+//!   ([`source::lab`], planned by [`source::topology`]) whose links the lab's emulator can make
+//!   slow, narrow or lossy ([`source::lab::emulator`]), and the tour's sample conversation
+//!   ([`source::sample`]); what this system can do ([`source::platform`]).
+//! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON, the
+//!   ladder, `--stats`, graphs and the HTML/SVG exports.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
+//! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
+//!   call is narrated next to the packets it caused; the hand-made TCP handshake; traceroute
+//!   and path MTU discovery across the lab's routers ([`demos::ip`]).
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
-//! * [`demos`]: lessons that make traffic themselves, such as the hand-made TCP handshake.
 //! * [`instructor`]: instructor mode: `--step` and `--slow`, one packet at a time for a class.
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
-//! * [`cli`]: the command line, one argument struct per subcommand.
-//! * [`commands`]: what each subcommand does.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 //! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
 //! * [`say`]: where narration goes (standard error when standard output carries JSON Lines).
+//! * [`cli`]: the command line, one argument struct per subcommand.
+//! * [`commands`]: what each subcommand does.
 //!
 //! ## Portable code
 //!
@@ -75,6 +103,7 @@ pub mod filter;
 pub mod glossary;
 pub mod instructor;
 pub mod lessons;
+pub mod pipeline;
 pub mod render;
 pub mod say;
 pub mod sio;

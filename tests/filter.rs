@@ -182,6 +182,21 @@ fn matches_built_packets() {
         ("data.data contains \"GET\"", &[3]),
         ("data.data contains 47:45:54", &[3]),
         ("data.data == \"GET /x\"", &[3]),
+        // A protocol's bytes are its header and everything it carries (as in Wireshark).
+        ("frame contains \"GET\"", &[3]),
+        ("eth contains \"GET\"", &[3]),
+        ("ip contains \"GET\"", &[3]),
+        ("tcp contains \"GET\"", &[3]),
+        ("udp contains \"GET\"", &[]),
+        ("tcp contains 23:28", &[1, 2, 3]),
+        ("tcp.payload contains \"GET\"", &[3]),
+        ("tcp.payload", &[3]),
+        ("udp.payload", &[4, 5]),
+        // `matches` is a regular expression, case-insensitive unless (?-i) says otherwise.
+        ("frame matches \"get /[a-z]\"", &[3]),
+        ("tcp ~ \"/X$\"", &[3]),
+        ("frame matches \"(?-i)get\"", &[]),
+        ("data.data matches \"^GET \\\\S+$\"", &[3]),
         ("(tcp || udp) && !(ip.src == 10.0.0.1)", &[2, 5]),
         ("tcp || udp && ip.ttl < 64", &[1, 2, 3, 5]),
         ("(tcp || udp) && ip.ttl < 64", &[5]),
@@ -1122,7 +1137,23 @@ fn bad_filters_say_where() {
         ),
         (
             "tcp == 1",
-            "column 1: 'tcp' is a protocol, not a field: write just 'tcp' to test that the packet has it\n  tcp == 1\n  ^^^",
+            "column 1: 'tcp' is a protocol, not a field: write just 'tcp' to test that the packet has it, or 'tcp contains \"text\"' to look in its bytes\n  tcp == 1\n  ^^^",
+        ),
+        (
+            "frame matches \"a\\.b\"",
+            "column 17: \\. is not a valid escape in a string (Wireshark's are \\\\ \\\" \\n \\t \\r \\xhh…; for a regular expression's \\. write \\\\.)\n  frame matches \"a\\.b\"\n                  ^^",
+        ),
+        (
+            "tcp.port matches \"8\"",
+            "column 10: 'matches' works on text and bytes, and tcp.port is a number\n  tcp.port matches \"8\"\n           ^^^^^^^",
+        ),
+        (
+            "frame matches GET",
+            "column 15: 'matches' takes a regular expression in quotes, as in frame matches \"^GET\"\n  frame matches GET\n                ^^^",
+        ),
+        (
+            "frame matches \"(\"",
+            "column 15: not a regular expression: unclosed group\n  frame matches \"(\"\n                ^^^",
         ),
         (
             "tcp.options.sack_perm == 1",

@@ -36,6 +36,7 @@ fn check(frame: &Frame) -> Dissection {
             color: false,
             highlight: None,
             width: 80,
+            absolute: false,
         };
         let mut printer = Printer::new(Vec::new(), opts);
         printer.print(&d).expect("writing to memory cannot fail");

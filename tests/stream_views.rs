@@ -84,7 +84,10 @@ fn follow_text_and_hex() {
 fn graph_terminal_and_svg() {
     let (dir, file) = saved(&handshake_data_teardown());
     let out = dissect(&file, &["--graph"]);
-    assert!(out.contains("time since the first packet (s)"), "{out}");
+    assert!(
+        out.contains("time since the connection's first packet (s)"),
+        "{out}"
+    );
     assert!(
         out.contains("TCP stream 0: data 10.0.0.2:80 → 10.0.0.1:52000"),
         "{out}"

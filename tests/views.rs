@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use etherparse::{PacketBuilder, TcpOptionElement as Opt};
-use wirelab::dissect::dissect;
 use wirelab::dissect::model::{LinkType, Timestamp};
+use wirelab::pipeline::{Config, Pipeline};
 use wirelab::render::{Options, Printer, View};
 use wirelab::source::OwnedFrame;
 use wirelab::source::file::CaptureWriter;
@@ -160,15 +160,14 @@ fn print(view: View, color: bool, highlight: Option<&str>, width: usize) -> Stri
         color,
         highlight: highlight.map(str::to_string),
         width,
+        absolute: false,
     };
     let mut p = Printer::new(Vec::new(), opts);
-    // As `wirelab dissect` does: every packet goes through the stream tracker, which adds the
+    // As `wirelab dissect` does: every packet through the one pipeline, which adds the
     // analysis that needs earlier packets (relative sequence numbers, stream index…).
-    let mut tracker = wirelab::stream::StreamTracker::new(Default::default());
+    let mut pipe = Pipeline::new(Config::for_display(view != View::Summary, None));
     for f in packets() {
-        let mut d = dissect(&f.as_frame());
-        tracker.observe(&mut d);
-        p.print(&d).expect("print");
+        p.print(pipe.push(&f.as_frame())).expect("print");
     }
     String::from_utf8(p.into_inner()).expect("UTF-8 output")
 }

@@ -21,6 +21,7 @@ pub fn check(d: &Dissection) {
             color: false,
             highlight: None,
             width: 80,
+            absolute: false,
         };
         let mut printer = Printer::new(Vec::new(), opts);
         printer.print(d).expect("writing to memory cannot fail");

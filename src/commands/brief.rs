@@ -6,15 +6,16 @@
 //! ends; the rest are left out of the listing, and the demo says which and that `--full`
 //! shows them.
 //!
-//! Only the *listing* is shortened. Every frame still goes through the engine and the stream
+//! Only the *listing* is shortened. Every frame still goes through the pipeline and the stream
 //! analysis (the left-out frames are hidden with a display filter on `frame.number`, which is
 //! applied after the analysis), so sequence numbers, round-trip times and retransmission marks
 //! stay exactly what they are with `--full`.
 
+use crate::dissect::Dissection;
 use crate::dissect::model::Proto;
-use crate::dissect::{Dissection, dissect_into};
+use crate::dissect::tcp::Flags;
+use crate::pipeline::{Config, Pipeline, Tracking};
 use crate::source::OwnedFrame;
-use crate::stream::upper::Upper;
 
 /// Runs shorter than this are shown whole.
 const MIN_RUN: usize = 10;
@@ -30,22 +31,30 @@ fn plain_segment(d: &Dissection) -> bool {
     let top_is_tcp = d
         .layers
         .last()
-        .is_some_and(|l| matches!(l.proto, Proto::Tcp | Proto::Data))
-        && d.has(Proto::Tcp);
-    let flag = |n| d.uint(n).unwrap_or(0) == 1;
-    top_is_tcp && !flag("tcp.flags.syn") && !flag("tcp.flags.fin") && !flag("tcp.flags.reset")
+        .is_some_and(|l| matches!(l.proto, Proto::Tcp | Proto::Data));
+    top_is_tcp
+        && d.tcp_segment()
+            .is_some_and(|s| !s.flags.intersects(Flags::SYN | Flags::FIN | Flags::RST))
+}
+
+/// What deciding needs: every layer (the application's messages in the byte streams), not
+/// the stream analysis.
+fn config() -> Config {
+    Config {
+        lean: true,
+        tracking: Tracking::Off,
+        upper: true,
+    }
 }
 
 /// The frame numbers (first, last) of the middles of long runs of plain segments.
 pub fn long_runs(frames: &[OwnedFrame]) -> Vec<(u64, u64)> {
-    let mut d = Dissection::default();
-    let mut upper = Upper::new();
-    let mut plain = Vec::with_capacity(frames.len());
-    for f in frames {
-        dissect_into(&mut d, &f.as_frame());
-        upper.observe(&mut d);
-        plain.push(plain_segment(&d));
-    }
+    let mut pipe = Pipeline::new(config());
+    let plain: Vec<bool> = frames
+        .iter()
+        .map(|f| plain_segment(pipe.push(&f.as_frame())))
+        .collect();
+    pipe.finish();
     let mut out = Vec::new();
     let mut i = 0;
     while i < frames.len() {
@@ -123,12 +132,9 @@ mod tests {
         assert!(!runs.is_empty(), "the 70,000-byte message makes long runs");
         let hidden = |n: u64| runs.iter().any(|&(a, b)| (a..=b).contains(&n));
         // Every frame that completes a message, and every SYN/FIN, is still listed.
-        let mut d = Dissection::default();
-        let mut upper = Upper::new();
+        let mut pipe = Pipeline::new(config());
         for f in &frames {
-            dissect_into(&mut d, &f.as_frame());
-            upper.observe(&mut d);
-            if !plain_segment(&d) {
+            if !plain_segment(pipe.push(&f.as_frame())) {
                 assert!(!hidden(f.number), "frame {} must stay", f.number);
             }
         }

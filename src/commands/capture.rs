@@ -16,8 +16,8 @@ use std::time::Duration;
 use super::Error;
 use super::dissect::options;
 use crate::cli::CaptureArgs;
-use crate::dissect::{Dissection, dissect_into};
 use crate::filter::Filter;
+use crate::pipeline::{Config, Pipeline};
 use crate::render::Printer;
 use crate::source::file::CaptureWriter;
 use crate::source::lab;
@@ -87,6 +87,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     let quiet = args.quiet;
     let count = args.view.count;
     let opts = options(&args.view, color);
+    let printer_view = opts.view;
     // Instructor mode: each packet is shown, then the thread waits for a key (or a pause);
     // the kernel keeps the frames that arrive meanwhile in its buffer.
     let pace = args.pace.pace();
@@ -100,29 +101,35 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             } else {
                 Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
             };
+            // The one pipeline, as for a file: as much analysis as the view shows.
+            let detailed = printer_view != crate::render::View::Summary;
+            let names = filter.as_ref().map(|f| f.field_names());
+            let mut pipe = Pipeline::new(Config::for_display(detailed, names.as_deref()));
             let mut printer = Printer::new(sink, opts);
-            let mut d = Dissection::default();
-            // HTTP, WebSocket, Engine.IO and Socket.IO in conversations that look like HTTP.
-            let mut upper = crate::stream::upper::Upper::new();
             let mut shown = 0u64;
             let mut pipe_closed = false;
             // Dissect only when something needs it.
             let need_dissect = !quiet || filter.is_some();
             let result = cap.run(&flag, |frame| {
                 seen_here.fetch_add(1, Ordering::Relaxed);
-                if need_dissect {
-                    dissect_into(&mut d, frame);
-                    upper.observe(&mut d);
-                    if filter.as_ref().is_some_and(|f| !f.matches(&d)) {
+                let d = if need_dissect {
+                    let d = pipe.push(frame);
+                    if filter.as_ref().is_some_and(|f| !f.matches(d)) {
                         return Ok(true);
                     }
-                }
+                    Some(d)
+                } else {
+                    None
+                };
                 if let Some(w) = writer.as_mut() {
                     w.write(frame)?;
                 }
                 shown += 1;
-                if !quiet && !pipe_closed {
-                    if let Err(e) = printer.print(&d) {
+                if !quiet
+                    && !pipe_closed
+                    && let Some(d) = d
+                {
+                    if let Err(e) = printer.print(d) {
                         if e.kind() == io::ErrorKind::BrokenPipe {
                             pipe_closed = true;
                             // Keep writing the file only if there is one.

@@ -14,12 +14,12 @@ use std::process::ExitCode;
 
 use super::Error;
 use crate::cli::{DissectArgs, GraphTarget, ViewArgs};
-use crate::dissect::{Dissection, dissect_into, dissect_lean};
+use crate::dissect::Dissection;
 use crate::filter::Filter;
+use crate::pipeline::{Config, Pipeline, Tracking};
 use crate::render::{Options, Printer, follow, graph, stats};
 use crate::source::file::CaptureReader;
-use crate::stream::upper::Upper;
-use crate::stream::{Select, StreamId, StreamTracker, TrackerConfig, Transport};
+use crate::stream::{Select, StreamId, TrackerConfig, Transport};
 
 /// Build the render options from the view arguments.
 pub fn options(view: &ViewArgs, color: bool) -> Options {
@@ -28,16 +28,18 @@ pub fn options(view: &ViewArgs, color: bool) -> Options {
         color,
         highlight: view.field.clone(),
         width: super::term_width(),
+        absolute: view.absolute,
     }
 }
 
-/// Does the packet belong to the conversation `--stream` names?
+/// Does the packet belong to the conversation `--stream` names? (Its own transport header's
+/// stream number, from the typed view the tracker filled in.)
 pub fn in_stream(d: &Dissection, id: StreamId) -> bool {
-    let name = match id.transport {
-        Transport::Tcp => "tcp.stream",
-        Transport::Udp => "udp.stream",
+    let stream = match id.transport {
+        Transport::Tcp => d.tcp_segment().and_then(|s| s.analysis).map(|a| a.stream),
+        Transport::Udp => d.udp_datagram().and_then(|u| u.stream),
     };
-    d.uint(name) == Some(id.index as u64)
+    stream == Some(id.index)
 }
 
 /// The tracker settings the flags ask for.
@@ -82,16 +84,6 @@ fn refuse_text_reports_in_json(args: &DissectArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Does showing packets in `view` (through `filter`) need the stream tracker's analysis?
-pub fn needs_tracker(view: crate::render::View, filter: Option<&Filter>) -> bool {
-    view != crate::render::View::Summary
-        || filter.is_some_and(|f| {
-            f.field_names()
-                .iter()
-                .any(|n| crate::stream::is_stream_field(n))
-        })
-}
-
 pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let filter = match &args.view.filter {
         Some(expr) => {
@@ -103,18 +95,21 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
     }
     refuse_text_reports_in_json(args)?;
-    let mut tracker = StreamTracker::new(tracker_config(args)?);
     let mut reader = CaptureReader::open(&args.file)?;
     let reports = args.stats || args.follow.is_some() || args.graph.is_some();
-    // The stream analysis needs every earlier packet of a conversation and costs about as much
-    // as dissecting; the one-line summary (like tcpdump's) shows the numbers on the wire and
-    // does without it, unless something asks for what only the analysis knows.
-    let track = needs_tracker(args.view.view, filter.as_ref())
+    // The one-line summary (like tcpdump's, with tshark's numbers) needs only the lean
+    // dissection and the numbering of TCP segments; every other view, the reports, --stream
+    // and the exports need the whole analysis (see `Config::for_display`).
+    let detailed = args.view.view != crate::render::View::Summary
         || reports
         || args.stream.is_some()
         || args.export.is_some();
-    // Only the summary line is shown: the lean dissection skips details no one will see.
-    let lean = !track && filter.is_none() && args.view.view == crate::render::View::Summary;
+    let names = filter.as_ref().map(|f| f.field_names());
+    let mut cfg = Config::for_display(detailed, names.as_deref());
+    if let Tracking::Analysis(t) = &mut cfg.tracking {
+        *t = tracker_config(args)?;
+    }
+    let mut pipe = Pipeline::new(cfg);
     let show_packets = !(reports || args.export.is_some()) || args.packets;
     let mut export = args.export.as_ref().map(|p| {
         let name = args
@@ -135,9 +130,6 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
     };
     let mut printer = Printer::new(sink, opts);
-    printer.set_absolute_seq(args.absolute);
-    let mut d = Dissection::default();
-    let mut upper = Upper::new();
     let mut shown = 0u64;
     let mut progress = super::progress::Progress::new(
         &args.file,
@@ -150,6 +142,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         },
         show_packets && !pace.paced(),
     );
+    let mut matched = 0u64;
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
             break Ok(());
@@ -157,25 +150,18 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {
             Ok(Some(frame)) => {
-                if lean {
-                    dissect_lean(&mut d, &frame);
-                } else {
-                    dissect_into(&mut d, &frame);
-                }
-                if track {
-                    tracker.observe(&mut d);
-                }
-                upper.observe(&mut d);
-                let selected = args.stream.is_none_or(|id| in_stream(&d, id))
-                    && filter.as_ref().is_none_or(|f| f.matches(&d));
+                let d = pipe.push(&frame);
+                let selected = args.stream.is_none_or(|id| in_stream(d, id))
+                    && filter.as_ref().is_none_or(|f| f.matches(d));
+                matched += u64::from(selected);
                 if selected && let Some(e) = export.as_mut() {
-                    e.add(&d);
+                    e.add(d);
                     if !show_packets {
                         shown += 1;
                     }
                 }
                 if show_packets && selected {
-                    printer.print(&d)?;
+                    printer.print(d)?;
                     shown += 1;
                     if pace.paced()
                         && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
@@ -192,21 +178,23 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if show_packets {
         printer.finish()?;
     }
-    tracker.finish();
-    upper.finish();
+    pipe.finish();
+    let tracker = pipe.tracker();
 
     // The reports, over everything read (also when the file was damaged further on).
     if reports && show_packets && shown > 0 {
         printer.text("\n")?;
     }
-    if args.stats {
-        stats::report(&tracker, args.stream, width, &mut |s| printer.text(s))?;
+    if args.stats
+        && let Some(t) = tracker
+    {
+        stats::report(t, args.stream, width, &mut |s| printer.text(s))?;
     }
     // One blank line between reports.
     let mut text = String::new();
     let mut before = args.stats;
     if let Some(mode) = args.follow {
-        let logs = tracker.follow_logs();
+        let logs = tracker.map(|t| t.follow_logs()).unwrap_or_default();
         if before {
             text.push('\n');
         }
@@ -225,7 +213,8 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(target) = &args.graph {
         // The conversation --stream names, or the one that carried the most data.
         let chosen = tracker
-            .timeseqs()
+            .map(|t| t.timeseqs())
+            .unwrap_or_default()
             .into_iter()
             .max_by_key(|t| t.points.iter().map(|p| p.len as u64).sum::<u64>());
         if before {
@@ -265,13 +254,19 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         );
     }
     if let Some(id) = args.stream {
-        if tracker.conversation(id).is_none() {
+        if tracker.is_none_or(|t| t.conversation(id).is_none()) {
             eprintln!(
                 "wirelab: note: {} has no {id} (streams are numbered from 0 in order of first appearance; --stats lists them)",
                 args.file.display()
             );
         }
     }
+    notes(
+        &pipe,
+        filter.is_some() || args.stream.is_some(),
+        matched,
+        args.view.filter.as_deref(),
+    );
     for w in &reader.warnings {
         eprintln!("wirelab: warning: {}: {w}", args.file.display());
     }
@@ -289,5 +284,31 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
             eprintln!("wirelab: error: {e}");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+/// What a learner should know after the packets, on standard error: a filter that matched
+/// nothing (else an empty screen leaves them wondering), and windows shown unscaled because a
+/// connection's SYNs were not captured.
+pub fn notes(pipe: &Pipeline, selecting: bool, matched: u64, filter: Option<&str>) {
+    let c = pipe.counts();
+    if selecting && matched == 0 && c.frames > 0 {
+        match filter {
+            Some(f) => eprintln!(
+                "wirelab: 0 of {} packets matched the filter {f:?}",
+                c.frames
+            ),
+            None => eprintln!(
+                "wirelab: 0 of {} packets are in the selected stream",
+                c.frames
+            ),
+        }
+    }
+    if c.scale_unknown > 0 {
+        eprintln!(
+            "wirelab: note: {} TCP segment{} of connections whose handshake was not captured: their window scale is unknown, so win= shows the window field as written (marked ×?)",
+            c.scale_unknown,
+            if c.scale_unknown == 1 { "" } else { "s" }
+        );
     }
 }

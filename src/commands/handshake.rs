@@ -18,7 +18,7 @@ use crate::cli::HandshakeArgs;
 use crate::demos::handshake::stack::{State, Step};
 use crate::demos::handshake::sys::{self, CAP_NET_RAW, Netns};
 use crate::demos::handshake::{Event, Sink, rst, tun};
-use crate::dissect::dissect;
+use crate::pipeline::{Config, Pipeline};
 use crate::render::{Options, Printer, View};
 use crate::source::OwnedFrame;
 use crate::source::file::CaptureWriter;
@@ -373,6 +373,8 @@ struct Renderer {
     color: bool,
     width: usize,
     printer: Printer<Stdout>,
+    /// The one pipeline, started again for each part (each part is a capture of its own).
+    pipe: Pipeline,
 }
 
 /// Indentation of the lines under a segment.
@@ -386,6 +388,7 @@ impl Renderer {
             color,
             width,
             printer: Printer::new(io::stdout(), Self::options(view, color, width)),
+            pipe: Pipeline::new(Config::full()),
         }
     }
 
@@ -395,6 +398,9 @@ impl Renderer {
             color,
             highlight: None,
             width,
+            // This demo is about the numbers as written (its explanations quote the ISNs
+            // and their sums), so the views show those.
+            absolute: true,
         }
     }
 
@@ -505,8 +511,8 @@ impl Sink for Renderer {
                 Event::Say(text) => self.json(json!({"event": "say", "text": text})),
                 Event::Code(text) => self.json(json!({"event": "code", "text": text})),
                 Event::Frame { frame, from } => {
-                    let d = dissect(&frame.as_frame());
-                    let mut v = crate::render::json::packet(&d);
+                    let d = self.pipe.push(&frame.as_frame());
+                    let mut v = crate::render::json::packet(d);
                     if let Some(o) = v.as_object_mut() {
                         o.insert("event".into(), json!("frame"));
                         o.insert("from".into(), json!(from));
@@ -532,6 +538,7 @@ impl Sink for Renderer {
             Event::Part { title, .. } => {
                 // Each part's times start from its own first frame.
                 self.printer.flush()?;
+                self.pipe = Pipeline::new(Config::full());
                 self.printer = Printer::new(
                     io::stdout(),
                     Self::options(self.view, self.color, self.width),
@@ -562,7 +569,7 @@ impl Sink for Renderer {
                 self.printer.text(&s)
             }
             Event::Frame { frame, from } => {
-                let d = dissect(&frame.as_frame());
+                let d = self.pipe.push(&frame.as_frame());
                 let label = format!("{:<8}", from.label());
                 let label = if self.color {
                     match from {
@@ -581,7 +588,7 @@ impl Sink for Renderer {
                     self.printer
                         .text(&format!("\n── frame {}, sent by {label}\n", frame.number))?;
                 }
-                self.printer.print(&d)
+                self.printer.print(d)
             }
             Event::Step { step, .. } => self.step_line(&step),
             Event::Explain { topic, text } => {

@@ -77,7 +77,7 @@ mod linux {
     use crate::demos::ip::{MtuOptions, TraceOptions, TraceReport};
     use crate::demos::narrate::Recorder;
     use crate::demos::{Captured, Place, Recording, Stage};
-    use crate::dissect::{Dissection, dissect_into};
+    use crate::pipeline::{Config, Pipeline, Tracking};
     use crate::render::View;
     use crate::source::lab::{self, Host, Lab};
     use crate::source::topology::Topology;
@@ -320,31 +320,38 @@ mod linux {
         o: &MtuOptions,
         r: Option<&crate::demos::ip::MtuReport>,
     ) -> String {
-        let server = t.server_ip().to_string();
-        let client = t.client_ip().to_string();
+        let server = std::net::IpAddr::V4(t.server_ip());
+        let client = std::net::IpAddr::V4(t.client_ip());
         let mut frags = Vec::new();
         let mut needed = Vec::new();
         let mut seg_sizes: Vec<u64> = Vec::new();
-        let mut d = Dissection::default();
+        // Each frame on its own (no stream analysis needed), read from the typed views.
+        let mut pipe = Pipeline::new(Config {
+            lean: false,
+            tracking: Tracking::Off,
+            upper: false,
+        });
         for f in &c.frames {
-            dissect_into(&mut d, &f.as_frame());
-            let text = |name: &str| d.field(name).map(|f| f.tshark(&d.data));
-            if text("ip.dst").as_deref() == Some(server.as_str()) {
-                let mf = d.uint("ip.flags.mf").unwrap_or(0);
-                let off = d.uint("ip.frag_offset").unwrap_or(0);
-                if mf == 1 || off > 0 {
-                    frags.push((off, d.uint("ip.len").unwrap_or(0), mf));
-                }
+            let d = pipe.push(&f.as_frame());
+            // The frame's own IP header (the first; an ICMP error's quoted one comes after).
+            let Some(ip) = d.ip.first() else { continue };
+            if ip.dst == server && ip.is_fragment() {
+                frags.push((
+                    u64::from(ip.frag_offset / 8),
+                    u64::from(ip.total_len),
+                    u64::from(ip.more_fragments),
+                ));
             }
             if d.uint("icmp.type") == Some(3) && d.uint("icmp.code") == Some(4) {
-                needed.push((text("ip.src").unwrap_or_default(), d.uint("icmp.mtu")));
+                needed.push((ip.src.to_string(), d.uint("icmp.mtu")));
             }
-            if text("ip.src").as_deref() == Some(client.as_str())
-                && let Some(len) = d.uint("tcp.len").filter(|&l| l > 0)
+            if ip.src == client
+                && let Some(len) = d.tcp_segment().and_then(|s| s.len).filter(|&l| l > 0)
             {
-                seg_sizes.push(len);
+                seg_sizes.push(u64::from(len));
             }
         }
+        pipe.finish();
         let mut s = String::from("\nWhat happened\n");
         let list = frags
             .iter()

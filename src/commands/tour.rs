@@ -22,10 +22,10 @@ use colored::Colorize;
 use super::Error;
 use crate::cli::TourArgs;
 use crate::dissect::model::LinkType;
-use crate::dissect::{Dissection, dissect_into};
 use crate::instructor::{Capture, Flow, Stepper, stdout_stepper};
 use crate::lessons::demo::{self, Outcome};
 use crate::lessons::{Lesson, catalogue};
+use crate::pipeline::{Config, Pipeline};
 use crate::render::{Options, Printer, View};
 use crate::source::sample::sample_conversation;
 
@@ -434,12 +434,12 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
             color,
             highlight: None,
             width,
+            absolute: false,
         },
     );
-    let mut d = Dissection::default();
+    let mut pipe = Pipeline::new(Config::summary());
     for f in sample_conversation() {
-        dissect_into(&mut d, &f.as_frame());
-        p.print(&d)?;
+        p.print(pipe.push(&f.as_frame()))?;
         if st.show(&sink.take())? == Flow::Quit {
             return Ok(Flow::Quit);
         }

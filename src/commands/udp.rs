@@ -14,7 +14,7 @@ use crate::cli::{FloodArgs, UdpArgs, UdpCommand, UdpEchoArgs, UdpRecvArgs, UdpSe
 use crate::demos::narrate::{Recorder, Who};
 use crate::demos::udp::{UdpOptions, UdpReport};
 use crate::demos::{AsRawFd, Captured, NetChoice, Place, Stage, quote};
-use crate::dissect::{Dissection, dissect_into};
+use crate::pipeline::{Config, Pipeline};
 use crate::render::View;
 
 pub fn run(args: &UdpArgs, color: bool) -> Result<ExitCode, Error> {
@@ -92,21 +92,19 @@ fn summarize(r: &UdpReport, c: Option<&Captured>, place: &Place) -> String {
     let mut segments = 0;
     let mut frags = Vec::new();
     if let Some(c) = c {
-        let mut d = Dissection::default();
-        let server = place.server_ip().to_string();
+        let mut pipe = Pipeline::new(Config::summary());
+        let server = std::net::IpAddr::V4(place.server_ip());
         for f in &c.frames {
-            dissect_into(&mut d, &f.as_frame());
-            let to_server = d.field("ip.dst").map(|f| f.tshark(&d.data)) == Some(server.clone());
-            if !to_server {
+            let d = pipe.push(&f.as_frame());
+            let Some(ip) = d.ip.first().filter(|ip| ip.dst == server) else {
                 continue;
-            }
-            let mf = d.uint("ip.flags.mf").unwrap_or(0);
-            let off = d.uint("ip.frag_offset").unwrap_or(0);
-            if mf == 1 || off > 0 {
-                frags.push((off, d.uint("ip.len").unwrap_or(0), mf));
-            } else if d.uint("udp.length").is_some() {
+            };
+            if ip.is_fragment() {
+                let mf = u8::from(ip.more_fragments);
+                frags.push((ip.frag_offset / 8, ip.total_len, mf));
+            } else if d.udp_datagram().is_some() {
                 datagrams += 1;
-            } else if d.uint("tcp.len").is_some_and(|l| l > 0) {
+            } else if d.tcp_segment().and_then(|s| s.len).is_some_and(|l| l > 0) {
                 segments += 1;
             }
         }

@@ -11,13 +11,11 @@ use tokio::sync::mpsc;
 use super::Error;
 use crate::cli::{ViewArgs, WsCommand, WsConnectArgs, WsEchoArgs, WsLoadArgs, WsServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
-use crate::dissect::{Dissection, dissect_into};
 use crate::filter::Filter;
+use crate::pipeline::{Config, Pipeline};
 use crate::render::{Options, Printer, View, json};
 use crate::source::OwnedFrame;
 use crate::source::lab::Host;
-use crate::stream::StreamTracker;
-use crate::stream::upper::Upper;
 use crate::ws::client::{self, Ending};
 use crate::ws::server::{self, Mode, ServerConfig};
 use crate::ws::show::{Shower, Side};
@@ -386,28 +384,27 @@ pub fn show_frames(
         None => None,
     };
     let mut printer = Printer::new(&mut *out, super::dissect::options(view, color));
-    let mut tracker = (view.view != View::Summary).then(StreamTracker::default);
-    let mut upper = Upper::new();
-    let mut d = Dissection::default();
+    let names = filter.as_ref().map(|f| f.field_names());
+    let mut pipe = Pipeline::new(Config::for_display(
+        view.view != View::Summary,
+        names.as_deref(),
+    ));
     let mut shown = 0u64;
     for f in frames {
         if view.count.is_some_and(|c| shown >= c) {
             break;
         }
-        dissect_into(&mut d, &f.as_frame());
-        if let Some(t) = tracker.as_mut() {
-            t.observe(&mut d);
-        }
-        upper.observe(&mut d);
-        if filter.as_ref().is_some_and(|flt| !flt.matches(&d)) {
+        let d = pipe.push(&f.as_frame());
+        if filter.as_ref().is_some_and(|flt| !flt.matches(d)) {
             continue;
         }
         shown += 1;
         if view.view == View::Json {
-            let mut j = json::packet(&d);
-            let dir = match (d.uint("tcp.srcport"), d.uint("tcp.dstport")) {
-                (_, Some(p)) if p == server_port as u64 => Some("client_to_server"),
-                (Some(p), _) if p == server_port as u64 => Some("server_to_client"),
+            let mut j = json::packet(d);
+            let ports = d.tcp_segment().map(|s| (s.src_port, s.dst_port));
+            let dir = match ports {
+                Some((_, p)) if p == server_port => Some("client_to_server"),
+                Some((p, _)) if p == server_port => Some("server_to_client"),
                 _ => None,
             };
             if let Some(dir) = dir {
@@ -415,9 +412,10 @@ pub fn show_frames(
             }
             printer.text(&format!("{j}\n"))?;
         } else {
-            printer.print(&d)?;
+            printer.print(d)?;
         }
     }
+    pipe.finish();
     printer.finish()?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 //! stamps captured frames with (CLOCK_REALTIME), and [`render`] sorts events and frames by
 //! time and prints them through the one [`Printer`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -25,12 +25,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use colored::Colorize;
 use serde_json::json;
 
-use crate::dissect::model::{Proto, Timestamp};
-use crate::dissect::{Dissection, dissect_into};
+use crate::dissect::Dissection;
+use crate::dissect::model::Timestamp;
+use crate::dissect::tcp::{Flags, WindowScale};
 use crate::filter::Filter;
+use crate::pipeline::{Config, Pipeline};
 use crate::render::{Printer, View};
 use crate::source::OwnedFrame;
 use crate::source::live::now;
+use crate::stream::state::State;
 
 /// Who made a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -295,7 +298,7 @@ pub fn explain(call: &str) -> &'static str {
             "SHUT_WR: we will send no more; the kernel sends a FIN, but we can still receive"
         }
         "close" => {
-            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME_WAIT)"
+            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME-WAIT)"
         }
         "sendto" => {
             "sends one datagram to an address: one call, one datagram, one packet (or its fragments); no connection first"
@@ -307,50 +310,13 @@ pub fn explain(call: &str) -> &'static str {
     }
 }
 
-/// The socket states of the Linux TCP code (`include/net/tcp_states.h`), as `/proc/net/tcp`
-/// numbers them.
-pub fn tcp_state_name(n: u8) -> &'static str {
-    match n {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT_1",
-        5 => "FIN_WAIT_2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        12 => "NEW_SYN_RECV",
-        _ => "?",
-    }
-}
-
-/// What a TCP state means, in a few words.
-pub fn tcp_state_meaning(s: &str) -> &'static str {
-    match s {
-        "LISTEN" => "waiting for connections",
-        "SYN_SENT" => "SYN sent, waiting for the SYN-ACK",
-        "SYN_RECV" => "SYN-ACK sent, waiting for the last ACK",
-        "ESTABLISHED" => "connected: data may flow both ways",
-        "FIN_WAIT_1" => "our FIN is sent, not yet acknowledged",
-        "FIN_WAIT_2" => "our FIN is acknowledged; waiting for the other side's FIN",
-        "CLOSE_WAIT" => "the other side sent its FIN; waiting for our program to close",
-        "LAST_ACK" => "our FIN is sent after theirs; waiting for its ACK",
-        "TIME_WAIT" => "both FINs done; kept 60 s so late packets of this connection die out",
-        "CLOSING" => "both sides sent FIN at the same time",
-        "CLOSED" => "the kernel has forgotten the connection",
-        _ => "",
-    }
-}
-
 /// One line of `/proc/net/tcp`: local and remote address and the state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcTcp {
     pub local: SocketAddrV4,
     pub remote: SocketAddrV4,
-    pub state: &'static str,
+    /// The state, in RFC 9293's words (the kernel numbers them; see [`State::from_linux`]).
+    pub state: State,
 }
 
 /// Parse `/proc/net/tcp`. Addresses there are hex, the IPv4 address in the host's byte order.
@@ -373,7 +339,7 @@ pub fn parse_proc_tcp(text: &str) -> Vec<ProcTcp> {
             Some(ProcTcp {
                 local,
                 remote,
-                state: tcp_state_name(st),
+                state: State::from_linux(st)?,
             })
         })
         .collect()
@@ -390,10 +356,10 @@ pub fn kernel_tcp_state(local: SocketAddrV4, remote: Option<SocketAddrV4>) -> St
             e.local == local
                 && match remote {
                     Some(r) => e.remote == r,
-                    None => e.state == "LISTEN",
+                    None => e.state == State::Listen,
                 }
         })
-        .map(|e| e.state.to_string())
+        .map(|e| e.state.name().to_string())
         .unwrap_or_else(|| "CLOSED".to_string())
 }
 
@@ -406,86 +372,59 @@ pub struct RenderOptions<'a> {
     pub count: Option<u64>,
 }
 
-/// Tracks the initial sequence numbers of each direction of each TCP connection, to show
-/// sequence and acknowledgment numbers relative to them, as Wireshark does.
-#[derive(Default)]
-pub struct Relative {
-    isn: HashMap<(String, u64, String, u64), u64>,
-    /// Window scale shift announced in each direction's SYN (RFC 7323).
-    shift: HashMap<(String, u64, String, u64), u64>,
-}
-
-impl Relative {
-    /// A line with the relative and absolute numbers of a TCP segment, or `None` for other
-    /// packets.
-    pub fn line(&mut self, d: &Dissection) -> Option<String> {
-        // A TCP header quoted in an ICMP error is not a segment of this frame.
-        if d.layers
-            .iter()
-            .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
-        {
-            return None;
+/// A line with the relative and absolute numbers of a frame's TCP segment (as the stream
+/// analysis worked them out), or `None` for other packets:
+/// `seq 1 (raw 3489036042), ack 1 (raw 1857288018), window 63 × 1024 = 64512 bytes, 0 bytes of data`.
+pub fn relative_line(d: &Dissection) -> Option<String> {
+    let seg = d.tcp_segment()?;
+    let a = seg.analysis;
+    let relative = a.is_some_and(|a| a.relative);
+    let mut s = String::new();
+    match a {
+        Some(a) if relative => {
+            let _ = write!(s, "seq {} (raw {})", a.seq, seg.seq);
         }
-        let seq = d.uint("tcp.seq_raw")?;
-        let flags = d.uint("tcp.flags")?;
-        let src = d.field("ip.src")?.tshark(&d.data);
-        let dst = d.field("ip.dst")?.tshark(&d.data);
-        let sp = d.uint("tcp.srcport")?;
-        let dp = d.uint("tcp.dstport")?;
-        let len = d.uint("tcp.len").unwrap_or(0);
-        let win = d.uint("tcp.window_size_value").unwrap_or(0);
-        let fwd = (src.clone(), sp, dst.clone(), dp);
-        let back = (dst, dp, src, sp);
-        if flags & 0x02 != 0 {
-            self.isn.insert(fwd.clone(), seq);
-            if let Some(shift) = d.uint("tcp.options.wscale.shift") {
-                self.shift.insert(fwd.clone(), shift.min(14));
-            }
+        _ => {
+            let _ = write!(s, "seq {} (raw)", seg.seq);
         }
-        let mut s = String::new();
-        match self.isn.get(&fwd) {
-            Some(isn) => {
-                let _ = write!(
-                    s,
-                    "seq {} (raw {seq})",
-                    seq.wrapping_sub(*isn) & 0xffff_ffff
-                );
-            }
-            None => {
-                let _ = write!(s, "seq {seq} (raw)");
-            }
-        }
-        if flags & 0x10 != 0
-            && let Some(ack) = d.uint("tcp.ack_raw")
-        {
-            match self.isn.get(&back) {
-                Some(isn) => {
-                    let _ = write!(
-                        s,
-                        ", ack {} (raw {ack})",
-                        ack.wrapping_sub(*isn) & 0xffff_ffff
-                    );
-                }
-                None => {
-                    let _ = write!(s, ", ack {ack} (raw)");
-                }
-            }
-        }
-        // The window field is scaled only outside SYNs, and only if both sides offered it.
-        match (self.shift.get(&fwd), self.shift.get(&back)) {
-            (Some(&sh), Some(_)) if flags & 0x02 == 0 && sh > 0 => {
-                let _ = write!(s, ", window {win} × {} = {} bytes", 1u64 << sh, win << sh);
+    }
+    if let Some(ack) = seg.ack() {
+        match a {
+            Some(a) if relative => {
+                let _ = write!(s, ", ack {} (raw {ack})", a.ack);
             }
             _ => {
-                let _ = write!(s, ", window {win}");
+                let _ = write!(s, ", ack {ack} (raw)");
             }
         }
-        let _ = write!(s, ", {len} byte{} of data", if len == 1 { "" } else { "s" });
-        if flags & 0x03 != 0 && len == 0 {
-            s.push_str(" (SYN and FIN each count as one sequence number)");
-        }
-        Some(s)
     }
+    // The window field is scaled only outside SYNs, and only if both sides offered it.
+    let win = seg.window;
+    match a.map(|a| a.scale) {
+        Some(WindowScale::Shift(sh)) if sh > 0 => {
+            let _ = write!(
+                s,
+                ", window {win} × {} = {} bytes",
+                1u32 << sh.min(14),
+                a.map_or(0, |a| a.window)
+            );
+        }
+        Some(WindowScale::Unknown) => {
+            let _ = write!(
+                s,
+                ", window {win} (its scale is unknown: the SYNs were not captured)"
+            );
+        }
+        _ => {
+            let _ = write!(s, ", window {win}");
+        }
+    }
+    let len = seg.len.unwrap_or(0);
+    let _ = write!(s, ", {len} byte{} of data", if len == 1 { "" } else { "s" });
+    if seg.flags.intersects(Flags::SYN | Flags::FIN) && len == 0 {
+        s.push_str(" (SYN and FIN each count as one sequence number)");
+    }
+    Some(s)
 }
 
 /// Sort events and frames into one time line and print it.
@@ -519,12 +458,13 @@ pub fn render<W: Write>(
 
     let json = opts.view == View::Json;
     let mut explained: HashSet<&str> = HashSet::new();
-    let mut d = Dissection::default();
-    // The same pipeline as `wirelab dissect`: the stream analysis where the view shows it
-    // (relative sequence numbers for the ladder), and the application layers in the streams.
-    let mut tracker = (opts.view != View::Summary).then(crate::stream::StreamTracker::default);
-    let mut upper = crate::stream::upper::Upper::new();
-    let mut rel = Relative::default();
+    // The same pipeline as `wirelab dissect`: every frame in capture order, the stream
+    // analysis as much as the view shows, the application layers in the streams.
+    let names = opts.filter.map(|f| f.field_names());
+    let mut pipe = Pipeline::new(Config::for_display(
+        opts.view != View::Summary,
+        names.as_deref(),
+    ));
     let mut shown = 0u64;
     let mut i = 0;
     while i < items.len() {
@@ -534,17 +474,13 @@ pub fn render<W: Write>(
                 if opts.count.is_some_and(|c| shown >= c) {
                     continue;
                 }
-                dissect_into(&mut d, &f.as_frame());
-                if let Some(t) = tracker.as_mut() {
-                    t.observe(&mut d);
-                }
-                upper.observe(&mut d);
-                let rel_line = rel.line(&d);
-                if opts.filter.is_some_and(|flt| !flt.matches(&d)) {
+                let d = pipe.push(&f.as_frame());
+                if opts.filter.is_some_and(|flt| !flt.matches(d)) {
                     continue;
                 }
                 shown += 1;
-                printer.print(&d)?;
+                printer.print(d)?;
+                let rel_line = relative_line(d);
                 if !json && let Some(r) = rel_line {
                     let line = format!("{:>20}{r}\n", "");
                     if opts.color {
@@ -629,7 +565,7 @@ fn state_suffix(e: &Event, color: bool, out: &mut String) {
         source,
     } = &e.what
     {
-        let meaning = tcp_state_meaning(state);
+        let meaning = State::from_name(state).map_or("", State::meaning);
         let text = format!("    {socket}: {state}");
         if color {
             out.push_str(&text.bold().to_string());
@@ -712,9 +648,9 @@ mod tests {
         let v = parse_proc_tcp(text);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].local, "192.0.2.2:7007".parse().unwrap());
-        assert_eq!(v[0].state, "LISTEN");
+        assert_eq!(v[0].state, State::Listen);
         assert_eq!(v[1].remote, "192.0.2.2:7007".parse().unwrap());
         assert_eq!(v[1].local.port(), 0xa1b2);
-        assert_eq!(v[1].state, "TIME_WAIT");
+        assert_eq!(v[1].state, State::TimeWait);
     }
 }

@@ -26,8 +26,12 @@ pub struct Cx<'d> {
     /// How many IP headers deep we are (2 inside the copy an ICMP error quotes).
     pub ip_depth: u8,
     /// True while dissecting the header an ICMP error quotes: its payload is cut short on
-    /// purpose, so a missing payload is not a problem there.
+    /// purpose, so a missing payload is not a problem there. (Reset when the quotation turns
+    /// out to hold the whole packet; [`Cx::in_error`] stays set.)
     pub quoted: bool,
+    /// True for every header after an ICMP or ICMPv6 error message: they are the copy of the
+    /// packet that caused the error, not a packet of their own (the typed views say so).
+    pub in_error: bool,
     /// True while dissecting the payload of the first piece of a fragmented IP packet: the
     /// rest of that payload travels in other packets, so a payload that stops early (or a
     /// length field that promises more) is expected there, not a problem.
@@ -49,6 +53,7 @@ impl<'d> Cx<'d> {
             ip: None,
             ip_depth: 0,
             quoted: false,
+            in_error: false,
             fragment: false,
             lean: false,
             scratch: Field::BLANK,

@@ -203,6 +203,16 @@ pub fn be_uint(bytes: &[u8]) -> u64 {
     }
 }
 
+/// `text` with its first letter in upper case, as a description starts: "destination
+/// unreachable" → "Destination unreachable".
+pub fn capitalized(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -412,6 +412,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         // The rest is the start of the packet that caused the error: dissect it like any
         // other, knowing it is cut short on purpose.
         cx.quoted = true;
+        cx.in_error = true;
         return Next::Ip { at: payload, end };
     }
     Next::Data { at: payload, end }
@@ -487,13 +488,15 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     };
     let t = t as u8;
     let code = num("icmp.code").unwrap_or(0) as u8;
+    // Capitalised as Wireshark's Info column writes them: "Destination unreachable (Port
+    // unreachable)".
     let mut s = match type_name(t) {
         "" => format!("ICMP type {t}"),
-        name => format!("ICMP {name}"),
+        name => format!("ICMP {}", super::fields::capitalized(name)),
     };
     let c = code_name(t, code);
     if !c.is_empty() && !matches!(t, 43) {
-        s.push_str(&format!(" ({c})"));
+        s.push_str(&format!(" ({})", super::fields::capitalized(c)));
     } else if code != 0 {
         s.push_str(&format!(" code {code}"));
     }
@@ -570,7 +573,7 @@ mod tests {
         assert!(!d.is_malformed(), "{:?}", d.problems);
         assert_eq!(
             super::describe(&d, d.layer(Proto::Icmp).unwrap()),
-            "ICMP destination unreachable (port unreachable)"
+            "ICMP Destination unreachable (Port unreachable)"
         );
     }
 

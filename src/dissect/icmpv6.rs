@@ -669,6 +669,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         1..=4 => {
             // The start of the packet that caused the error.
             cx.quoted = true;
+            cx.in_error = true;
             Next::Ip { at: rest, end }
         }
         128 | 129 => Next::Data { at: rest, end },
@@ -921,11 +922,11 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let code = num("icmpv6.code").unwrap_or(0) as u8;
     let mut s = match type_name(t) {
         "" => format!("ICMPv6 type {t}"),
-        name => format!("ICMPv6 {name}"),
+        name => format!("ICMPv6 {}", super::fields::capitalized(name)),
     };
     let c = code_name(t, code);
     if !c.is_empty() {
-        s.push_str(&format!(" ({c})"));
+        s.push_str(&format!(" ({})", super::fields::capitalized(c)));
     }
     if let (Some(id), Some(seq)) = (
         get("icmpv6.echo.identifier"),
@@ -1004,7 +1005,7 @@ mod tests {
         );
         assert_eq!(
             super::describe(&d, d.layer(Proto::Icmpv6).unwrap()),
-            "ICMPv6 neighbor advertisement: fe80::1 is at aa:00:04:00:0a:04"
+            "ICMPv6 Neighbor advertisement: fe80::1 is at aa:00:04:00:0a:04"
         );
     }
 

@@ -35,6 +35,7 @@
 use super::checksum::internet_checksum;
 use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
+use super::ip::IpHeader;
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 
 /// The smallest IPv4 header: five 32-bit words.
@@ -228,14 +229,21 @@ pub fn protocol_name(p: u8) -> &'static str {
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Ipv4, at);
     cx.ip_depth += 1;
-    // Version and header length share the first byte.
-    let read = cx.read_all(&FIELDS[..2], at);
-    if read < 2 {
+    let version = cx.u8_at(at).unwrap_or(0) >> 4;
+    let hdr_len = (cx.u8_at(at).unwrap_or(0) & 0x0f) as usize * 4;
+    // For the one-line summary alone (lean), a whole, sane fixed header is read only into the
+    // typed view below: the summary writes IPv4 from it, so the fields would go unseen.
+    let lean_whole = cx.lean
+        && version == 4
+        && hdr_len >= MIN_HEADER_LEN
+        && cx.bytes(at, MIN_HEADER_LEN).is_some();
+    if lean_whole {
+        cx.set_len(MIN_HEADER_LEN);
+    } else if cx.read_all(&FIELDS[..2], at) < 2 {
+        // Version and header length share the first byte.
         cx.truncated("An IPv4 header", at, MIN_HEADER_LEN);
         return Next::Done;
     }
-    let version = cx.u8_at(at).unwrap_or(0) >> 4;
-    let hdr_len = (cx.u8_at(at).unwrap_or(0) & 0x0f) as usize * 4;
     if version != 4 {
         cx.problem(
             ProblemKind::Malformed,
@@ -256,7 +264,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         return Next::Done;
     }
     let all = FIELDS.len() - 2;
-    if cx.read_all(&FIELDS[2..], at) < all {
+    if !lean_whole && cx.read_all(&FIELDS[2..], at) < all {
         cx.truncated("An IPv4 header", at, hdr_len);
         return Next::Done;
     }
@@ -276,6 +284,28 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let frag = cx.u16_at(at + 6).unwrap_or(0);
     let more_fragments = frag & 0x2000 != 0;
     let offset = frag & 0x1fff;
+    // The typed view of the fixed header, read once here for every consumer.
+    let addr = |i: usize| {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(cx.bytes(i, 4).unwrap_or(&[0; 4]));
+        std::net::IpAddr::from(a)
+    };
+    let view = IpHeader {
+        layer: (cx.d.layers.len() - 1) as u16,
+        version: 4,
+        src: addr(at + 12),
+        dst: addr(at + 16),
+        ttl: cx.u8_at(at + 8).unwrap_or(0),
+        protocol: proto,
+        header_len: hdr_len as u16,
+        total_len: total_len as u32,
+        id: cx.u16_at(at + 4).unwrap_or(0) as u32,
+        dont_fragment: frag & 0x4000 != 0,
+        more_fragments,
+        frag_offset: offset as u32 * 8,
+        quoted: cx.in_error,
+    };
+    cx.d.ip.push(view);
     // Name the protocol number on the field just read.
     set_meaning(cx, "ip.proto", protocol_name(proto));
 
@@ -459,6 +489,39 @@ fn set_meaning(cx: &mut Cx, name: &str, meaning: &'static str) {
 }
 
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    // From the typed view where the fixed header was read whole.
+    let view = d.ip.iter().find(|h| {
+        h.version == 4
+            && d.layers
+                .get(h.layer as usize)
+                .is_some_and(|l| l.at == layer.at && l.proto == Proto::Ipv4)
+    });
+    if let Some(h) = view {
+        let mut s = format!(
+            "IPv4, {} → {}, ttl {}, proto {} ({})",
+            h.src,
+            h.dst,
+            h.ttl,
+            h.protocol,
+            protocol_name(h.protocol)
+        );
+        if protocol_name(h.protocol).is_empty() {
+            s.truncate(s.len() - 3);
+        }
+        if h.is_fragment() {
+            s.push_str(&format!(
+                ", fragment id 0x{:04x} at byte {}{}",
+                h.id,
+                h.frag_offset,
+                if h.more_fragments {
+                    ", more follow"
+                } else {
+                    ", last"
+                }
+            ));
+        }
+        return s;
+    }
     let get = |n| {
         d.layer_field(layer, n)
             .map(|f| f.tshark(&d.data))

@@ -66,6 +66,7 @@ use etherparse::{Ipv6FragmentHeaderSlice, Ipv6RawExtHeaderSlice};
 
 use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
+use super::ip::IpHeader;
 use super::ipv4::protocol_name;
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 
@@ -418,6 +419,23 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
     src.copy_from_slice(cx.bytes(at + 8, 16).unwrap_or(&[0; 16]));
     dst.copy_from_slice(cx.bytes(at + 24, 16).unwrap_or(&[0; 16]));
+    // The typed view of the fixed header; the extension headers below complete it.
+    let view = cx.d.ip.len();
+    cx.d.ip.push(IpHeader {
+        layer: (cx.d.layers.len() - 1) as u16,
+        version: 6,
+        src: src.into(),
+        dst: dst.into(),
+        ttl: cx.u8_at(at + 7).unwrap_or(0),
+        protocol: nxt,
+        header_len: HEADER_LEN as u16,
+        total_len: (HEADER_LEN + plen) as u32,
+        id: 0,
+        dont_fragment: false,
+        more_fragments: false,
+        frag_offset: 0,
+        quoted: cx.in_error,
+    });
 
     // A payload length of 0 is only allowed with a jumbo payload option in a hop-by-hop
     // header; until that option is read, the payload may run to the end of the frame.
@@ -506,6 +524,11 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
                 let next = frag.next_header().0;
                 let offset = frag.fragment_offset().value();
                 let more = frag.more_fragments();
+                if let Some(v) = cx.d.ip.get_mut(view) {
+                    v.id = frag.identification();
+                    v.more_fragments = more;
+                    v.frag_offset = offset as u32 * 8;
+                }
                 heading(cx, 44, i, 8);
                 let idx = cx.d.fields.len();
                 cx.read_all(FRAG_FIELDS, i);
@@ -518,6 +541,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
                 if offset != 0 {
                     // A later piece: its bytes continue some other packet's payload and
                     // have no header of their own.
+                    settle(cx, view, next, i - at);
                     finish(cx, src, dst);
                     return Next::Data {
                         at: i,
@@ -530,6 +554,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
             }
             59 => {
                 cx.set_len(i - at);
+                settle(cx, view, nxt, i - at);
                 finish(cx, src, dst);
                 return Next::Data {
                     at: i,
@@ -541,6 +566,7 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
         first = false;
         cx.set_len(i - at);
     }
+    settle(cx, view, nxt, i - at);
     finish(cx, src, dst);
     Next::IpProto {
         proto: nxt,
@@ -592,6 +618,15 @@ fn ext_len(cx: &mut Cx, nh: u8, i: usize, end: usize) -> Option<usize> {
             cx.fits(ext_name(nh), i, e.required_len, end);
             None
         }
+    }
+}
+
+/// Complete the typed view once the extension headers are read: what the payload is, and
+/// how long the headers were.
+fn settle(cx: &mut Cx, view: usize, protocol: u8, header_len: usize) {
+    if let Some(v) = cx.d.ip.get_mut(view) {
+        v.protocol = protocol;
+        v.header_len = header_len.min(u16::MAX as usize) as u16;
     }
 }
 

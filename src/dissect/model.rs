@@ -39,6 +39,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
+use super::ip::IpHeader;
+use super::tcp::TcpSegment;
+use super::udp::UdpDatagram;
+
 /// A layer of the OSI reference model (ISO/IEC 7498-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Osi {
@@ -620,6 +624,10 @@ pub struct Dissection {
     pub number: u64,
     /// When it was captured, if the capture recorded it.
     pub ts: Option<Timestamp>,
+    /// When the capture's first packet was captured (set by the
+    /// [`Pipeline`](crate::pipeline::Pipeline)): every view shows times relative to it, as
+    /// tshark's `frame.time_relative`, whatever is filtered out.
+    pub capture_start: Option<Timestamp>,
     /// How long the frame was on the wire (it may have been captured only in part).
     pub wire_len: u32,
     pub link: Option<LinkType>,
@@ -635,6 +643,12 @@ pub struct Dissection {
     /// Which layers were read from which source: `(layer index, source index)`. A layer not
     /// listed was read from the frame's bytes, as usual.
     pub layer_sources: Vec<(u32, u32)>,
+    /// The typed views: each IP, TCP and UDP header read once into a Rust value, outermost
+    /// first (an ICMP error quotes a second IP header, and maybe a TCP or UDP one). The
+    /// stream analysis, the views and the narration read these, never the fields by name.
+    pub ip: Vec<IpHeader>,
+    pub tcp: Vec<TcpSegment>,
+    pub udp: Vec<UdpDatagram>,
 }
 
 /// Bytes a layer was read from that are not the frame's own: Wireshark shows them in extra
@@ -731,6 +745,7 @@ impl Dissection {
     pub fn clear(&mut self) {
         self.number = 0;
         self.ts = None;
+        self.capture_start = None;
         self.wire_len = 0;
         self.link = None;
         self.data.clear();
@@ -739,6 +754,38 @@ impl Dissection {
         self.problems.clear();
         self.sources.clear();
         self.layer_sources.clear();
+        self.ip.clear();
+        self.tcp.clear();
+        self.udp.clear();
+    }
+
+    /// The frame's own TCP segment: the first TCP header that is not the copy an ICMP error
+    /// quotes.
+    pub fn tcp_segment(&self) -> Option<&TcpSegment> {
+        self.tcp.first().filter(|t| !t.quoted)
+    }
+
+    /// The frame's own UDP datagram (not one an ICMP error quotes).
+    pub fn udp_datagram(&self) -> Option<&UdpDatagram> {
+        self.udp.first().filter(|u| !u.quoted)
+    }
+
+    /// Layer `li` was taken out of `layers`: the typed views of later layers move down.
+    pub fn layer_removed(&mut self, li: usize) {
+        let li = li as u16;
+        let shift = |l: &mut u16| {
+            if *l > li {
+                *l -= 1;
+            }
+        };
+        self.ip.iter_mut().for_each(|v| shift(&mut v.layer));
+        self.tcp.iter_mut().for_each(|v| shift(&mut v.layer));
+        self.udp.iter_mut().for_each(|v| shift(&mut v.layer));
+    }
+
+    /// The IP header just outside layer `layer` (the one a TCP or UDP header travels in).
+    pub fn ip_around(&self, layer: usize) -> Option<&IpHeader> {
+        self.ip.iter().rev().find(|h| (h.layer as usize) < layer)
     }
 
     /// The fields of one layer.

@@ -36,6 +36,24 @@
 //! The sequence numbers here are the raw ones on the wire (`tcp.seq_raw`). Each side starts
 //! from a random *initial sequence number*, so the stream analysis (`--stats`, the ladder)
 //! shows them relative to it as well, as Wireshark does.
+//!
+//! # Two readings of one header
+//!
+//! The dissector writes each field into the layer tree with its name, bytes and explanation
+//! (the field table [`FIELDS`] below, drawn after the diagram), which is what the layer view,
+//! the hex view, the JSON and the filters show. It also fills in one [`TcpSegment`]: the same
+//! header as a Rust value, the diagram above with types (as smoltcp's `TcpRepr` and
+//! etherparse's `TcpHeaderSlice` do), which is what the stream analysis, the summary, the
+//! ladders, the graph and the narration read. The stream analysis then adds what only earlier
+//! segments can tell ([`TcpAnalysis`]: relative numbers, the scaled window).
+
+pub mod analysis;
+pub mod flags;
+pub mod seq;
+
+pub use analysis::{TcpAnalysis, WindowScale};
+pub use flags::Flags;
+pub use seq::Seq;
 
 use super::checksum::transport_checksum;
 use super::cx::{Cx, Next};
@@ -43,6 +61,133 @@ use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
 
 pub const MIN_HEADER_LEN: usize = 20;
+
+/// One TCP header, read once during dissection: the diagram above as a Rust value, with the
+/// options the analysis and the views use. It is kept in the
+/// [`Dissection`]'s `tcp` list (one per TCP header in the frame:
+/// an ICMP error can quote a second one) whenever the fixed 20 bytes were captured.
+///
+/// ```
+/// # use wirelab::dissect::{dissect, model::{Frame, LinkType, Timestamp}};
+/// # let mut b = vec![0u8; 14]; b[12] = 0x08;
+/// # b.extend_from_slice(&[0x45,0,0,40, 0,0,0,0, 64,6,0,0, 10,0,0,1, 10,0,0,2]);
+/// # b.extend_from_slice(&[0xc3,0x50, 0,80, 0,0,0,9, 0,0,0,0, 0x50,0x02, 0xfa,0xf0, 0,0, 0,0]);
+/// # let frame = Frame { number: 1, ts: Some(Timestamp::default()), link: LinkType::ETHERNET,
+/// #                     wire_len: b.len() as u32, data: &b };
+/// let d = dissect(&frame); // a SYN from port 50000 to port 80
+/// let seg = d.tcp_segment().unwrap();
+/// assert_eq!((seg.src_port, seg.dst_port), (50000, 80));
+/// assert!(seg.flags.is_syn_only());
+/// assert_eq!(seg.window, 64240);
+/// assert_eq!(seg.trusted_len(), Some(0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpSegment {
+    /// Which layer of the dissection this header is (an index into its `layers`).
+    pub layer: u16,
+    /// Source Port, Destination Port.
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Sequence Number, as written (`tcp.seq_raw`).
+    pub seq: Seq,
+    /// Acknowledgment Number, as written (`tcp.ack_raw`); it means something only when the
+    /// ACK flag is set ([`TcpSegment::ack`]).
+    pub ack_raw: Seq,
+    /// The control bits.
+    pub flags: Flags,
+    /// Window, as written (`tcp.window_size_value`): before any window scaling.
+    pub window: u16,
+    /// Data Offset in bytes (the field counts 32-bit words): 20 without options.
+    pub header_len: u8,
+    /// How many data bytes the segment carries (`tcp.len`): the IP length minus both headers.
+    /// `None` in the first piece of a fragmented packet (the IP length covers only that
+    /// piece) or when the data offset is impossible.
+    pub len: Option<u32>,
+    /// Where the data starts in the frame.
+    pub payload_at: u32,
+    /// Why the data length cannot be trusted to place the segment in its stream, if so.
+    pub doubt: Option<LenDoubt>,
+    /// The copy of a segment an ICMP error quotes, not a segment of its own.
+    pub quoted: bool,
+    pub options: TcpOptions,
+    /// What the stream analysis added (relative numbers, the scaled window), once it ran.
+    pub analysis: Option<TcpAnalysis>,
+}
+
+/// Why a segment's data length cannot be used to place it in its stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LenDoubt {
+    /// The data offset is below 5 words: the header itself is bogus.
+    BadHeaderLength,
+    /// The copy an ICMP error quotes: usually cut short on purpose, and not a segment of its
+    /// own.
+    Quoted,
+    /// In the first piece of a fragmented IP packet: the rest is in other packets.
+    Fragment,
+}
+
+/// The options of a TCP header that the analysis and the views use (RFC 9293 § 3.2,
+/// RFC 7323, RFC 2018). Where an option occurs twice, the last one counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpOptions {
+    /// Maximum segment size (kind 2).
+    pub mss: Option<u16>,
+    /// Window scale shift count (kind 3), as written (the RFC caps its use at 14).
+    pub window_scale: Option<u8>,
+    /// SACK permitted (kind 4).
+    pub sack_permitted: bool,
+    /// SACK blocks (kind 5): left and right edges as written; the first `sack_count`.
+    pub sack: [(Seq, Seq); 4],
+    pub sack_count: u8,
+    /// Timestamps (kind 8): the sender's clock and the echo of the other side's.
+    pub timestamps: Option<(u32, u32)>,
+}
+
+impl TcpOptions {
+    /// The SACK blocks carried.
+    pub fn sack_blocks(&self) -> &[(Seq, Seq)] {
+        &self.sack[..(self.sack_count as usize).min(self.sack.len())]
+    }
+}
+
+impl TcpSegment {
+    /// The acknowledgment number, if the ACK flag says it is valid.
+    pub fn ack(&self) -> Option<Seq> {
+        self.flags.ack().then_some(self.ack_raw)
+    }
+
+    /// The header length is possible (at least 20 bytes).
+    pub fn header_ok(&self) -> bool {
+        self.header_len as usize >= MIN_HEADER_LEN
+    }
+
+    /// The data length, where it can be trusted to place the segment in its stream.
+    pub fn trusted_len(&self) -> Option<u32> {
+        if self.doubt.is_some() { None } else { self.len }
+    }
+
+    /// The data bytes' range in the frame (what was captured of them).
+    pub fn payload_range(&self, captured: usize) -> std::ops::Range<usize> {
+        let start = (self.payload_at as usize).min(captured);
+        let end = (start + self.len.unwrap_or(0) as usize).min(captured);
+        start..end
+    }
+
+    /// Sequence and acknowledgment numbers as the views show them: relative where the
+    /// analysis made them so (unless `absolute`), else as written.
+    pub fn shown_seq_ack(&self, absolute: bool) -> (u32, Option<u32>) {
+        match self.analysis {
+            Some(a) if !absolute => (a.seq, self.flags.ack().then_some(a.ack)),
+            _ => (self.seq.0, self.ack().map(|s| s.0)),
+        }
+    }
+
+    /// The window as the views show it: scaled where the analysis knows the scale, else as
+    /// written.
+    pub fn shown_window(&self) -> u32 {
+        self.analysis.map_or(self.window as u32, |a| a.window)
+    }
+}
 
 /// The fixed header, in the order of the RFC 9293 § 3.1 diagram.
 pub const FIELDS: &[FieldDef] = &[
@@ -232,84 +377,54 @@ pub const FIELDS: &[FieldDef] = &[
     ),
 ];
 
-/// The flags byte written the way tcpdump does: `S` SYN, `.` ACK, `P` push, `F` FIN, `R` RST,
-/// `U` urgent, `E` ECE, `W` CWR, `e` AE.
-pub fn flags_short(flags: u16) -> String {
-    let mut s = String::new();
-    for (bit, c) in [
-        (0x002, 'S'),
-        (0x001, 'F'),
-        (0x004, 'R'),
-        (0x008, 'P'),
-        (0x020, 'U'),
-        (0x040, 'E'),
-        (0x080, 'W'),
-        (0x100, 'e'),
-        (0x010, '.'),
-    ] {
-        if flags & bit != 0 {
-            s.push(c);
-        }
-    }
-    if s.is_empty() {
-        s.push_str("none");
-    }
-    s
-}
-
-/// The flags as words: `SYN, ACK`.
-/// The flag bits with their names, in Wireshark's order, so that "[SYN, ACK]" and
-/// "[PSH, ACK]" read the same in both tools.
-pub const FLAG_NAMES: [(u16, &str); 9] = [
-    (0x001, "FIN"),
-    (0x002, "SYN"),
-    (0x004, "RST"),
-    (0x008, "PSH"),
-    (0x010, "ACK"),
-    (0x020, "URG"),
-    (0x040, "ECE"),
-    (0x080, "CWR"),
-    (0x100, "AE"),
-];
-
-/// The flags as words, `SYN, ACK` (or `none`), written into `out` without allocating.
-pub fn write_flags_words(out: &mut String, flags: u16) {
-    let mut first = true;
-    for (bit, name) in FLAG_NAMES {
-        if flags & bit != 0 {
-            if !first {
-                out.push_str(", ");
-            }
-            out.push_str(name);
-            first = false;
-        }
-    }
-    if first {
-        out.push_str("none");
-    }
-}
-
-/// The flags as words: `SYN, ACK`, or `none`.
-pub fn flags_words(flags: u16) -> String {
-    let mut s = String::new();
-    write_flags_words(&mut s, flags);
-    s
-}
-
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Tcp, at);
-    let read = cx.read_all_within(FIELDS, at, end);
-    if read < FIELDS.len() {
+    // For the one-line summary alone (lean), a whole fixed header is read only into the typed
+    // view below: the summary writes TCP from it, so the fields would go unseen. A header cut
+    // short has no typed view, so its fields are read in every mode.
+    let whole_fixed = at + MIN_HEADER_LEN <= end && cx.bytes(at, MIN_HEADER_LEN).is_some();
+    if cx.lean && whole_fixed {
+        cx.set_len(MIN_HEADER_LEN);
+    } else if cx.read_all_within(FIELDS, at, end) < FIELDS.len() {
         cx.fits("A TCP header", at, MIN_HEADER_LEN, end);
         return Next::Done;
     }
     let src = cx.u16_at(at).unwrap_or(0);
     let dst = cx.u16_at(at + 2).unwrap_or(0);
     let hdr_len = (cx.u8_at(at + 12).unwrap_or(0) >> 4) as usize * 4;
-    let flags = cx.u16_at(at + 12).unwrap_or(0) & 0x0fff;
-    if let Some(i) = field_index(cx, "tcp.flags") {
-        cx.d.fields[i].meaning = flags_words(flags).into();
+    let flags = Flags::from_bits(cx.u16_at(at + 12).unwrap_or(0));
+    // The flags in words beside the field (the one-line summary writes its own).
+    if !cx.lean
+        && let Some(i) = field_index(cx, "tcp.flags")
+    {
+        cx.d.fields[i].meaning = flags.words().into();
     }
+    // The typed view; the data length and the options complete it below.
+    let view = cx.d.tcp.len();
+    cx.d.tcp.push(TcpSegment {
+        layer: (cx.d.layers.len() - 1) as u16,
+        src_port: src,
+        dst_port: dst,
+        seq: Seq(cx.u32_at(at + 4).unwrap_or(0)),
+        ack_raw: Seq(cx.u32_at(at + 8).unwrap_or(0)),
+        flags,
+        window: cx.u16_at(at + 14).unwrap_or(0),
+        header_len: hdr_len as u8,
+        len: None,
+        payload_at: (at + hdr_len) as u32,
+        doubt: if hdr_len < MIN_HEADER_LEN {
+            Some(LenDoubt::BadHeaderLength)
+        } else if cx.in_error {
+            Some(LenDoubt::Quoted)
+        } else if cx.fragment {
+            Some(LenDoubt::Fragment)
+        } else {
+            None
+        },
+        quoted: cx.in_error,
+        options: TcpOptions::default(),
+        analysis: None,
+    });
     if hdr_len < MIN_HEADER_LEN {
         cx.problem(
             ProblemKind::Malformed,
@@ -325,13 +440,18 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     // first; `fits` below says which, once.
     let limit = payload.min(end).min(cx.data().len());
     if hdr_len > MIN_HEADER_LEN {
-        options(cx, at + MIN_HEADER_LEN, payload, limit);
+        options(cx, at + MIN_HEADER_LEN, payload, limit, view);
     }
     let whole = cx.fits("The TCP header with its options", at, hdr_len, end);
     let len = end.saturating_sub(payload);
     // In the first piece of a fragmented IP packet the IP length covers only that piece,
     // so the segment's data length cannot be worked out from it.
     if !cx.fragment {
+        if let Some(v) = cx.d.tcp.get_mut(view) {
+            v.len = Some(len as u32);
+        }
+    }
+    if !cx.fragment && !cx.lean {
         cx.add(
             "tcp.len",
             "Segment data length",
@@ -401,15 +521,17 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
 /// TCP options (RFC 9293 § 3.2): a kind byte, then (except for kinds 0 and 1) a length byte
 /// counting the whole option, then the option's data. The options area runs from `start` to
 /// `stop`; only the bytes before `limit` are there to read (the caller reports a cut).
-fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
-    cx.add(
-        "tcp.options",
-        "Options",
-        start,
-        limit.saturating_sub(start),
-        Value::Bytes,
-        "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
-    );
+fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize, view: usize) {
+    if !cx.lean {
+        cx.add(
+            "tcp.options",
+            "Options",
+            start,
+            limit.saturating_sub(start),
+            Value::Bytes,
+            "Extras negotiated mostly in the SYN: maximum segment size, window scaling, SACK, timestamps.",
+        );
+    }
     let mut i = start;
     let mut seen_end = false;
     while i < limit {
@@ -467,6 +589,7 @@ fn options(cx: &mut Cx, start: usize, stop: usize, limit: usize) {
             return;
         }
         option_body(cx, kind, i, len);
+        typed_option(cx, kind, i, len, view);
         i += len;
     }
 }
@@ -488,6 +611,45 @@ fn option_name(kind: u8) -> &'static str {
         34 => "TCP Fast Open cookie",
         253 | 254 => "Experimental",
         _ => "",
+    }
+}
+
+/// Record an option the typed view keeps (with the lengths [`option_body`] accepts).
+fn typed_option(cx: &mut Cx, kind: u8, i: usize, len: usize, view: usize) {
+    let (u16_at, u32_at) = (|cx: &Cx, j| cx.u16_at(j), |cx: &Cx, j| cx.u32_at(j));
+    let mss = u16_at(cx, i + 2);
+    let shift = cx.u8_at(i + 2);
+    let ts = (u32_at(cx, i + 2), u32_at(cx, i + 6));
+    let mut blocks = [(Seq(0), Seq(0)); 4];
+    let mut n = 0;
+    if kind == 5 {
+        let mut j = i + 2;
+        while j + 8 <= i + len && n < blocks.len() {
+            blocks[n] = (
+                Seq(u32_at(cx, j).unwrap_or(0)),
+                Seq(u32_at(cx, j + 4).unwrap_or(0)),
+            );
+            n += 1;
+            j += 8;
+        }
+    }
+    let Some(o) = cx.d.tcp.get_mut(view).map(|v| &mut v.options) else {
+        return;
+    };
+    match (kind, len) {
+        (2, 4) => o.mss = mss,
+        (3, 3) => o.window_scale = shift,
+        (4, 2) => o.sack_permitted = true,
+        (5, _) => {
+            o.sack = blocks;
+            o.sack_count = n as u8;
+        }
+        (8, 10) => {
+            if let (Some(val), Some(ecr)) = ts {
+                o.timestamps = Some((val, ecr));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -586,7 +748,21 @@ fn option_body(cx: &mut Cx, kind: u8, i: usize, len: usize) {
     }
 }
 
+/// The layer's one-line description: `TCP 52000 → 80 [SYN, ACK] seq=0 ack=1 win=65160 len=0`,
+/// with the numbers every view shows (relative, the window scaled, `×?` where the scale is
+/// unknown) once the stream analysis has run. A header cut short before its fixed 20 bytes
+/// has no typed view: it is described from the fields that were read.
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    let view = d.tcp.iter().find(|t| {
+        d.layers
+            .get(t.layer as usize)
+            .is_some_and(|l| l.at == layer.at && l.proto == Proto::Tcp)
+    });
+    if let Some(t) = view {
+        let mut s = format!("TCP {} → {} ", t.src_port, t.dst_port);
+        write_info(t, false, &mut s);
+        return s;
+    }
     let num = |n| d.layer_field(layer, n).and_then(|f| f.value.as_u64());
     let mut s = format!(
         "TCP {} → {}",
@@ -594,12 +770,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         num("tcp.dstport").map_or("?".into(), |v| v.to_string()),
     );
     if let Some(flags) = num("tcp.flags") {
-        s.push_str(&format!(" [{}]", flags_words(flags as u16)));
+        s.push_str(&format!(" [{}]", Flags::from_bits(flags as u16)));
     }
     if let Some(seq) = num("tcp.seq_raw") {
         s.push_str(&format!(" seq={seq}"));
     }
-    if num("tcp.flags").is_some_and(|f| f & 0x10 != 0)
+    if num("tcp.flags").is_some_and(|f| Flags::from_bits(f as u16).ack())
         && let Some(ack) = num("tcp.ack_raw")
     {
         s.push_str(&format!(" ack={ack}"));
@@ -607,8 +783,23 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     if let Some(win) = num("tcp.window_size_value") {
         s.push_str(&format!(" win={win}"));
     }
-    if let Some(len) = num("tcp.len") {
-        s.push_str(&format!(" len={len}"));
-    }
     s
+}
+
+/// `[SYN, ACK] seq=0 ack=1 win=65160 len=0`: what a segment says, with the numbers the views
+/// show (see [`TcpSegment::shown_seq_ack`]; `absolute` keeps them as written).
+pub fn write_info(t: &TcpSegment, absolute: bool, s: &mut String) {
+    use std::fmt::Write;
+    let (seq, ack) = t.shown_seq_ack(absolute);
+    let _ = write!(s, "[{}] seq={seq}", t.flags);
+    if let Some(ack) = ack {
+        let _ = write!(s, " ack={ack}");
+    }
+    let _ = write!(s, " win={}", t.shown_window());
+    if t.analysis.is_some_and(|a| a.scale == WindowScale::Unknown) {
+        s.push_str("×?");
+    }
+    if let Some(len) = t.len {
+        let _ = write!(s, " len={len}");
+    }
 }

@@ -28,6 +28,29 @@ use super::model::{Dissection, Layer, ProblemKind, Proto};
 
 pub const HEADER_LEN: usize = 8;
 
+/// One UDP header, read once during dissection: the diagram above as a Rust value, kept in
+/// the [`Dissection`]'s `udp` list for the stream analysis and the views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UdpDatagram {
+    /// Which layer of the dissection this header is (an index into its `layers`).
+    pub layer: u16,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Length, as written: header and data (`udp.length`).
+    pub length: u16,
+    /// The copy an ICMP error quotes, not a datagram of its own.
+    pub quoted: bool,
+    /// `udp.stream`, once the stream tracker numbered the conversation.
+    pub stream: Option<u32>,
+}
+
+impl UdpDatagram {
+    /// How many data bytes the header says follow it.
+    pub fn data_len(&self) -> u16 {
+        self.length.saturating_sub(HEADER_LEN as u16)
+    }
+}
+
 pub const FIELDS: &[FieldDef] = &[
     FieldDef::new(
         "udp.srcport",
@@ -73,6 +96,14 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     let dst = cx.u16_at(at + 2).unwrap_or(0);
     let len = cx.u16_at(at + 4).unwrap_or(0) as usize;
     let stored = cx.u16_at(at + 6).unwrap_or(0);
+    cx.d.udp.push(UdpDatagram {
+        layer: (cx.d.layers.len() - 1) as u16,
+        src_port: src,
+        dst_port: dst,
+        length: len as u16,
+        quoted: cx.in_error,
+        stream: None,
+    });
     if len < HEADER_LEN {
         cx.problem(
             ProblemKind::Malformed,

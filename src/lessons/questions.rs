@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
+use crate::dissect::model::Field;
 use crate::dissect::model::{Dissection, Proto, Value};
-use crate::dissect::{dissect_into, model::Field};
+use crate::dissect::tcp::TcpSegment;
+use crate::pipeline::{Config, Pipeline};
 use crate::source::file::CaptureReader;
 
 /// Every computation a `lesson.toml` question may name, with what it finds.
@@ -100,41 +102,43 @@ pub const COMPUTATIONS: &[(&str, &str)] = &[
 /// Socket.IO) that the byte streams carry.
 pub fn load_trace(path: &Path) -> Result<Vec<Dissection>, String> {
     let mut r = CaptureReader::open(path).map_err(|e| e.to_string())?;
-    let mut upper = crate::stream::upper::Upper::new();
+    // The one pipeline, as `wirelab dissect` runs it: the answers are the views' numbers.
+    let mut pipe = Pipeline::new(Config::full());
     let mut out = Vec::new();
     loop {
         match r.next_frame() {
-            Ok(Some(f)) => {
-                let mut d = Dissection::default();
-                dissect_into(&mut d, &f);
-                upper.observe(&mut d);
-                out.push(d);
+            Ok(Some(f)) => out.push(pipe.push(&f).clone()),
+            Ok(None) => {
+                pipe.finish();
+                return Ok(out);
             }
-            Ok(None) => return Ok(out),
             Err(e) => return Err(e.to_string()),
         }
     }
 }
 
-fn flags(d: &Dissection) -> Option<u64> {
-    d.uint("tcp.flags")
+/// The frame's own TCP segment, read once by the dissector (and numbered by the tracker).
+fn tcp(d: &Dissection) -> Option<&TcpSegment> {
+    d.tcp_segment()
 }
 
-fn first_syn(t: &[Dissection]) -> Result<&Dissection, String> {
+fn first_syn(t: &[Dissection]) -> Result<&TcpSegment, String> {
     t.iter()
-        .find(|d| flags(d).is_some_and(|f| f & 0x12 == 0x02))
+        .filter_map(tcp)
+        .find(|s| s.flags.is_syn_only())
         .ok_or_else(|| "the trace has no SYN".to_string())
 }
 
-fn first_synack(t: &[Dissection]) -> Result<&Dissection, String> {
+fn first_synack(t: &[Dissection]) -> Result<&TcpSegment, String> {
     t.iter()
-        .find(|d| flags(d).is_some_and(|f| f & 0x12 == 0x12))
+        .filter_map(tcp)
+        .find(|s| s.flags.is_syn_ack())
         .ok_or_else(|| "the trace has no SYN-ACK".to_string())
 }
 
-fn num(d: &Dissection, name: &str) -> Result<u64, String> {
-    d.uint(name)
-        .ok_or_else(|| format!("frame {} has no {name}", d.number))
+/// A segment's data length, where it has one.
+fn data_len(d: &Dissection) -> u32 {
+    tcp(d).and_then(|s| s.len).unwrap_or(0)
 }
 
 fn text_field(d: &Dissection, name: &str) -> Option<String> {
@@ -157,20 +161,21 @@ fn all_text(d: &Dissection, name: &str) -> Vec<String> {
 }
 
 /// The ports the clients' SYNs go to: the servers of the trace.
-fn server_ports(t: &[Dissection]) -> std::collections::BTreeSet<u64> {
+fn server_ports(t: &[Dissection]) -> std::collections::BTreeSet<u16> {
     t.iter()
-        .filter(|d| flags(d).is_some_and(|f| f & 0x12 == 0x02))
-        .filter_map(|d| d.uint("tcp.dstport"))
+        .filter_map(tcp)
+        .filter(|s| s.flags.is_syn_only())
+        .map(|s| s.dst_port)
         .collect()
 }
 
 /// The server ports that sent the Socket.IO event `event` to a client, and how many times.
-fn server_sent(t: &[Dissection], event: &str) -> (std::collections::BTreeSet<u64>, usize) {
+fn server_sent(t: &[Dissection], event: &str) -> (std::collections::BTreeSet<u16>, usize) {
     let servers = server_ports(t);
     let mut ports = std::collections::BTreeSet::new();
     let mut count = 0;
     for d in t {
-        let Some(src) = d.uint("tcp.srcport") else {
+        let Some(src) = tcp(d).map(|s| s.src_port) else {
             continue;
         };
         if !servers.contains(&src) {
@@ -203,47 +208,50 @@ fn layer_holding(t: &[Dissection], name: &str) -> Result<Proto, String> {
 /// Work out the answer `name` from the dissected trace.
 pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
     Ok(match name {
-        "client_isn" => num(first_syn(t)?, "tcp.seq_raw")?.to_string(),
-        "synack_ack" => num(first_synack(t)?, "tcp.ack_raw")?.to_string(),
+        "client_isn" => first_syn(t)?.seq.to_string(),
+        "synack_ack" => first_synack(t)?
+            .ack()
+            .ok_or("the SYN-ACK has no acknowledgment number")?
+            .to_string(),
         "synack_ack_relative" => {
-            let isn = num(first_syn(t)?, "tcp.seq_raw")?;
-            let ack = num(first_synack(t)?, "tcp.ack_raw")?;
-            (ack.wrapping_sub(isn) & 0xffff_ffff).to_string()
+            // As every view shows it: the stream analysis' relative number.
+            let a = first_synack(t)?
+                .analysis
+                .filter(|a| a.relative)
+                .ok_or("the SYN-ACK was not numbered by the stream analysis")?;
+            a.ack.to_string()
         }
-        "server_port" => num(first_syn(t)?, "tcp.dstport")?.to_string(),
-        "client_port" => num(first_syn(t)?, "tcp.srcport")?.to_string(),
-        "mss_syn" => num(first_syn(t)?, "tcp.options.mss_val")?.to_string(),
+        "server_port" => first_syn(t)?.dst_port.to_string(),
+        "client_port" => first_syn(t)?.src_port.to_string(),
+        "mss_syn" => first_syn(t)?
+            .options
+            .mss
+            .ok_or("the first SYN has no MSS option")?
+            .to_string(),
         "first_data_frame" => t
             .iter()
-            .find(|d| d.uint("tcp.len").is_some_and(|l| l > 0))
+            .find(|d| data_len(d) > 0)
             .map(|d| d.number.to_string())
             .ok_or("no TCP segment carries data")?,
         "fin_count" => t
             .iter()
-            .filter(|d| flags(d).is_some_and(|f| f & 0x01 != 0))
+            .filter(|d| tcp(d).is_some_and(|s| s.flags.fin()))
             .count()
             .to_string(),
-        "tcp_data_segments" => t
-            .iter()
-            .filter(|d| d.uint("tcp.len").is_some_and(|l| l > 0))
-            .count()
-            .to_string(),
+        "tcp_data_segments" => t.iter().filter(|d| data_len(d) > 0).count().to_string(),
         "udp_datagrams" => t.iter().filter(|d| d.has(Proto::Udp)).count().to_string(),
-        "udp_length_first" => num(
-            t.iter()
-                .find(|d| d.has(Proto::Udp))
-                .ok_or("no UDP datagram")?,
-            "udp.length",
-        )?
-        .to_string(),
-        "udp_payload_first" => (num(
-            t.iter()
-                .find(|d| d.has(Proto::Udp))
-                .ok_or("no UDP datagram")?,
-            "udp.length",
-        )?
-        .saturating_sub(8))
-        .to_string(),
+        "udp_length_first" => t
+            .iter()
+            .find_map(|d| d.udp.first())
+            .ok_or("no UDP datagram")?
+            .length
+            .to_string(),
+        "udp_payload_first" => t
+            .iter()
+            .find_map(|d| d.udp.first())
+            .ok_or("no UDP datagram")?
+            .data_len()
+            .to_string(),
         "ports_layer_tcpip" => layer_holding(t, "tcp.srcport")
             .or_else(|_| layer_holding(t, "udp.srcport"))?
             .tcpip()
@@ -268,18 +276,15 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
                 .map(|f| f.tshark(&d.data))
                 .ok_or("the first IPv4 packet has no Ethernet header")?
         }
-        "ttl_first" => num(
-            t.iter()
-                .find(|d| d.has(Proto::Ipv4))
-                .ok_or("no IPv4 packet")?,
-            "ip.ttl",
-        )?
-        .to_string(),
+        "ttl_first" => t
+            .iter()
+            .find_map(|d| d.ip.first().filter(|ip| ip.version == 4))
+            .ok_or("no IPv4 packet")?
+            .ttl
+            .to_string(),
         "fragments" => t
             .iter()
-            .filter(|d| {
-                d.uint("ip.flags.mf") == Some(1) || d.uint("ip.frag_offset").is_some_and(|o| o > 0)
-            })
+            .filter(|d| d.ip.first().is_some_and(|ip| ip.is_fragment()))
             .count()
             .to_string(),
         "arp_target" => t
@@ -309,9 +314,9 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
             .find_map(|d| text_field(d, "sio.event"))
             .ok_or("no Socket.IO event in the trace")?,
         "ws_server_masked" => {
-            let server = num(first_syn(t)?, "tcp.dstport")?;
+            let server = first_syn(t)?.dst_port;
             t.iter()
-                .filter(|d| d.uint("tcp.srcport") == Some(server))
+                .filter(|d| tcp(d).is_some_and(|s| s.src_port == server))
                 .find_map(|d| d.uint("websocket.mask"))
                 .map(|v| v.to_string())
                 .ok_or("no WebSocket frame from the server in the trace")?
@@ -392,10 +397,7 @@ mod tests {
     #[test]
     fn computations_work_on_the_tour_conversation() {
         let frames = crate::source::sample::sample_conversation();
-        let t: Vec<Dissection> = frames
-            .iter()
-            .map(|f| crate::dissect::dissect(&f.as_frame()))
-            .collect();
+        let t = Pipeline::collect(Config::full(), frames.iter().map(|f| f.as_frame()));
         assert_eq!(compute("client_isn", &t).unwrap(), "1000000");
         assert_eq!(compute("synack_ack", &t).unwrap(), "1000001");
         assert_eq!(compute("synack_ack_relative", &t).unwrap(), "1");
@@ -409,10 +411,7 @@ mod tests {
     #[test]
     fn every_computation_is_known() {
         let frames = crate::source::sample::sample_conversation();
-        let t: Vec<Dissection> = frames
-            .iter()
-            .map(|f| crate::dissect::dissect(&f.as_frame()))
-            .collect();
+        let t = Pipeline::collect(Config::full(), frames.iter().map(|f| f.as_frame()));
         for (name, _) in COMPUTATIONS {
             if let Err(e) = compute(name, &t) {
                 assert!(!e.starts_with("unknown computation"), "{name}: {e}");

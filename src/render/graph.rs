@@ -12,6 +12,7 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
+use crate::dissect::tcp::{Flags, Seq};
 use crate::stream::conversation::Side;
 use crate::stream::timeseq::{Point, TimeSeq};
 
@@ -21,15 +22,16 @@ struct Series<'a> {
     acks: Vec<&'a Point>,
     t_max: f64,
     y_max: f64,
-    /// The window ceiling fits on the graph (it is drawn only then).
-    show_window: bool,
+    /// The window ceiling goes above the top of the graph somewhere: it is drawn clipped at
+    /// the plot's edge (its peak would squash the data into a thin band).
+    window_clipped: bool,
 }
 
 fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
     let data: Vec<&Point> = ts
         .points
         .iter()
-        .filter(|p| p.side == side && (p.len > 0 || p.flags & 0x003 != 0))
+        .filter(|p| p.side == side && (p.len > 0 || p.flags.intersects(Flags::SYN | Flags::FIN)))
         .collect();
     let acks: Vec<&Point> = ts
         .points
@@ -41,7 +43,7 @@ fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
     let mut t_max = data.iter().map(|p| p.t).fold(0.0, f64::max);
     let mut last_ack = None;
     for p in &acks {
-        if last_ack.is_none_or(|a| p.ack.is_some_and(|x| crate::stream::tcp::seq_gt(x, a))) {
+        if last_ack.is_none_or(|a| p.ack.is_some_and(|x| Seq(x) > Seq(a))) {
             t_max = t_max.max(p.t);
             last_ack = p.ack;
         }
@@ -55,13 +57,13 @@ fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
         .map(|p| p.ack.unwrap_or(0) as f64)
         .fold(0.0, f64::max);
     let mut y_max = top_data.max(top_ack);
-    // Show the window ceiling too, unless it is far above the data.
+    // Make room for the window ceiling too, unless it is far above the data; then it is
+    // clipped at the top edge instead.
     let top_win = acks
         .iter()
         .map(|p| p.ack.unwrap_or(0) as f64 + p.win as f64)
         .fold(0.0, f64::max);
-    let show_window = !acks.is_empty() && top_win <= y_max * 1.5;
-    if show_window {
+    if top_win <= y_max * 1.5 {
         y_max = y_max.max(top_win);
     }
     Series {
@@ -69,7 +71,7 @@ fn series(ts: &TimeSeq, side: Side) -> Series<'_> {
         acks,
         t_max: if t_max > 0.0 { t_max } else { 1e-3 },
         y_max,
-        show_window,
+        window_clipped: top_win > y_max,
     }
 }
 
@@ -141,8 +143,10 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
     for p in s.acks.iter().filter(|p| p.t <= s.t_max) {
         let ack = p.ack.unwrap_or(0) as f64;
         let x = x_of(p.t);
-        if s.show_window {
-            put(&mut grid, x, y_of(ack + p.win as f64), '~');
+        let ceiling = ack + p.win as f64;
+        // Above the top, the ceiling is clipped: not drawn, rather than drawn at the edge.
+        if ceiling <= s.y_max {
+            put(&mut grid, x, y_of(ceiling), '~');
         }
         put(&mut grid, x, y_of(ack), '.');
     }
@@ -150,9 +154,9 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
         let x = x_of(p.t);
         let c = if p.retransmission {
             'R'
-        } else if p.flags & 0x002 != 0 {
+        } else if p.flags.syn() {
             'S'
-        } else if p.flags & 0x001 != 0 && p.len == 0 {
+        } else if p.flags.fin() && p.len == 0 {
             'F'
         } else {
             '|'
@@ -209,16 +213,16 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
     let _ = writeln!(out, "{:>label_w$}  {}", "", axis.trim_end());
     let _ = writeln!(
         out,
-        "{:>label_w$}  time since the first packet (s) →   y: relative sequence number (bytes)",
+        "{:>label_w$}  time since the connection's first packet (s) →   y: relative sequence number (bytes)",
         ""
     );
     let _ = writeln!(
         out,
         "  | data segment (first to last byte)   R retransmission   S/F SYN/FIN\n  . ACK from the receiver   ~ ACK + window (the most the sender may reach{})",
-        if s.show_window {
-            ""
+        if s.window_clipped {
+            "; clipped where it runs above the top"
         } else {
-            "; above the top here"
+            ""
         }
     );
     if ts.dropped > 0 {
@@ -302,12 +306,18 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
         mt + ph + 40.0,
         mt + ph / 2.0
     );
-    // The window ceiling and the ACK staircase.
+    // The window ceiling and the ACK staircase, clipped to the plot area (a line that runs
+    // above the top is cut at the edge, not dropped).
+    let _ = writeln!(
+        o,
+        r#"<defs><clipPath id="plot"><rect x="{ml}" y="{mt}" width="{pw}" height="{ph}"/></clipPath></defs>"#
+    );
     let step_path = |f: &dyn Fn(&Point) -> f64| {
         let mut d = String::new();
         let mut prev: Option<f64> = None;
         for p in s.acks.iter().filter(|p| p.t <= s.t_max) {
-            let (x, y) = (x_of(p.t), y_of(f(p).min(s.y_max * 1.05)));
+            // Far above the top the exact height does not matter: the clip hides it.
+            let (x, y) = (x_of(p.t), y_of(f(p).min(s.y_max * 2.0)));
             match prev {
                 None => {
                     let _ = write!(d, "M{x:.1},{y:.1}");
@@ -320,10 +330,10 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
         }
         d
     };
-    if s.show_window {
+    if !s.acks.is_empty() {
         let _ = writeln!(
             o,
-            r##"<path d="{}" fill="none" stroke="#d4a000" stroke-width="1.2"/>"##,
+            r##"<path d="{}" fill="none" stroke="#d4a000" stroke-width="1.2" clip-path="url(#plot)"/>"##,
             step_path(&|p| p.ack.unwrap_or(0) as f64 + p.win as f64)
         );
     }
@@ -340,7 +350,7 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
         let (y1, y2) = (y_of(p.seq as f64), y_of(p.seq as f64 + p.len as f64));
         let colour = if p.retransmission {
             "#d62828"
-        } else if p.flags & 0x003 != 0 && p.len == 0 {
+        } else if p.flags.intersects(Flags::SYN | Flags::FIN) && p.len == 0 {
             "#8e44ad"
         } else {
             "#1d4ed8"
@@ -388,10 +398,10 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
         ml + 510.0,
         ml + 516.0,
         ly + 4.0,
-        if s.show_window {
-            ""
+        if s.window_clipped {
+            " (clipped at the top)"
         } else {
-            " (above the top, not drawn)"
+            ""
         }
     );
     o
@@ -416,7 +426,7 @@ mod tests {
             len,
             ack,
             win: 1000,
-            flags: 0x010,
+            flags: Flags::ACK,
             retransmission,
         };
         ts.push(pt(0.0, Side::AtoB, 1, 100, Some(1), false));
@@ -445,6 +455,31 @@ mod tests {
         assert!(s.trim_end().ends_with("</svg>"));
         assert!(s.contains("retransmission"));
         assert_eq!(s.matches("<title>frame").count(), 3, "three data bars");
+    }
+
+    /// A window far above the data (its peak more than 1.5 times the top) is still drawn,
+    /// clipped at the plot's edge, and the legend says so.
+    #[test]
+    fn window_above_the_top_is_clipped_not_dropped() {
+        let mut ts = sample();
+        for p in ts.points.iter_mut() {
+            p.win = 1_000_000;
+        }
+        let s = svg(&ts, Side::AtoB);
+        assert!(s.contains("<clipPath id=\"plot\">"), "{s}");
+        assert!(s.contains("stroke=\"#d4a000\""), "the window line is drawn");
+        assert!(s.contains("clip-path=\"url(#plot)\""));
+        assert!(s.contains("(clipped at the top)"));
+        let mut out = String::new();
+        terminal(&ts, Side::AtoB, 80, false, &mut out);
+        assert!(out.contains("clipped where it runs above the top"), "{out}");
+        // Within the plot, it is drawn whole.
+        let mut ts = sample();
+        for p in ts.points.iter_mut() {
+            p.win = 50;
+        }
+        let s = svg(&ts, Side::AtoB);
+        assert!(s.contains("stroke=\"#d4a000\"") && !s.contains("(clipped at the top)"));
     }
 
     #[test]

@@ -28,7 +28,10 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use super::Options;
-use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
+use std::net::IpAddr;
+
+use crate::dissect::model::{Dissection, Proto, Timestamp};
+use crate::dissect::tcp::{Flags, Seq, WindowScale};
 use crate::stream::state::Machines;
 
 /// Characters taken by the frame and time columns: `{:>5} {:>10}  `.
@@ -39,7 +42,7 @@ struct Lane {
     /// `address:port` of the left end (the one that sent first) and the right end.
     left: String,
     right: String,
-    stream: Option<u64>,
+    stream: Option<u32>,
     machines: Machines,
 }
 
@@ -53,154 +56,106 @@ pub struct Ladder {
     /// Packets not drawn since the last arrow, and their protocols.
     skipped: u64,
     skipped_protos: BTreeSet<&'static str>,
-    /// Show the sequence numbers as written next to the relative ones.
-    pub absolute: bool,
 }
 
-/// What the ladder needs from one TCP segment.
-struct Seg {
-    src: String,
-    dst: String,
-    stream: Option<u64>,
-    flags: u16,
-    seq: u64,
-    ack: u64,
-    seq_raw: u64,
-    ack_raw: u64,
-    relative: bool,
-    win: Option<u64>,
-    len: u64,
-    payload: std::ops::Range<usize>,
-    marks: Vec<&'static str>,
+/// What both ladders (this one and the SVG one, [`super::export::ladder_svg`]) draw of one
+/// TCP segment, read from its typed view and the stream analysis' numbers.
+pub(crate) struct Seg {
+    /// `address:port` of the sender and of the receiver.
+    pub src: String,
+    pub dst: String,
+    /// `tcp.stream`, once the tracker numbered the connection.
+    pub stream: Option<u32>,
+    pub flags: Flags,
+    /// Sequence and acknowledgment numbers, relative when `relative`.
+    pub seq: u32,
+    pub ack: u32,
+    /// The same, as written on the wire.
+    pub seq_raw: u32,
+    pub ack_raw: u32,
+    pub relative: bool,
+    /// The window in bytes (scaled where the scale is known).
+    pub win: u32,
+    /// The connection's SYNs were not captured: `win` is the field as written.
+    pub scale_unknown: bool,
+    /// The data length, where known (not in the first piece of a fragmented packet).
+    pub len: Option<u32>,
+    /// The data bytes in the frame.
+    pub payload: std::ops::Range<usize>,
+    /// What the analysis noticed, in words.
+    pub marks: Vec<&'static str>,
 }
 
-/// `address:port` of both ends, from the IP header just outside the TCP header.
-fn endpoints(d: &Dissection, tcp: usize, sport: u64, dport: u64) -> (String, String) {
-    let ip = d.layers[..tcp]
-        .iter()
-        .rev()
-        .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6));
-    match ip {
-        Some(l) => {
-            let v6 = l.proto == Proto::Ipv6;
-            let (s, t) = ip_pair(d, l);
-            (
-                join(s.as_deref().unwrap_or("?"), sport, v6),
-                join(t.as_deref().unwrap_or("?"), dport, v6),
-            )
+impl Seg {
+    /// `seq=1 ack=1 win=64512 len=0`: the numbers as the label shows them (`absolute` adds
+    /// the numbers as written, in brackets).
+    pub fn numbers(&self, absolute: bool) -> String {
+        let show = |rel: u32, raw: u32| match (absolute, self.relative) {
+            (true, true) => format!("{rel} [{raw}]"),
+            (true, false) => format!("{raw}"),
+            _ => format!("{rel}"),
+        };
+        let mut s = format!("seq={}", show(self.seq, self.seq_raw));
+        if self.flags.ack() {
+            let _ = write!(s, " ack={}", show(self.ack, self.ack_raw));
         }
-        None => (format!("?:{sport}"), format!("?:{dport}")),
+        let _ = write!(s, " win={}", self.win);
+        if self.scale_unknown {
+            s.push_str("×?");
+        }
+        // (A SYN without data needs no `len=0`.)
+        if let Some(len) = self.len.filter(|&l| l > 0 || !self.flags.syn()) {
+            let _ = write!(s, " len={len}");
+        }
+        s
     }
 }
 
-fn ip_pair(d: &Dissection, l: &Layer) -> (Option<String>, Option<String>) {
-    let (s, t) = match l.proto {
-        Proto::Ipv4 => ("ip.src", "ip.dst"),
-        _ => ("ipv6.src", "ipv6.dst"),
+/// `address:port`, IPv6 addresses in brackets.
+fn join(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The frame's own TCP segment (not one an ICMP error quotes), as the ladders draw it.
+pub(crate) fn segment(d: &Dissection) -> Option<Seg> {
+    let t = d.tcp_segment()?;
+    let (src, dst) = match d.ip_around(t.layer as usize) {
+        Some(ip) => (join(ip.src, t.src_port), join(ip.dst, t.dst_port)),
+        None => (format!("?:{}", t.src_port), format!("?:{}", t.dst_port)),
     };
-    (
-        d.layer_field(l, s).map(|f| f.tshark(&d.data)),
-        d.layer_field(l, t).map(|f| f.tshark(&d.data)),
-    )
-}
-
-fn join(addr: &str, port: u64, v6: bool) -> String {
-    if v6 {
-        format!("[{addr}]:{port}")
-    } else {
-        format!("{addr}:{port}")
-    }
-}
-
-/// Read the segment from the first TCP layer that is not inside an ICMP error.
-fn segment(d: &Dissection) -> Option<Seg> {
-    let ti = d.layers.iter().position(|l| l.proto == Proto::Tcp)?;
-    if d.layers[..ti]
-        .iter()
-        .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
-    {
-        return None;
-    }
-    let l = &d.layers[ti];
-    let num = |n: &str| d.layer_field(l, n).and_then(|f| f.value.as_u64());
-    let has = |n: &str| d.layer_field(l, n).is_some();
-    let sport = num("tcp.srcport")?;
-    let dport = num("tcp.dstport")?;
-    let flags = num("tcp.flags")? as u16;
-    let seq_raw = num("tcp.seq_raw")?;
-    let ack_raw = num("tcp.ack_raw").unwrap_or(0);
-    let relative = has("tcp.nxtseq");
-    let len = num("tcp.len").unwrap_or(0);
-    let hdr = num("tcp.hdr_len").unwrap_or(20) as usize;
-    let start = l.at as usize + hdr;
-    let payload = start.min(d.data.len())..(start + len as usize).min(d.data.len());
-    let mut marks = Vec::new();
-    for (name, word) in [
-        ("tcp.analysis.reused_ports", "ports reused"),
-        ("tcp.analysis.fast_retransmission", "fast retransmission"),
-        (
-            "tcp.analysis.spurious_retransmission",
-            "spurious retransmission",
-        ),
-        ("tcp.analysis.retransmission", "retransmission"),
-        ("tcp.analysis.out_of_order", "out of order"),
-        ("tcp.analysis.lost_segment", "previous segment not captured"),
-        ("tcp.analysis.ack_lost_segment", "ACKs unseen data"),
-        ("tcp.analysis.duplicate_ack", "dup ACK"),
-        ("tcp.analysis.zero_window_probe", "zero window probe"),
-        (
-            "tcp.analysis.zero_window_probe_ack",
-            "zero window probe ACK",
-        ),
-        ("tcp.analysis.zero_window", "zero window"),
-        ("tcp.analysis.window_update", "window update"),
-        ("tcp.analysis.window_full", "window full"),
-        ("tcp.analysis.keep_alive", "keep-alive"),
-        ("tcp.analysis.keep_alive_ack", "keep-alive ACK"),
-    ] {
-        if has(name) {
-            // A fast or spurious retransmission also carries the plain marker.
-            if name == "tcp.analysis.retransmission"
-                && (marks.contains(&"fast retransmission")
-                    || marks.contains(&"spurious retransmission"))
-            {
-                continue;
-            }
-            marks.push(word);
-        }
-    }
-    let (src, dst) = endpoints(d, ti, sport, dport);
+    let a = t.analysis;
+    let relative = a.is_some_and(|a| a.relative);
+    let (seq, ack) = match a {
+        Some(a) if relative => (a.seq, a.ack),
+        _ => (t.seq.0, t.ack_raw.0),
+    };
     Some(Seg {
         src,
         dst,
-        stream: num("tcp.stream"),
-        flags,
-        seq: if relative {
-            num("tcp.seq").unwrap_or(seq_raw)
-        } else {
-            seq_raw
-        },
-        ack: if relative {
-            num("tcp.ack").unwrap_or(ack_raw)
-        } else {
-            ack_raw
-        },
-        seq_raw,
-        ack_raw,
+        stream: a.map(|a| a.stream),
+        flags: t.flags,
+        seq,
+        ack,
+        seq_raw: t.seq.0,
+        ack_raw: t.ack_raw.0,
         relative,
-        win: num("tcp.window_size").or_else(|| num("tcp.window_size_value")),
-        len,
-        payload,
-        marks,
+        win: t.shown_window(),
+        scale_unknown: a.is_some_and(|a| a.scale == WindowScale::Unknown),
+        len: t.len,
+        payload: t.payload_range(d.data.len()),
+        marks: a.map(|a| a.marks().collect()).unwrap_or_default(),
     })
 }
 
 /// The flags in words, in Wireshark's order: `SYN, ACK`, `PSH, ACK`, `FIN, ACK`.
-pub(crate) fn flag_words(flags: u16) -> String {
-    if flags & 0x1ff == 0 {
+pub(crate) fn flag_words(flags: Flags) -> String {
+    if flags.is_empty() {
         "no flags".into()
     } else {
-        crate::dissect::tcp::flags_words(flags)
+        flags.words()
     }
 }
 
@@ -254,7 +209,7 @@ impl Ladder {
     /// Draw one packet (or count it, if it is not TCP).
     pub fn packet(&mut self, d: &Dissection, opts: &Options, out: &mut String) {
         if self.first.is_none() {
-            self.first = d.ts;
+            self.first = d.capture_start.or(d.ts);
         }
         let Some(seg) = segment(d) else {
             self.skipped += 1;
@@ -292,26 +247,7 @@ impl Ladder {
         let from = usize::from(!to_right);
 
         // The label: flags, numbers, window, length, and what the analysis noticed.
-        let mut numbers = String::new();
-        let show = |rel: u64, raw: u64| {
-            if self.absolute && seg.relative {
-                format!("{rel} [{raw}]")
-            } else if self.absolute {
-                format!("{raw}")
-            } else {
-                format!("{rel}")
-            }
-        };
-        let _ = write!(numbers, "seq={}", show(seg.seq, seg.seq_raw));
-        if seg.flags & 0x010 != 0 {
-            let _ = write!(numbers, " ack={}", show(seg.ack, seg.ack_raw));
-        }
-        if let Some(w) = seg.win {
-            let _ = write!(numbers, " win={w}");
-        }
-        if seg.len > 0 || seg.flags & 0x002 == 0 {
-            let _ = write!(numbers, " len={}", seg.len);
-        }
+        let numbers = seg.numbers(opts.absolute);
         let flags = flag_words(seg.flags);
         let marks = if seg.marks.is_empty() {
             String::new()
@@ -323,9 +259,9 @@ impl Ladder {
         let label_len = f_txt.chars().count() + n_txt.chars().count() + m_txt.chars().count();
         let label = if opts.color {
             let f = match seg.flags {
-                f if f & 0x004 != 0 => f_txt.red().bold().to_string(),
-                f if f & 0x002 != 0 => f_txt.green().bold().to_string(),
-                f if f & 0x001 != 0 => f_txt.magenta().bold().to_string(),
+                f if f.rst() => f_txt.red().bold().to_string(),
+                f if f.syn() => f_txt.green().bold().to_string(),
+                f if f.fin() => f_txt.magenta().bold().to_string(),
                 _ => f_txt.bold().to_string(),
             };
             format!("{f}{n_txt}{}", m_txt.red())
@@ -349,8 +285,8 @@ impl Ladder {
             (pre, post)
         };
         let line = format!("{pre}{label}{post}");
-        let time = match (d.ts, self.first) {
-            (Some(t), Some(f)) => format!("{:.6}", t.since(f)),
+        let time = match (d.ts, d.capture_start.or(self.first)) {
+            (Some(t), Some(f)) => super::seconds_since(t, f),
             _ => "-".into(),
         };
         let _ = writeln!(out, "{:>5} {:>10}  │{line}│", d.number, time);
@@ -362,7 +298,7 @@ impl Ladder {
             .iter()
             .map(|(_, s)| cut(s, inner.saturating_sub(6)))
             .collect();
-        if lines.is_empty() && seg.len > 0 && !seg.payload.is_empty() {
+        if lines.is_empty() && seg.len.unwrap_or(0) > 0 && !seg.payload.is_empty() {
             let bytes = &d.data[seg.payload.clone()];
             // Bytes the stream reader keeps for a message that a later segment completes.
             let part = d.field("data.data").is_some_and(|f| !f.meaning.is_empty());
@@ -394,18 +330,21 @@ impl Ladder {
         }
 
         // Socket states that changed.
-        let (seq, ack) = (seg.seq as u32, seg.ack as u32);
-        let changed = lane
-            .machines
-            .segment(from, seg.flags, seq, ack, seg.len as u32);
+        let changed = lane.machines.segment(
+            from,
+            seg.flags,
+            Seq(seg.seq),
+            Seq(seg.ack),
+            seg.len.unwrap_or(0),
+        );
         if changed[0] || changed[1] {
             let left = if changed[0] {
-                lane.machines.states[0].name()
+                lane.machines.name(0)
             } else {
                 ""
             };
             let right = if changed[1] {
-                lane.machines.states[1].name()
+                lane.machines.name(1)
             } else {
                 ""
             };
@@ -471,8 +410,13 @@ fn heading(lane: &Lane, first_time: bool, opts: &Options, lane_w: usize, out: &m
     ends.push_str(&lane.right);
     let _ = writeln!(out, "{:>5} {:>10}  {ends}", "frame", "time (s)");
     if first_time {
-        let [l, r] = lane.machines.states;
-        state_line(l.name(), r.name(), lane_w, opts, out);
+        state_line(
+            lane.machines.name(0),
+            lane.machines.name(1),
+            lane_w,
+            opts,
+            out,
+        );
     }
 }
 
@@ -498,10 +442,11 @@ mod tests {
 
     #[test]
     fn flag_words_in_wiresharks_order() {
-        assert_eq!(flag_words(0x012), "SYN, ACK");
-        assert_eq!(flag_words(0x018), "PSH, ACK");
-        assert_eq!(flag_words(0x011), "FIN, ACK");
-        assert_eq!(flag_words(0), "no flags");
+        let f = Flags::from_bits;
+        assert_eq!(flag_words(f(0x012)), "SYN, ACK");
+        assert_eq!(flag_words(f(0x018)), "PSH, ACK");
+        assert_eq!(flag_words(f(0x011)), "FIN, ACK");
+        assert_eq!(flag_words(Flags::NONE), "no flags");
     }
 
     #[test]

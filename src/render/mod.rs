@@ -68,6 +68,10 @@ pub struct Options {
     pub highlight: Option<String>,
     /// Terminal width to fit into (0 means the default, 100).
     pub width: usize,
+    /// Show TCP sequence and acknowledgment numbers as written on the wire (the summary
+    /// instead of the relative ones, the ladder next to them), as tshark does with
+    /// `tcp.relative_sequence_numbers:FALSE`.
+    pub absolute: bool,
 }
 
 impl Options {
@@ -115,15 +119,18 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    /// Render one packet.
+    /// Render one packet. Times count from the capture's first packet (the pipeline's
+    /// `capture_start`; for a dissection made without it, the first packet printed).
     pub fn print(&mut self, d: &Dissection) -> io::Result<()> {
         if self.first.is_none() {
-            self.first = d.ts;
+            self.first = d.capture_start.or(d.ts);
         }
-        let first = self.first.unwrap_or_default();
+        let first = d.capture_start.or(self.first).unwrap_or_default();
         self.buf.clear();
         match self.opts.view {
-            View::Summary => summary::line(d, first, self.opts.color, &mut self.buf),
+            View::Summary => {
+                summary::line_with(d, first, self.opts.color, self.opts.absolute, &mut self.buf)
+            }
             View::Layers => layers::tree(d, first, &self.opts, &mut self.buf),
             View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
@@ -133,12 +140,6 @@ impl<W: Write> Printer<W> {
             self.out.write_all(&[crate::instructor::MARK as u8])?;
         }
         self.out.write_all(self.buf.as_bytes())
-    }
-
-    /// In the ladder view, show the sequence and acknowledgment numbers as written on the
-    /// wire too, next to the relative ones.
-    pub fn set_absolute_seq(&mut self, on: bool) {
-        self.ladder.absolute = on;
     }
 
     /// Write text as it is (a note between packets, a heading).
@@ -200,7 +201,7 @@ pub fn packet_heading(d: &Dissection, first: Timestamp, opts: &Options, out: &mu
     let cap = d.data.len();
     let mut parts = Vec::with_capacity(3);
     if let Some(ts) = d.ts {
-        parts.push(format!("── {:.6} s ", ts.since(first)));
+        parts.push(format!("── {} s ", seconds_since(ts, first)));
     }
     if (d.wire_len as usize) > cap {
         parts.push(format!("── {cap} of {} bytes captured ", d.wire_len));
@@ -226,6 +227,14 @@ pub fn packet_heading(d: &Dissection, first: Timestamp, opts: &Options, out: &mu
         out.push_str(&text);
     }
     out.push('\n');
+}
+
+/// Seconds from `first` to `ts` with six decimals (`0.002259`), rounded in whole
+/// nanoseconds: the one way every view writes a packet's time.
+pub fn seconds_since(ts: Timestamp, first: Timestamp) -> String {
+    let mut s = String::with_capacity(12);
+    summary::push_seconds(&mut s, ts, first);
+    s.trim_start().to_string()
 }
 
 /// A byte range as a person counts it: `14–33` (first and last byte), `—` if empty.

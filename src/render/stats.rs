@@ -201,12 +201,13 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
     row("zero windows / window updates", &|_, d| {
         format!("{} / {}", d.zero_windows, d.window_updates)
     });
-    row("RTT samples of its data", &|_, d| {
+    row("RTT samples: data + SYN/FIN", &|_, d| {
+        let control = d.rtt.samples.saturating_sub(d.rtt_data_samples);
+        let mut s = format!("{} + {control}", d.rtt_data_samples);
         if d.karn_skipped > 0 {
-            format!("{} (+{} skipped, Karn)", d.rtt.samples, d.karn_skipped)
-        } else {
-            d.rtt.samples.to_string()
+            let _ = write!(s, " (+{} skipped, Karn)", d.karn_skipped);
         }
+        s
     });
     row("RTT min / avg / max", &|_, d| {
         if d.rtt.samples == 0 {
@@ -243,7 +244,15 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
             )
         }
     });
-    row("throughput (payload ÷ duration)", &|_, d| {
+    row("data acked / transfer time", &|_, d| match throughput(d) {
+        Some((bytes, secs)) => format!("{} B / {}", grouped(bytes), human_seconds(secs)),
+        None => "-".into(),
+    });
+    row("throughput: acked ÷ time", &|_, d| match throughput(d) {
+        Some((bytes, secs)) if secs > 0.0 => rate(bytes as f64 / secs),
+        _ => "-".into(),
+    });
+    row("payload ÷ whole connection", &|_, d| {
         if dur > 0.0 {
             rate(d.unique_payload as f64 / dur)
         } else {
@@ -262,21 +271,39 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
     let _ = writeln!(out, "{tbl}");
 }
 
-/// Three times in the unit that suits the largest: `12.1 / 30.5 / 61.0 ms`.
+/// Three times in the unit that suits them: `12.1 / 30.5 / 61.0 ms` when one unit suits all
+/// three, else each in its own, `10.1 µs / 4.0 ms / 41.0 ms` (one unit for all would show a
+/// 10 µs minimum beside a 41 ms maximum as "0.0 ms").
 fn three_times(a: f64, b: f64, c: f64) -> String {
-    let (scale, unit, decimals) = if c >= 1.0 {
-        (1.0, "s", 3)
-    } else if c >= 1e-3 {
-        (1e3, "ms", 1)
-    } else {
-        (1e6, "µs", 1)
+    let unit = |x: f64| match x.abs() {
+        x if x >= 1.0 => (1.0, "s", 3),
+        x if x >= 1e-3 => (1e3, "ms", 1),
+        _ => (1e6, "µs", 1),
     };
-    format!(
-        "{:.decimals$} / {:.decimals$} / {:.decimals$} {unit}",
-        a * scale,
-        b * scale,
-        c * scale
-    )
+    let (ua, ub, uc) = (unit(a), unit(b), unit(c));
+    if ua.1 == ub.1 && ub.1 == uc.1 {
+        let (scale, name, decimals) = ua;
+        return format!(
+            "{:.decimals$} / {:.decimals$} / {:.decimals$} {name}",
+            a * scale,
+            b * scale,
+            c * scale
+        );
+    }
+    let one = |x: f64, (scale, name, decimals): (f64, &str, usize)| {
+        format!("{:.decimals$} {name}", x * scale)
+    };
+    format!("{} / {} / {}", one(a, ua), one(b, ub), one(c, uc))
+}
+
+/// Throughput of one direction as courses define it: the bytes of data the other side
+/// acknowledged, over the time from the first data segment to the acknowledgment of the last
+/// of them. `(bytes, seconds)`, or `None` without acknowledged data.
+pub fn throughput(d: &TcpDirSummary) -> Option<(u64, f64)> {
+    let (t0, first) = d.data_first?;
+    let (acked, t1) = d.data_acked?;
+    let bytes = acked.wrapping_sub(first) as u64;
+    Some((bytes, t1.since(t0).max(0.0)))
 }
 
 /// Bytes per second in the unit that reads best.
@@ -297,11 +324,11 @@ fn rate(bps: f64) -> String {
 pub fn formulas(out: &mut String) {
     let _ = writeln!(
         out,
-        "How the RTT figures are worked out (RFC 6298; α = {ALPHA}, β = {BETA}, K = {K}):"
+        "How the RTT and throughput figures are worked out (RFC 6298; α = {ALPHA}, β = {BETA}, K = {K}):"
     );
     let lines = [
-        "  sample R       = time from a segment to the ACK that covers it exactly (tcp.analysis.ack_rtt);",
-        "                   a segment sent more than once gives no sample (Karn's rule)",
+        "  sample R       = time from a segment (data, or a SYN or FIN) to the ACK that covers it exactly",
+        "                   (tcp.analysis.ack_rtt); a segment sent more than once gives no sample (Karn)",
         "  first sample:    EstimatedRTT = R            DevRTT = R / 2",
         "  each later R:    DevRTT       = (1 - β)·DevRTT + β·|EstimatedRTT - R|   (with the old EstimatedRTT)",
         "                   EstimatedRTT = (1 - α)·EstimatedRTT + α·R",
@@ -314,6 +341,13 @@ pub fn formulas(out: &mut String) {
         out,
         "  Each side's RTT is timed where the capture was taken: near the sender a sample is the whole\n  round trip, near the receiver only the receiver's delay in answering. Minimum RTO: {MIN_RTO} s."
     );
+    for l in [
+        "Throughput = bytes of data the receiver acknowledged ÷ time from the first data segment to the",
+        "  ACK of the last of them (retransmitted copies count once; handshake and teardown left out).",
+        "  The whole-connection figure divides the new payload by the connection's whole duration.",
+    ] {
+        let _ = writeln!(out, "{l}");
+    }
 }
 
 #[cfg(test)]
@@ -329,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn three_times_share_a_unit() {
+    fn three_times_each_in_its_unit() {
         assert_eq!(
             three_times(0.000047, 0.00006, 0.000073),
             "47.0 / 60.0 / 73.0 µs"
@@ -337,6 +371,11 @@ mod tests {
         assert_eq!(
             three_times(0.185385, 0.305107, 0.424829),
             "185.4 / 305.1 / 424.8 ms"
+        );
+        // A 10.1 µs minimum is not "0.0 ms".
+        assert_eq!(
+            three_times(0.0000101, 0.004, 0.041),
+            "10.1 µs / 4.0 ms / 41.0 ms"
         );
     }
 

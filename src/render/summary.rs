@@ -1,13 +1,24 @@
 //! The summary view: one line a packet.
 //!
 //! ```text
-//!     1    0.000000  10.0.0.1:55920 → 10.0.0.2:80  TCP  [SYN] seq=928549246 win=32767 len=0
+//!     1    0.000000  10.0.0.1:55920 → 10.0.0.2:80  TCP  [SYN] seq=0 win=32767 len=0
+//!     5    0.002259  10.0.0.1:55920 → 10.0.0.2:80  TCP  [ACK] seq=1 ack=1 win=64512 len=0
 //! ```
 //!
-//! The time is seconds since the first packet shown. The addresses are those of the outermost
-//! network layer, with the ports of the transport layer; the protocol is the topmost layer
-//! wirelab recognised, and the rest describes it. Problems follow in brackets
-//! (`[truncated: tcp]`), so `grep '\['` finds every damaged packet.
+//! The time is seconds since the capture's first packet (tshark's `frame.time_relative`),
+//! whatever is filtered out. The addresses are those of the outermost network layer, with the
+//! ports of the frame's own transport layer; the protocol is the topmost layer wirelab
+//! recognised, and the rest describes it. Problems follow in brackets (`[truncated: tcp]`), so
+//! `grep '\['` finds every damaged packet.
+//!
+//! For TCP the numbers are those of tshark's Info column: `seq` and `ack` relative to each
+//! side's initial sequence number, `win` the window in bytes, scaled by the factor both SYNs
+//! agreed on. Where the connection's SYNs were not captured the scale cannot be known, and
+//! `win=63×?` says so: 63 is the window field as written. `--absolute` shows the sequence
+//! numbers as written instead (tshark's `tcp.relative_sequence_numbers:FALSE`).
+//!
+//! An ICMP error is summarised as the error it is (`ICMP Destination unreachable (Port
+//! unreachable)`), followed by the packet it quotes, marked as quoted.
 //!
 //! # Speed
 //!
@@ -23,16 +34,24 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use crate::dissect::describe;
-use crate::dissect::fields::FieldDef;
-use crate::dissect::model::{Dissection, Field, Layer, Proto, Timestamp, Value, write_mac};
-use crate::dissect::{ipv4, tcp, udp};
+use std::net::IpAddr;
 
-/// Append the summary line for `d` (with a newline) to `out`.
+use crate::dissect::model::{Dissection, Field, Layer, Proto, Timestamp, Value, write_mac};
+use crate::dissect::tcp::{TcpSegment, WindowScale};
+use crate::dissect::udp::UdpDatagram;
+
+/// Append the summary line for `d` (with a newline) to `out`, times counted from the
+/// capture's first packet (`d.capture_start`, else `first`), sequence numbers relative.
 pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
+    line_with(d, first, color, false, out);
+}
+
+/// [`line()`], with the sequence numbers as written when `absolute` is set.
+pub fn line_with(d: &Dissection, first: Timestamp, color: bool, absolute: bool, out: &mut String) {
     push_padded(out, d.number, 5);
     out.push(' ');
     match d.ts {
-        Some(ts) => push_seconds(out, ts, first),
+        Some(ts) => push_seconds(out, ts, d.capture_start.unwrap_or(first)),
         None => out.push_str("          -"),
     }
     out.push_str("  ");
@@ -67,11 +86,22 @@ pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
     match top {
         // Messages found in the byte stream: one description each.
         Some(l) if is_upper(l.proto) => upper_info(d, l.proto, out),
-        Some(l) if l.proto == Proto::Tcp => tcp_info(d, l, out),
-        Some(l) if l.proto == Proto::Udp => udp_info(d, l, out),
+        Some(l) if l.proto == Proto::Tcp && d.tcp_segment().is_some() => {
+            if let Some(seg) = d.tcp_segment() {
+                tcp_info(seg, absolute, out);
+            }
+        }
+        Some(l) if l.proto == Proto::Udp && d.udp_datagram().is_some() => {
+            if let Some(u) = d.udp_datagram() {
+                udp_info(u, out);
+            }
+        }
         Some(l) => {
             let s = describe(d, l);
             out.push_str(strip_known_prefix(&s, d, l, net, ports));
+            if matches!(l.proto, Proto::Icmp | Proto::Icmpv6) {
+                quoted_info(d, out);
+            }
         }
         None => {}
     }
@@ -100,25 +130,22 @@ pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
     out.push('\n');
 }
 
-/// The layers of the packet itself: an ICMP message quotes the start of the packet it is
-/// about, and those quoted layers (which follow the ICMP layer) are not this packet's.
-fn own_layers(d: &Dissection) -> &[Layer] {
-    let end = d
-        .layers
-        .iter()
-        .position(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
-        .map_or(d.layers.len(), |i| i + 1);
-    &d.layers[..end]
-}
-
 /// The layer the summary describes: the topmost one, skipping a trailing data layer when a
-/// layer below it says more. For an ICMP error that is the ICMP layer, not the packet quoted
-/// in it.
+/// layer below it says more. In an ICMP error it is the ICMP message: the layers after it are
+/// the packet it quotes.
 fn top_layer(d: &Dissection) -> Option<&Layer> {
-    let layers = own_layers(d);
-    let top = layers.last()?;
+    if let Some(q) = d.ip.iter().find(|h| h.quoted) {
+        let icmp = d.layers[..q.layer as usize]
+            .iter()
+            .rev()
+            .find(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6));
+        if icmp.is_some() {
+            return icmp;
+        }
+    }
+    let top = d.layers.last()?;
     if top.proto == Proto::Data
-        && let Some(below) = layers.iter().rev().nth(1)
+        && let Some(below) = d.layers.iter().rev().nth(1)
         && below.proto != Proto::Frame
     {
         return Some(below);
@@ -213,82 +240,30 @@ fn network_layer(d: &Dissection) -> Option<&Layer> {
         .or_else(|| find(&[Proto::Ethernet]))
 }
 
-/// Where a protocol's header table puts a field: its index in the table, worked out when
-/// compiling. The layer's fields start with the table's, in order, whenever the header was
-/// captured whole.
-pub(crate) const fn table_index(table: &[FieldDef], name: &str) -> usize {
-    let mut i = 0;
-    while i < table.len() {
-        let a = table[i].name.as_bytes();
-        let b = name.as_bytes();
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return i;
-            }
-        }
-        i += 1;
-    }
-    panic!("no such field in the table")
-}
-
-/// The field `name` of a layer: first where its table puts it (`at`), which is one string
-/// comparison, else wherever it is.
-pub(crate) fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
+/// The field `name` of a layer: first at index `at` (where a header table puts it), which is
+/// one string comparison, else wherever it is.
+fn field_of<'d>(fs: &'d [Field], at: usize, name: &str) -> Option<&'d Field> {
     match fs.get(at) {
         Some(f) if f.name == name => Some(f),
         _ => fs.iter().find(|f| f.name == name),
     }
 }
 
-/// The value of a field as a number (see [`field_of`]).
-fn num_of(fs: &[Field], at: usize, name: &str) -> Option<u64> {
-    field_of(fs, at, name).and_then(|f| f.value.as_u64())
-}
-
-const TCP_SRC: usize = table_index(tcp::FIELDS, "tcp.srcport");
-const TCP_DST: usize = table_index(tcp::FIELDS, "tcp.dstport");
-const TCP_SEQ: usize = table_index(tcp::FIELDS, "tcp.seq_raw");
-const TCP_ACK: usize = table_index(tcp::FIELDS, "tcp.ack_raw");
-const TCP_FLAGS: usize = table_index(tcp::FIELDS, "tcp.flags");
-const TCP_WIN: usize = table_index(tcp::FIELDS, "tcp.window_size_value");
-const UDP_SRC: usize = table_index(udp::FIELDS, "udp.srcport");
-const UDP_DST: usize = table_index(udp::FIELDS, "udp.dstport");
-const UDP_LEN: usize = table_index(udp::FIELDS, "udp.length");
-const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
-const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
-
-/// The ports of the outermost TCP or UDP layer (not one quoted in an ICMP error).
+/// The ports of the frame's own TCP or UDP header (not one an ICMP error quotes).
 fn ports(d: &Dissection) -> Option<(u64, u64)> {
-    let l = own_layers(d)
-        .iter()
-        .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
-    let fs = d.layer_fields(l);
-    let (src, dst) = if l.proto == Proto::Tcp {
-        (
-            num_of(fs, TCP_SRC, "tcp.srcport"),
-            num_of(fs, TCP_DST, "tcp.dstport"),
-        )
-    } else {
-        (
-            num_of(fs, UDP_SRC, "udp.srcport"),
-            num_of(fs, UDP_DST, "udp.dstport"),
-        )
-    };
-    Some((src?, dst?))
+    if let Some(t) = d.tcp_segment() {
+        return Some((t.src_port as u64, t.dst_port as u64));
+    }
+    d.udp_datagram()
+        .map(|u| (u.src_port as u64, u.dst_port as u64))
 }
 
-/// The source and destination address fields of a network layer, with where IPv4's table
-/// puts them (other protocols are searched).
-fn address_names(p: Proto) -> (&'static str, &'static str, usize, usize) {
+/// The source and destination address fields of a link or ARP layer (IP addresses come
+/// from the typed view).
+fn address_names(p: Proto) -> (&'static str, &'static str) {
     match p {
-        Proto::Ipv4 => ("ip.src", "ip.dst", IP_SRC, IP_DST),
-        Proto::Ipv6 => ("ipv6.src", "ipv6.dst", usize::MAX, usize::MAX),
-        Proto::Arp => ("arp.src.hw_mac", "arp.dst.hw_mac", usize::MAX, usize::MAX),
-        _ => ("eth.src", "eth.dst", usize::MAX, usize::MAX),
+        Proto::Arp => ("arp.src.hw_mac", "arp.dst.hw_mac"),
+        _ => ("eth.src", "eth.dst"),
     }
 }
 
@@ -300,6 +275,13 @@ fn write_endpoints(
     out: &mut String,
 ) {
     let Some(mut net) = net else { return };
+    if matches!(net.proto, Proto::Ipv4 | Proto::Ipv6) {
+        // The outermost IP header, read once by the dissector.
+        if let Some(ip) = d.ip.first() {
+            write_ip_endpoints(ip.src, ip.dst, ports, out);
+        }
+        return;
+    }
     // ARP's own "target hardware address" is what it asks for (zero in a request); who the
     // frame went to is in the Ethernet header, as Wireshark shows it.
     if net.proto == Proto::Arp
@@ -307,20 +289,27 @@ fn write_endpoints(
     {
         net = eth;
     }
-    let (src_name, dst_name, src_at, dst_at) = address_names(net.proto);
+    let (src_name, dst_name) = address_names(net.proto);
     let fs = d.layer_fields(net);
-    let (Some(src), Some(dst)) = (
-        field_of(fs, src_at, src_name).map(|f| &f.value),
-        field_of(fs, dst_at, dst_name).map(|f| &f.value),
+    let (Some(Value::Mac(src)), Some(Value::Mac(dst))) = (
+        field_of(fs, usize::MAX, src_name).map(|f| &f.value),
+        field_of(fs, usize::MAX, dst_name).map(|f| &f.value),
     ) else {
         return;
     };
-    let v6 = matches!(src, Value::Ipv6(_));
-    let one = |out: &mut String, v: &Value, port: Option<u64>| {
-        if v6 && port.is_some() {
+    write_mac(out, src);
+    out.push_str(" → ");
+    write_mac(out, dst);
+}
+
+/// Write `a:port → b:port` for IP addresses (IPv6 in brackets when a port follows).
+fn write_ip_endpoints(src: IpAddr, dst: IpAddr, ports: Option<(u64, u64)>, out: &mut String) {
+    let one = |out: &mut String, a: IpAddr, port: Option<u64>| {
+        let v6 = a.is_ipv6() && port.is_some();
+        if v6 {
             out.push('[');
         }
-        push_address(out, v);
+        push_ip(out, a);
         if let Some(p) = port {
             if v6 {
                 out.push(']');
@@ -334,65 +323,79 @@ fn write_endpoints(
     one(out, dst, ports.map(|p| p.1));
 }
 
-/// Write an address value (IPv4 by hand, the rest through their usual formatting).
-fn push_address(out: &mut String, v: &Value) {
-    match v {
-        Value::Ipv4(a) => {
-            for (i, b) in a.iter().enumerate() {
+/// Write an IP address (IPv4 and IPv6 by hand: this runs for every line).
+fn push_ip(out: &mut String, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => {
+            for (i, b) in a.octets().iter().enumerate() {
                 if i > 0 {
                     out.push('.');
                 }
                 push_uint(out, *b as u64);
             }
         }
-        Value::Ipv6(a) => {
-            crate::dissect::model::push_ipv6(out, a);
-        }
-        Value::Mac(m) => write_mac(out, m),
-        _ => out.push('?'),
+        IpAddr::V6(a) => crate::dissect::model::push_ipv6(out, &a.octets()),
     }
 }
 
-/// The info of a TCP layer: `[SYN, ACK] seq=0 ack=1 win=64240 len=0`, the same as
-/// `tcp::describe` says after its ports.
-fn tcp_info(d: &Dissection, l: &Layer, out: &mut String) {
-    let fs = d.layer_fields(l);
-    let flags = num_of(fs, TCP_FLAGS, "tcp.flags");
-    let seq = num_of(fs, TCP_SEQ, "tcp.seq_raw");
-    let ack = num_of(fs, TCP_ACK, "tcp.ack_raw");
-    let win = num_of(fs, TCP_WIN, "tcp.window_size_value");
-    // The data length is worked out after the options, so it is the layer's last field.
-    let len = num_of(fs, fs.len().wrapping_sub(1), "tcp.len");
-    let mut sep = "";
-    if let Some(flags) = flags {
-        out.push('[');
-        crate::dissect::tcp::write_flags_words(out, flags as u16);
-        out.push(']');
-        sep = " ";
+/// The info of a TCP segment: `[SYN, ACK] seq=0 ack=1 win=64240 len=0`, with tshark's
+/// numbers: relative sequence numbers (as written with `absolute`) and the scaled window
+/// (marked `×?` where the scale is unknown). Without the stream analysis, the numbers are as
+/// written, the same as `tcp::describe` says after its ports.
+fn tcp_info(seg: &TcpSegment, absolute: bool, out: &mut String) {
+    let (seq, ack) = seg.shown_seq_ack(absolute);
+    out.push('[');
+    seg.flags.write_words(out);
+    out.push_str("] seq=");
+    push_uint(out, seq as u64);
+    if let Some(ack) = ack {
+        out.push_str(" ack=");
+        push_uint(out, ack as u64);
     }
-    for (name, v) in [
-        ("seq=", seq),
-        ("ack=", ack.filter(|_| flags.is_some_and(|f| f & 0x10 != 0))),
-        ("win=", win),
-        ("len=", len),
-    ] {
-        if let Some(v) = v {
-            out.push_str(sep);
-            out.push_str(name);
-            push_uint(out, v);
-            sep = " ";
-        }
+    out.push_str(" win=");
+    push_uint(out, seg.shown_window() as u64);
+    if seg
+        .analysis
+        .is_some_and(|a| a.scale == WindowScale::Unknown)
+    {
+        out.push_str("×?");
+    }
+    if let Some(len) = seg.len {
+        out.push_str(" len=");
+        push_uint(out, len as u64);
     }
 }
 
-/// The info of a UDP layer: `len=33` (the data length), as `udp::describe` says it.
-fn udp_info(d: &Dissection, l: &Layer, out: &mut String) {
-    let len = num_of(d.layer_fields(l), UDP_LEN, "udp.length");
+/// The info of a UDP datagram: `len=33` (the data length), as `udp::describe` says it.
+fn udp_info(u: &UdpDatagram, out: &mut String) {
     out.push_str("len=");
-    match len {
-        Some(v) => push_uint(out, v.saturating_sub(8)),
-        None => out.push('?'),
-    }
+    push_uint(out, u.data_len() as u64);
+}
+
+/// After an ICMP error: the packet it quotes, marked as quoted, named by its top protocol
+/// (`; quoted: DNS 192.168.1.102:53 → 192.168.1.1:59207`).
+fn quoted_info(d: &Dissection, out: &mut String) {
+    let Some(ip) = d.ip.iter().find(|h| h.quoted) else {
+        return;
+    };
+    let after = |l: u16| l > ip.layer;
+    let ports = if let Some(t) = d.tcp.iter().find(|t| after(t.layer)) {
+        Some((t.src_port as u64, t.dst_port as u64))
+    } else {
+        d.udp
+            .iter()
+            .find(|u| after(u.layer))
+            .map(|u| (u.src_port as u64, u.dst_port as u64))
+    };
+    let top = d.layers[ip.layer as usize..]
+        .iter()
+        .rev()
+        .find(|l| l.proto != Proto::Data)
+        .map_or(Proto::Data, |l| l.proto);
+    out.push_str("; quoted: ");
+    out.push_str(top.name());
+    out.push(' ');
+    write_ip_endpoints(ip.src, ip.dst, ports, out);
 }
 
 /// A layer's description without what the line already said: its protocol's name and the
@@ -476,7 +479,8 @@ fn push_padded(out: &mut String, v: u64, width: usize) {
 
 /// Append the seconds from `first` to `ts` with six decimals, right-aligned in 11 columns
 /// (`   0.000037`), worked out in whole nanoseconds so no floating point is involved.
-fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
+#[inline]
+pub(crate) fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
     let ns = (ts.secs as i128 - first.secs as i128) * 1_000_000_000 + ts.nanos as i128
         - first.nanos as i128;
     let negative = ns < 0;
@@ -536,7 +540,8 @@ mod tests {
     }
 
     /// An ICMP error quotes the packet it is about; the line describes the error, with the
-    /// error's own addresses and no ports (the quoted UDP header's are not this packet's).
+    /// error's own addresses and no ports (the quoted UDP header's are not this packet's), and
+    /// then the quoted packet, marked as quoted, with its own addresses and ports.
     #[test]
     fn icmp_error_is_described_not_the_quoted_packet() {
         // Ethernet, IPv4 192.0.2.254 → 192.0.2.1 (ICMP), Time Exceeded quoting a UDP probe.
@@ -574,11 +579,19 @@ mod tests {
         });
         let mut s = String::new();
         line(&d, Timestamp::default(), false, &mut s);
+        let (own, quoted) = s
+            .split_once("; quoted: ")
+            .expect("the quoted packet is marked");
         assert!(
-            s.contains("192.0.2.254 → 192.0.2.1  ICMP  time exceeded"),
+            own.contains("192.0.2.254 → 192.0.2.1  ICMP  Time exceeded"),
             "{s}"
         );
-        assert!(!s.contains("33434") && !s.contains("UDP"), "{s}");
+        assert!(!own.contains("33434") && !own.contains("UDP"), "{s}");
+        // (Then the problems: this hand-made frame's checksums are left zero.)
+        assert!(
+            quoted.starts_with("UDP 192.0.2.1:47404 → 203.0.113.2:33434  ["),
+            "{s}"
+        );
     }
 
     /// Every packet of the corpus (tests/corpus): the summary's own TCP and UDP descriptions say
@@ -599,20 +612,23 @@ mod tests {
             };
             for f in &frames {
                 let d = dissect(&f.as_frame());
-                for l in &d.layers {
+                for li in 0..d.layers.len() {
                     let mut fast = String::new();
-                    let prefix = match l.proto {
-                        Proto::Tcp => {
-                            tcp_info(&d, l, &mut fast);
+                    let tcp = d.tcp.iter().find(|t| t.layer as usize == li);
+                    let udp = d.udp.iter().find(|u| u.layer as usize == li);
+                    let prefix = match (tcp, udp) {
+                        (Some(t), _) => {
+                            tcp_info(t, false, &mut fast);
                             "TCP"
                         }
-                        Proto::Udp => {
-                            udp_info(&d, l, &mut fast);
+                        (_, Some(u)) => {
+                            udp_info(u, &mut fast);
                             "UDP"
                         }
+                        // A header cut short has no typed view: the summary describes it.
                         _ => continue,
                     };
-                    let slow = describe(&d, l);
+                    let slow = describe(&d, &d.layers[li]);
                     let rest = slow.strip_prefix(prefix).expect("starts with its name");
                     // Drop " src → dst" (which may be "?" when a port is missing).
                     let mut parts = rest.trim_start().splitn(4, ' ');

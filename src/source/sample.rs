@@ -200,8 +200,11 @@ mod tests {
             assert!(serious.is_empty(), "frame {}: {serious:?}", f.number);
         }
         let syn = dissect(&frames[4].as_frame());
-        assert_eq!(syn.uint("tcp.flags"), Some(0x002));
+        assert!(syn.tcp_segment().unwrap().flags.is_syn_only());
         let synack = dissect(&frames[5].as_frame());
-        assert_eq!(synack.uint("tcp.ack_raw"), Some(1_000_001));
+        assert_eq!(
+            synack.tcp_segment().unwrap().ack().map(|a| a.0),
+            Some(1_000_001)
+        );
     }
 }

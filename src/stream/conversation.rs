@@ -72,6 +72,50 @@ impl PairKey {
     }
 }
 
+/// A quick hash for the conversation table (the standard one is made to resist crafted
+/// keys, which costs more than a capture reader can afford per packet; a crafted capture can
+/// at worst slow this table down).
+#[derive(Clone, Copy, Default)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// Multiply-and-rotate hashing, a word at a time.
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(v as u64);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
 /// Which way a packet went, seen from the conversation: `AtoB` is the direction of the
 /// first packet wirelab saw (for TCP usually the client's SYN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,6 +183,15 @@ pub struct TcpDirSummary {
     pub rtt: RttEstimator,
     /// RTT samples left out by Karn's rule.
     pub karn_skipped: u64,
+    /// Of the RTT samples, how many timed a segment carrying data (the others timed a SYN
+    /// or a FIN, which take a sequence number and are acknowledged too).
+    pub rtt_data_samples: u64,
+    /// The transfer in this direction, for throughput: when the first data segment was sent
+    /// and its relative sequence number.
+    pub data_first: Option<(Timestamp, u32)>,
+    /// The highest acknowledgment of this direction's data (relative, at most just past its
+    /// last byte: a FIN's acknowledgment is not data), and when it came.
+    pub data_acked: Option<(u32, Timestamp)>,
     /// Acknowledgments this endpoint sent that moved its acknowledgment number forward, and
     /// how many bytes they acknowledged in all.
     pub advancing_acks: u64,

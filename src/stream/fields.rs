@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use super::tcp::{Nanos, SegmentOut, flag};
 use crate::dissect::model::{Dissection, Field, Timestamp, Value};
+use crate::dissect::tcp::Flags;
 
 /// A field worked out by the analysis: no bytes of its own in the frame, so it points at
 /// `at` with length 0 (or at the bytes it is about, where there are some).
@@ -111,7 +112,7 @@ pub fn annotate_udp(d: &mut Dissection, li: usize, stream: u32) {
 }
 
 /// Add the TCP analysis of one segment to its TCP layer (`li`, an index into `d.layers`).
-pub fn annotate_tcp(d: &mut Dissection, li: usize, o: &SegmentOut, flags: u16) {
+pub fn annotate_tcp(d: &mut Dissection, li: usize, o: &SegmentOut, flags: Flags) {
     let at = d.layers[li].at;
     let seq_at = at + 4;
     let ack_at = at + 8;
@@ -166,7 +167,7 @@ pub fn annotate_tcp(d: &mut Dissection, li: usize, o: &SegmentOut, flags: u16) {
         );
     }
     {
-        let ack = if flags & super::tcp::ACK != 0 && o.analysed {
+        let ack = if flags.ack() && o.analysed {
             field(
                 "tcp.ack",
                 "Acknowledgment number (relative)",

@@ -33,6 +33,7 @@
 //! byte offset inside that frame, so that an HTTP message or a WebSocket frame found in the
 //! stream can be tied back to the packets that carried it, and its bytes highlighted there.
 
+use crate::dissect::tcp::Seq;
 use std::collections::BTreeMap;
 
 /// Where a run of stream bytes came from.
@@ -117,7 +118,7 @@ pub struct Stats {
 #[derive(Clone, Copy, Debug)]
 pub struct SegmentData<'a> {
     /// The sequence number as written in the header.
-    pub seq: u32,
+    pub seq: Seq,
     pub syn: bool,
     pub fin: bool,
     pub rst: bool,
@@ -154,7 +155,7 @@ pub const DEFAULT_MAX_WAITING: usize = 4 << 20;
 pub struct Reassembler {
     started: bool,
     /// The sequence number of stream byte 0.
-    base: u32,
+    base: Seq,
     /// Whether `base` came from a SYN (and so is certain).
     from_syn: bool,
     /// The next stream offset to hand out.
@@ -184,7 +185,7 @@ impl Reassembler {
     pub fn new(max_waiting: usize) -> Reassembler {
         Reassembler {
             started: false,
-            base: 0,
+            base: Seq(0),
             from_syn: false,
             next: 0,
             fin_at: None,
@@ -204,7 +205,7 @@ impl Reassembler {
     /// a reader that follows many short conversations one after another).
     pub fn reset(&mut self) {
         self.started = false;
-        self.base = 0;
+        self.base = Seq(0);
         self.from_syn = false;
         self.next = 0;
         self.fin_at = None;
@@ -219,7 +220,7 @@ impl Reassembler {
     }
 
     /// The sequence number of stream byte 0, once known.
-    pub fn base(&self) -> Option<u32> {
+    pub fn base(&self) -> Option<Seq> {
         self.started.then_some(self.base)
     }
 
@@ -240,9 +241,9 @@ impl Reassembler {
 
     /// The stream offset of a sequence number: the one nearest the next expected byte, so
     /// that offsets keep growing when sequence numbers wrap around. Negative: before byte 0.
-    pub fn offset_of(&self, seq: u32) -> i64 {
-        let expected = self.base.wrapping_add(self.next as u32);
-        self.next as i64 + seq.wrapping_sub(expected) as i32 as i64
+    pub fn offset_of(&self, seq: Seq) -> i64 {
+        let expected = self.base + self.next as u32;
+        self.next as i64 + seq.diff(expected) as i64
     }
 
     /// Take one segment sent in this direction.
@@ -255,7 +256,7 @@ impl Reassembler {
             }
             return;
         }
-        let data_seq = s.seq.wrapping_add(u32::from(s.syn));
+        let data_seq = s.seq + u32::from(s.syn);
         if !self.started {
             self.started = true;
             self.base = data_seq;
@@ -279,7 +280,7 @@ impl Reassembler {
 
     /// The other side acknowledged everything before `ack`: bytes still missing below it
     /// were received, so the capture missed them. Give up waiting for them.
-    pub fn acked(&mut self, ack: u32, sink: &mut dyn FnMut(Event)) {
+    pub fn acked(&mut self, ack: Seq, sink: &mut dyn FnMut(Event)) {
         if !self.started || self.is_closed() {
             return;
         }
@@ -308,8 +309,8 @@ impl Reassembler {
     }
 
     /// Move byte 0 to a new sequence number (nothing has been handed out yet).
-    fn rebase(&mut self, new_base: u32) {
-        let shift = self.base.wrapping_sub(new_base) as i32 as i64;
+    fn rebase(&mut self, new_base: Seq) {
+        let shift = self.base.diff(new_base) as i64;
         self.base = new_base;
         self.from_syn = true;
         let old = std::mem::take(&mut self.waiting);
@@ -635,7 +636,7 @@ mod tests {
     /// of the frame (Ethernet + IPv4 + TCP headers).
     fn seg(seq: u32, payload: &[u8], frame: u64) -> SegmentData<'_> {
         SegmentData {
-            seq,
+            seq: Seq(seq),
             syn: false,
             fin: false,
             rst: false,
@@ -802,7 +803,7 @@ mod tests {
         assert!(feed(&mut r, seg(9, b"89ab", 4)).is_empty());
         let mut out = Vec::new();
         // The receiver acknowledges up to byte 12 (seq 13).
-        r.acked(13, &mut |e| out.push(own(e)));
+        r.acked(Seq(13), &mut |e| out.push(own(e)));
         assert_eq!(
             out,
             vec![
@@ -915,7 +916,7 @@ mod tests {
         assert!(feed(&mut r, seg(6, b"jk", 4)).is_empty());
         let e = feed(&mut r, seg(4, b"hi", 5));
         assert_eq!(bytes_of(&e), b"hijk");
-        assert_eq!(r.offset_of(8), 11);
+        assert_eq!(r.offset_of(Seq(8)), 11);
     }
 
     #[test]

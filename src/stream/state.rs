@@ -25,24 +25,41 @@
 
 use std::fmt;
 
-use super::tcp::{ACK, FIN, RST, SYN, seq_gt, seq_le};
+use serde::Serialize;
 
-/// RFC 9293 § 3.3.2's states.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use crate::dissect::tcp::{Flags, Seq};
+
+/// The connection states of RFC 9293 § 3.3.2, written as the RFC writes them (`ss` prints
+/// the same names; the Linux kernel's `/proc/net/tcp` and `netstat` write them with
+/// underscores, `TIME_WAIT`, and [`State::from_linux`] reads its numbers).
+///
+/// This is the one definition of the states in wirelab: the states a capture implies
+/// ([`Machines`]), the hand-made TCP of `tcp handshake --raw` and the kernel's states in the
+/// narrated demos all use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum State {
+    #[serde(rename = "CLOSED")]
     Closed,
+    #[serde(rename = "LISTEN")]
     Listen,
+    #[serde(rename = "SYN-SENT")]
     SynSent,
+    #[serde(rename = "SYN-RECEIVED")]
     SynReceived,
+    #[serde(rename = "ESTABLISHED")]
     Established,
+    #[serde(rename = "FIN-WAIT-1")]
     FinWait1,
+    #[serde(rename = "FIN-WAIT-2")]
     FinWait2,
+    #[serde(rename = "CLOSE-WAIT")]
     CloseWait,
+    #[serde(rename = "CLOSING")]
     Closing,
+    #[serde(rename = "LAST-ACK")]
     LastAck,
+    #[serde(rename = "TIME-WAIT")]
     TimeWait,
-    /// The capture began after the handshake: the connection was already open.
-    Unknown,
 }
 
 impl State {
@@ -59,8 +76,80 @@ impl State {
             State::Closing => "CLOSING",
             State::LastAck => "LAST-ACK",
             State::TimeWait => "TIME-WAIT",
-            State::Unknown => "(already open)",
         }
+    }
+
+    /// Both ends know each other's sequence numbers (RFC 9293 calls these the synchronized
+    /// states): from ESTABLISHED on.
+    pub fn synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+
+    /// What the state means, in a few words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            State::Listen => "waiting for connections",
+            State::SynSent => "SYN sent, waiting for the SYN-ACK",
+            State::SynReceived => "SYN-ACK sent, waiting for the last ACK",
+            State::Established => "connected: data may flow both ways",
+            State::FinWait1 => "our FIN is sent, not yet acknowledged",
+            State::FinWait2 => "our FIN is acknowledged; waiting for the other side's FIN",
+            State::CloseWait => "the other side sent its FIN; waiting for our program to close",
+            State::LastAck => "our FIN is sent after theirs; waiting for its ACK",
+            State::TimeWait => {
+                "both FINs done; kept 60 s so late packets of this connection die out"
+            }
+            State::Closing => "both sides sent FIN at the same time",
+            State::Closed => "the kernel has forgotten the connection",
+        }
+    }
+
+    /// The state the Linux kernel numbers `n` (`include/net/tcp_states.h`, the `st` column of
+    /// `/proc/net/tcp`). The kernel's `NEW_SYN_RECV` (12, a SYN answered but not yet a full
+    /// socket) is SYN-RECEIVED in the RFC's terms.
+    pub fn from_linux(n: u8) -> Option<State> {
+        Some(match n {
+            1 => State::Established,
+            2 => State::SynSent,
+            3 | 12 => State::SynReceived,
+            4 => State::FinWait1,
+            5 => State::FinWait2,
+            6 => State::TimeWait,
+            7 => State::Closed,
+            8 => State::CloseWait,
+            9 => State::LastAck,
+            10 => State::Listen,
+            11 => State::Closing,
+            _ => return None,
+        })
+    }
+
+    /// Read a state's name as written here (`TIME-WAIT`) or by the kernel (`TIME_WAIT`).
+    pub fn from_name(s: &str) -> Option<State> {
+        const ALL: [State; 11] = [
+            State::Closed,
+            State::Listen,
+            State::SynSent,
+            State::SynReceived,
+            State::Established,
+            State::FinWait1,
+            State::FinWait2,
+            State::CloseWait,
+            State::Closing,
+            State::LastAck,
+            State::TimeWait,
+        ];
+        let s = s.replace('_', "-");
+        ALL.into_iter()
+            .find(|st| st.name() == s)
+            .or(match s.as_str() {
+                "SYN-RECV" | "NEW-SYN-RECV" => Some(State::SynReceived),
+                "CLOSE" => Some(State::Closed),
+                _ => None,
+            })
     }
 }
 
@@ -70,22 +159,29 @@ impl fmt::Display for State {
     }
 }
 
-/// The two ends' states, index 0 for the end that sent first.
+/// The name of a state a capture implies, where `None` means the capture began after the
+/// handshake, so the connection was already open in a state the segments cannot tell.
+pub fn inferred_name(s: Option<State>) -> &'static str {
+    s.map_or("(already open)", State::name)
+}
+
+/// The two ends' states, index 0 for the end that sent first. `None` is a state the segments
+/// cannot tell: the capture began after the handshake (see [`inferred_name`]).
 #[derive(Clone, Debug)]
 pub struct Machines {
-    pub states: [State; 2],
+    pub states: [Option<State>; 2],
     /// The relative sequence number just after each end's FIN, once sent.
-    fin_end: [Option<u32>; 2],
+    fin_end: [Option<Seq>; 2],
 }
 
 impl Machines {
     /// Start from the first segment seen: a SYN means the sender was CLOSED and the other
     /// end LISTENing; anything else means the connection was already open.
-    pub fn new(first_flags: u16) -> Machines {
-        let states = if first_flags & (SYN | ACK) == SYN {
-            [State::Closed, State::Listen]
+    pub fn new(first: Flags) -> Machines {
+        let states = if first.is_syn_only() {
+            [Some(State::Closed), Some(State::Listen)]
         } else {
-            [State::Unknown, State::Unknown]
+            [None, None]
         };
         Machines {
             states,
@@ -93,72 +189,84 @@ impl Machines {
         }
     }
 
+    /// The name of end `end`'s state.
+    pub fn name(&self, end: usize) -> &'static str {
+        inferred_name(self.states[end])
+    }
+
     /// One segment from end `from` (0 or 1) with relative `seq`, `ack` and data length `len`.
     /// Returns which ends changed state.
-    pub fn segment(&mut self, from: usize, flags: u16, seq: u32, ack: u32, len: u32) -> [bool; 2] {
+    pub fn segment(
+        &mut self,
+        from: usize,
+        flags: Flags,
+        seq: Seq,
+        ack: Seq,
+        len: u32,
+    ) -> [bool; 2] {
+        use State::*;
         let to = 1 - from;
         let before = self.states;
-        let acks = |end: Option<u32>| flags & ACK != 0 && end.is_some_and(|e| seq_le(e, ack));
-        if flags & RST != 0 {
-            self.states = [State::Closed, State::Closed];
-        } else {
-            // The sender first.
+        let acks = |end: Option<Seq>| flags.ack() && end.is_some_and(|e| e <= ack);
+        if flags.rst() {
+            self.states = [Some(Closed), Some(Closed)];
+            return [self.states[0] != before[0], self.states[1] != before[1]];
+        }
+        // The sender first.
+        let s = &mut self.states[from];
+        if flags.is_syn_only() {
+            *s = Some(SynSent);
+        } else if flags.syn() {
+            *s = Some(SynReceived);
+        }
+        if flags.fin() {
+            let end = seq + len + 1;
+            if self.fin_end[from].is_none_or(|e| end > e) {
+                self.fin_end[from] = Some(end);
+            }
+            let theirs_acked = acks(self.fin_end[to]);
+            *s = Some(match *s {
+                Some(CloseWait) => LastAck,
+                // Closing second, acknowledging the other FIN at once.
+                Some(FinWait2 | TimeWait) => TimeWait,
+                Some(LastAck) => LastAck,
+                _ if self.fin_end[to].is_some() && !theirs_acked => Closing,
+                _ if self.fin_end[to].is_some() => LastAck,
+                _ => FinWait1,
+            });
+        }
+        // A plain ACK finishing the handshake or acknowledging a FIN.
+        if !flags.intersects(Flags::SYN | Flags::FIN) && flags.ack() {
             let s = &mut self.states[from];
-            if flags & SYN != 0 && flags & ACK == 0 {
-                *s = State::SynSent;
-            } else if flags & SYN != 0 {
-                *s = State::SynReceived;
+            if matches!(*s, Some(SynSent) | None) && self.fin_end[to].is_none() {
+                *s = Some(Established);
+            } else if matches!(*s, Some(FinWait2 | Closing)) && acks(self.fin_end[to]) {
+                *s = Some(TimeWait);
             }
-            if flags & FIN != 0 {
-                let end = seq.wrapping_add(len).wrapping_add(1);
-                if self.fin_end[from].is_none_or(|e| seq_gt(end, e)) {
-                    self.fin_end[from] = Some(end);
-                }
-                let theirs_acked = acks(self.fin_end[to]);
-                *s = match *s {
-                    State::CloseWait => State::LastAck,
-                    // Closing second, acknowledging the other FIN at once.
-                    State::FinWait2 | State::TimeWait => State::TimeWait,
-                    State::LastAck => State::LastAck,
-                    _ if self.fin_end[to].is_some() && !theirs_acked => State::Closing,
-                    _ if self.fin_end[to].is_some() => State::LastAck,
-                    _ => State::FinWait1,
-                };
-            }
-            // A plain ACK finishing the handshake or acknowledging a FIN.
-            if flags & (SYN | FIN) == 0 && flags & ACK != 0 {
-                let s = &mut self.states[from];
-                if matches!(*s, State::SynSent | State::Unknown) && self.fin_end[to].is_none() {
-                    *s = State::Established;
-                } else if matches!(*s, State::FinWait2 | State::Closing) && acks(self.fin_end[to]) {
-                    *s = State::TimeWait;
-                }
-            }
+        }
 
-            // Then the receiver, as it takes the segment in.
-            let r = &mut self.states[to];
-            if flags & SYN != 0 && flags & ACK != 0 && *r == State::SynSent {
-                *r = State::Established;
-            } else if flags & SYN != 0 && flags & ACK == 0 && *r == State::Closed {
-                *r = State::Listen;
-            }
-            if flags & ACK != 0 && flags & SYN == 0 && *r == State::SynReceived {
-                *r = State::Established;
-            }
-            let fin_acked = acks(self.fin_end[to]);
-            let r = &mut self.states[to];
-            match *r {
-                State::FinWait1 if fin_acked && flags & FIN != 0 => *r = State::TimeWait,
-                State::FinWait1 if fin_acked => *r = State::FinWait2,
-                State::FinWait1 if flags & FIN != 0 => *r = State::Closing,
-                State::FinWait2 if flags & FIN != 0 => *r = State::TimeWait,
-                State::Closing if fin_acked => *r = State::TimeWait,
-                State::LastAck if fin_acked => *r = State::Closed,
-                State::Established | State::Unknown | State::SynReceived if flags & FIN != 0 => {
-                    *r = State::CloseWait
-                }
-                _ => {}
-            }
+        // Then the receiver, as it takes the segment in.
+        let r = &mut self.states[to];
+        if flags.is_syn_ack() && *r == Some(SynSent) {
+            *r = Some(Established);
+        } else if flags.is_syn_only() && *r == Some(Closed) {
+            *r = Some(Listen);
+        }
+        if flags.ack() && !flags.syn() && *r == Some(SynReceived) {
+            *r = Some(Established);
+        }
+        let fin_acked = acks(self.fin_end[to]);
+        let r = &mut self.states[to];
+        let fin = flags.fin();
+        match *r {
+            Some(FinWait1) if fin_acked && fin => *r = Some(TimeWait),
+            Some(FinWait1) if fin_acked => *r = Some(FinWait2),
+            Some(FinWait1) if fin => *r = Some(Closing),
+            Some(FinWait2) if fin => *r = Some(TimeWait),
+            Some(Closing) if fin_acked => *r = Some(TimeWait),
+            Some(LastAck) if fin_acked => *r = Some(Closed),
+            Some(Established | SynReceived) | None if fin => *r = Some(CloseWait),
+            _ => {}
         }
         [self.states[0] != before[0], self.states[1] != before[1]]
     }
@@ -169,50 +277,74 @@ mod tests {
     use super::*;
     use State::*;
 
+    const SYN: Flags = Flags::SYN;
+    const ACK: Flags = Flags::ACK;
+    const FIN: Flags = Flags::FIN;
+    const RST: Flags = Flags::RST;
+
+    fn seg(m: &mut Machines, from: usize, flags: Flags, seq: u32, ack: u32, len: u32) -> [bool; 2] {
+        m.segment(from, flags, Seq(seq), Seq(ack), len)
+    }
+
+    fn both(a: State, b: State) -> [Option<State>; 2] {
+        [Some(a), Some(b)]
+    }
+
     #[test]
     fn segment_walks_the_usual_life_of_a_connection() {
         let mut m = Machines::new(SYN);
-        assert_eq!(m.states, [Closed, Listen]);
-        m.segment(0, SYN, 0, 0, 0);
-        assert_eq!(m.states, [SynSent, Listen]);
-        m.segment(1, SYN | ACK, 0, 1, 0);
-        assert_eq!(m.states, [Established, SynReceived]);
-        m.segment(0, ACK, 1, 1, 0);
-        assert_eq!(m.states, [Established, Established]);
-        m.segment(0, ACK, 1, 1, 10);
-        m.segment(1, ACK, 1, 11, 0);
-        assert_eq!(m.states, [Established, Established]);
+        assert_eq!(m.states, both(Closed, Listen));
+        seg(&mut m, 0, SYN, 0, 0, 0);
+        assert_eq!(m.states, both(SynSent, Listen));
+        seg(&mut m, 1, SYN | ACK, 0, 1, 0);
+        assert_eq!(m.states, both(Established, SynReceived));
+        seg(&mut m, 0, ACK, 1, 1, 0);
+        assert_eq!(m.states, both(Established, Established));
+        seg(&mut m, 0, ACK, 1, 1, 10);
+        seg(&mut m, 1, ACK, 1, 11, 0);
+        assert_eq!(m.states, both(Established, Established));
         // The client closes first.
-        m.segment(0, FIN | ACK, 11, 1, 0);
-        assert_eq!(m.states, [FinWait1, CloseWait]);
-        m.segment(1, ACK, 1, 12, 0);
-        assert_eq!(m.states, [FinWait2, CloseWait]);
-        m.segment(1, FIN | ACK, 1, 12, 0);
-        assert_eq!(m.states, [TimeWait, LastAck]);
-        m.segment(0, ACK, 12, 2, 0);
-        assert_eq!(m.states, [TimeWait, Closed]);
+        seg(&mut m, 0, FIN | ACK, 11, 1, 0);
+        assert_eq!(m.states, both(FinWait1, CloseWait));
+        seg(&mut m, 1, ACK, 1, 12, 0);
+        assert_eq!(m.states, both(FinWait2, CloseWait));
+        seg(&mut m, 1, FIN | ACK, 1, 12, 0);
+        assert_eq!(m.states, both(TimeWait, LastAck));
+        seg(&mut m, 0, ACK, 12, 2, 0);
+        assert_eq!(m.states, both(TimeWait, Closed));
     }
 
     #[test]
     fn segment_fin_that_also_acks_the_other_fin() {
         let mut m = Machines::new(ACK);
-        assert_eq!(m.states, [Unknown, Unknown]);
-        m.segment(0, ACK, 1, 1, 0);
-        assert_eq!(m.states[0], Established);
-        m.segment(0, FIN | ACK, 1, 1, 0);
+        assert_eq!(m.states, [None, None]);
+        assert_eq!(m.name(0), "(already open)");
+        seg(&mut m, 0, ACK, 1, 1, 0);
+        assert_eq!(m.states[0], Some(Established));
+        seg(&mut m, 0, FIN | ACK, 1, 1, 0);
         // The server answers with FIN+ACK acknowledging the client's FIN in one segment.
-        m.segment(1, FIN | ACK, 1, 2, 0);
-        assert_eq!(m.states, [TimeWait, LastAck]);
-        m.segment(0, ACK, 2, 2, 0);
-        assert_eq!(m.states, [TimeWait, Closed]);
+        seg(&mut m, 1, FIN | ACK, 1, 2, 0);
+        assert_eq!(m.states, both(TimeWait, LastAck));
+        seg(&mut m, 0, ACK, 2, 2, 0);
+        assert_eq!(m.states, both(TimeWait, Closed));
     }
 
     #[test]
     fn segment_reset_closes_both() {
         let mut m = Machines::new(SYN);
-        m.segment(0, SYN, 0, 0, 0);
-        let changed = m.segment(1, RST | ACK, 0, 1, 0);
-        assert_eq!(m.states, [Closed, Closed]);
+        seg(&mut m, 0, SYN, 0, 0, 0);
+        let changed = seg(&mut m, 1, RST | ACK, 0, 1, 0);
+        assert_eq!(m.states, both(Closed, Closed));
         assert_eq!(changed, [true, true]);
+    }
+
+    #[test]
+    fn names_read_both_spellings() {
+        assert_eq!(State::from_name("TIME_WAIT"), Some(TimeWait));
+        assert_eq!(State::from_name("TIME-WAIT"), Some(TimeWait));
+        assert_eq!(State::from_name("SYN_RECV"), Some(SynReceived));
+        assert_eq!(State::from_linux(6), Some(TimeWait));
+        assert_eq!(State::from_linux(10).map(State::name), Some("LISTEN"));
+        assert!(Established.synchronized() && !SynSent.synchronized());
     }
 }

@@ -25,18 +25,13 @@
 //! The rules below are the ones Wireshark 4.0 applies (its TCP "SEQ/ACK analysis"), so that
 //! `tcp.analysis.*` fields mean exactly what they mean in Wireshark, and the corpus test can
 //! compare them with tshark's output frame by frame. Each rule is written out in words where
-//! it is applied. The sequence arithmetic is modulo 2^32: "a is after b" means the 32-bit
-//! difference `a - b`, read as a signed number, is positive (RFC 9293 § 3.4), so numbers keep
-//! working after they wrap from 4294967295 back to 0.
+//! it is applied. The sequence arithmetic is modulo 2^32 ([`Seq`]): "a is after b" means the
+//! 32-bit difference `a - b`, read as a signed number, is positive (RFC 9293 § 3.4), so numbers
+//! keep working after they wrap from 4294967295 back to 0. The flags are [`Flags`], and the
+//! relative numbering ([`TcpConn::number`]) is the part every view needs.
 
 use crate::dissect::model::Timestamp;
-
-/// TCP flag bits as they sit in the header's flags field.
-pub const FIN: u16 = 0x001;
-pub const SYN: u16 = 0x002;
-pub const RST: u16 = 0x004;
-pub const PSH: u16 = 0x008;
-pub const ACK: u16 = 0x010;
+use crate::dissect::tcp::{Flags, Seq, TcpAnalysis, WindowScale};
 
 /// Wireshark keeps at most this many unacknowledged segments per direction.
 pub const MAX_UNACKED: usize = 10_000;
@@ -50,39 +45,9 @@ pub fn nanos(ts: Timestamp) -> Nanos {
     ts.secs as i128 * 1_000_000_000 + ts.nanos as i128
 }
 
-/// Is sequence number `a` after `b`, modulo 2^32?
-pub fn seq_gt(a: u32, b: u32) -> bool {
-    (b.wrapping_sub(a) as i32) < 0
-}
-
-/// Is `a` before `b`?
-pub fn seq_lt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
-
-/// Is `a` at or before `b`?
-pub fn seq_le(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) <= 0
-}
-
-/// The analysis flags, one bit each (Wireshark's `TCP_A_*`).
-pub mod flag {
-    pub const RETRANSMISSION: u32 = 0x0001;
-    pub const LOST_PACKET: u32 = 0x0002;
-    pub const ACK_LOST_PACKET: u32 = 0x0004;
-    pub const KEEP_ALIVE: u32 = 0x0008;
-    pub const DUPLICATE_ACK: u32 = 0x0010;
-    pub const ZERO_WINDOW: u32 = 0x0020;
-    pub const ZERO_WINDOW_PROBE: u32 = 0x0040;
-    pub const ZERO_WINDOW_PROBE_ACK: u32 = 0x0080;
-    pub const KEEP_ALIVE_ACK: u32 = 0x0100;
-    pub const OUT_OF_ORDER: u32 = 0x0200;
-    pub const FAST_RETRANSMISSION: u32 = 0x0400;
-    pub const WINDOW_UPDATE: u32 = 0x0800;
-    pub const WINDOW_FULL: u32 = 0x1000;
-    pub const REUSED_PORTS: u32 = 0x2000;
-    pub const SPURIOUS_RETRANSMISSION: u32 = 0x4000;
-}
+/// The analysis flags, one bit each (Wireshark's `TCP_A_*`), defined with the typed view
+/// that carries them.
+pub use crate::dissect::tcp::analysis::flag;
 
 /// A window scale not known yet (no SYN seen).
 pub const WSCALE_UNKNOWN: i8 = -1;
@@ -93,11 +58,13 @@ pub const WSCALE_NONE: i8 = -2;
 #[derive(Clone, Copy, Debug)]
 struct Unacked {
     frame: u64,
-    seq: u32,
-    nextseq: u32,
+    seq: Seq,
+    nextseq: Seq,
     ts: Nanos,
     /// Sent before (Karn's rule: its acknowledgment gives no RTT sample for the estimator).
     again: bool,
+    /// Carried data (not only a SYN or FIN).
+    data: bool,
 }
 
 /// What one direction of the connection remembers.
@@ -105,7 +72,7 @@ struct Unacked {
 pub struct Flow {
     /// The sequence number relative numbers count from: the ISN, or one before the first
     /// sequence number seen when the SYN was missed (so data starts at 1 either way).
-    pub base_seq: u32,
+    pub base_seq: Seq,
     pub base_set: bool,
     /// The shift this side asked for, or [`WSCALE_UNKNOWN`] / [`WSCALE_NONE`].
     pub win_scale: i8,
@@ -116,13 +83,14 @@ pub struct Flow {
     valid_bif: bool,
     push_bytes_sent: u32,
     push_set_last: bool,
-    /// The sequence number just past the highest byte (or SYN/FIN) sent so far; 0 = none yet.
-    pub nextseq: u32,
+    /// The sequence number just past the highest byte (or SYN/FIN) sent so far; 0 = none yet
+    /// (Wireshark's convention, kept so the rules read as its do).
+    pub nextseq: Seq,
     nextseq_frame: u64,
     nextseq_time: Nanos,
-    maxseqtobeacked: u32,
+    maxseqtobeacked: Seq,
     /// The acknowledgment number this side sent last.
-    pub lastack: u32,
+    pub lastack: Seq,
     lastack_time: Nanos,
     lastnondupack: u64,
     dupacknum: i32,
@@ -136,7 +104,7 @@ pub struct Flow {
 impl Default for Flow {
     fn default() -> Flow {
         Flow {
-            base_seq: 0,
+            base_seq: Seq(0),
             base_set: false,
             win_scale: WSCALE_UNKNOWN,
             window: u32::MAX,
@@ -145,11 +113,11 @@ impl Default for Flow {
             valid_bif: true,
             push_bytes_sent: 0,
             push_set_last: false,
-            nextseq: 0,
+            nextseq: Seq(0),
             nextseq_frame: 0,
             nextseq_time: 0,
-            maxseqtobeacked: 0,
-            lastack: 0,
+            maxseqtobeacked: Seq(0),
+            lastack: Seq(0),
             lastack_time: 0,
             lastnondupack: 0,
             dupacknum: 0,
@@ -178,9 +146,9 @@ impl Flow {
 pub struct SegmentIn {
     pub frame: u64,
     pub ts: Nanos,
-    pub seq: u32,
-    pub ack: u32,
-    pub flags: u16,
+    pub seq: Seq,
+    pub ack: Seq,
+    pub flags: Flags,
     /// The window field as written.
     pub window: u16,
     /// The data length, when it can be known: not for the header an ICMP error quotes, nor
@@ -193,8 +161,16 @@ pub struct SegmentIn {
     pub quoted: bool,
     /// The window scale option's shift, if the segment carries one.
     pub wscale: Option<u8>,
-    /// SACK blocks (left, right edges as written).
-    pub sack: Vec<(u32, u32)>,
+    /// SACK blocks (left, right edges as written): the first `n_sack` of `sacks`.
+    pub sacks: [(Seq, Seq); 4],
+    pub n_sack: u8,
+}
+
+impl SegmentIn {
+    /// The SACK blocks the segment carries.
+    pub fn sack(&self) -> &[(Seq, Seq)] {
+        &self.sacks[..(self.n_sack as usize).min(4)]
+    }
 }
 
 /// What the analysis found about one segment: Wireshark's per-frame analysis record.
@@ -210,6 +186,8 @@ pub struct Findings {
     pub ack_rtt: Nanos,
     /// The segment acknowledged was itself sent more than once (Karn: no RTT sample).
     pub ack_of_retransmission: bool,
+    /// The segment acknowledged carried data (else only a SYN or a FIN).
+    pub ack_of_data: bool,
     pub bytes_in_flight: u32,
     pub push_bytes_sent: u32,
     pub dupack_num: u32,
@@ -264,6 +242,22 @@ pub struct SegmentOut {
     pub header_ok: bool,
 }
 
+impl SegmentOut {
+    /// The result as the typed view carries it.
+    pub fn analysis(&self) -> TcpAnalysis {
+        TcpAnalysis {
+            stream: self.stream,
+            seq: self.seq,
+            ack: self.ack,
+            relative: self.analysed,
+            nxtseq: self.nxtseq,
+            window: self.window,
+            scale: WindowScale::from_factor(self.scalefactor),
+            flags: self.findings.flags,
+        }
+    }
+}
+
 /// One TCP connection's analysis state.
 #[derive(Clone, Debug)]
 pub struct TcpConn {
@@ -295,7 +289,7 @@ impl TcpConn {
 
     /// A SYN from `side`: does it open a new connection on the same ports? It does when this
     /// side's ISN is already known and the SYN carries a different one.
-    pub fn syn_reuses_ports(&self, side: usize, seq: u32) -> bool {
+    pub fn syn_reuses_ports(&self, side: usize, seq: Seq) -> bool {
         let f = &self.flows[side];
         f.base_set && seq != f.base_seq
     }
@@ -305,26 +299,22 @@ impl TcpConn {
     pub fn segment(&mut self, side: usize, s: &SegmentIn, reused: bool) -> SegmentOut {
         let (fwd_i, rev_i) = (side, 1 - side);
         let mut ta = Findings::default();
-        let syn_only = s.flags & (SYN | ACK) == SYN;
-        let syn_ack = s.flags & (SYN | ACK) == SYN | ACK;
 
         // A new connection on old ports (the tracker made this connection for it).
         if reused {
             ta.set(flag::REUSED_PORTS);
-        } else if syn_only && self.flows[fwd_i].base_set && s.seq == self.flows[fwd_i].base_seq {
+        } else if s.flags.is_syn_only()
+            && self.flows[fwd_i].base_set
+            && s.seq == self.flows[fwd_i].base_seq
+        {
             // The same SYN again: a retransmitted SYN. Put `nextseq` back where the
             // acknowledged data ended, as a RST may have moved it.
             let f = &mut self.flows[fwd_i];
             f.nextseq = f.maxseqtobeacked;
             ta.touch();
         }
-        // A SYN-ACK with a different ISN than the one recorded: take the new one.
-        if syn_ack {
-            let f = &mut self.flows[fwd_i];
-            if f.base_set && s.seq != f.base_seq {
-                f.base_seq = s.seq;
-                ta.set(flag::REUSED_PORTS);
-            }
+        if self.synack_with_new_isn(fwd_i, s) {
+            ta.set(flag::REUSED_PORTS);
         }
         // SACK blocks are counted afresh for every segment.
         self.flows[fwd_i].num_sack = 0;
@@ -335,91 +325,53 @@ impl TcpConn {
         let time_relative = s.ts - self.ts_first;
 
         let mut out = SegmentOut {
-            stream: self.stream,
-            seq: s.seq,
-            ack: s.ack,
-            window: s.window as u32,
             time_relative,
             time_delta,
-            header_ok: s.header_ok,
-            ..SegmentOut::default()
+            ..self.raw_out(s)
         };
-
         if let Some(seglen) = s.seglen {
-            // Relative numbers count from each side's ISN. Without the SYN, pretend the ISN
-            // was one before the first sequence number seen, so data still starts at 1.
-            let fwd = &mut self.flows[fwd_i];
-            if !fwd.base_set {
-                fwd.base_seq = if s.flags & SYN != 0 {
-                    s.seq
-                } else {
-                    s.seq.wrapping_sub(1)
-                };
-                fwd.base_set = true;
-            }
-            // The other side's ISN is one less than the first acknowledgment number it gets
-            // (that acknowledgment covers its SYN).
-            let rev = &mut self.flows[rev_i];
-            if !rev.base_set && s.flags & ACK != 0 {
-                rev.base_seq = s.ack.wrapping_sub(1);
-                rev.base_set = true;
-            }
+            self.learn_isns(fwd_i, s);
             self.analyze(fwd_i, s, seglen, &mut ta);
-            out.analysed = true;
-            out.seq = s.seq.wrapping_sub(self.flows[fwd_i].base_seq);
-            if s.flags & ACK != 0 {
-                out.ack = s.ack.wrapping_sub(self.flows[rev_i].base_seq);
-            }
-            // SYNs are never scaled; later windows are multiplied by 2^shift.
-            if s.flags & SYN == 0 && self.flows[fwd_i].win_scale >= 0 {
-                out.window = (s.window as u32).wrapping_shl(self.flows[fwd_i].win_scale as u32);
-            }
-            let syn_fin = u32::from(s.flags & (SYN | FIN) != 0);
-            out.nxtseq = Some(out.seq.wrapping_add(seglen).wrapping_add(syn_fin));
+            self.relative(fwd_i, s, seglen, &mut out);
         }
-        if s.flags & SYN == 0 {
-            let ws = self.flows[fwd_i].win_scale;
-            out.scalefactor = Some(if ws >= 0 { 1 << ws } else { ws as i32 });
-        }
+        out.scalefactor = self.scalefactor(fwd_i, s);
         if !s.header_ok {
             // Wireshark stops here for a bogus header length: no ACK number, no options.
             out.nxtseq = None;
             out.findings = ta;
-            out.sack_base = self.flows[rev_i].base_seq;
+            out.sack_base = self.flows[rev_i].base_seq.0;
             return out;
         }
 
-        if s.flags & SYN != 0 {
-            if !syn_ack {
+        if s.flags.syn() {
+            if !s.flags.ack() {
                 self.ts_mru_syn = s.ts;
             }
             self.flows[fwd_i].is_first_ack = true;
         }
-        if s.flags & FIN != 0 && !self.flows[rev_i].closing_initiator {
+        if s.flags.fin() && !self.flows[rev_i].closing_initiator {
             self.flows[fwd_i].closing_initiator = true;
         }
         // The initial RTT: from the most recent SYN to the first ACK without SYN after it.
-        if s.flags & (SYN | ACK) == ACK && self.ts_mru_syn != 0 && self.ts_first_rtt == 0 {
+        let plain_ack = s.flags.ack() && !s.flags.syn();
+        if plain_ack && self.ts_mru_syn != 0 && self.ts_first_rtt == 0 {
             self.ts_first_rtt = s.ts - self.ts_mru_syn;
         }
-        if s.flags & (SYN | ACK) == ACK {
+        if plain_ack {
             self.flows[fwd_i].is_first_ack = false;
         }
 
-        // Options: the window scale is remembered for this side; SACK blocks for bytes in
-        // flight (the left and right edges are in the other side's sequence space).
-        if let Some(shift) = s.wscale {
-            self.flows[fwd_i].win_scale = shift.min(14) as i8;
-        }
+        // SACK blocks, for bytes in flight (the left and right edges are in the other side's
+        // sequence space).
         let sack_base = self.flows[rev_i].base_seq;
         {
             let fwd = &mut self.flows[fwd_i];
             fwd.num_sack = 0;
-            for (i, &(l, r)) in s.sack.iter().enumerate() {
+            for (i, &(l, r)) in s.sack().iter().enumerate() {
                 if i >= MAX_SACK {
                     break;
                 }
-                fwd.sack[i] = (l.wrapping_sub(sack_base), r.wrapping_sub(sack_base));
+                fwd.sack[i] = (l.since(sack_base), r.since(sack_base));
                 fwd.num_sack = i + 1;
             }
         }
@@ -427,20 +379,118 @@ impl TcpConn {
         if ta.present && self.ts_first_rtt != 0 {
             out.initial_rtt = Some(self.ts_first_rtt);
         }
+        self.settle_window_scale(fwd_i, s);
+        out.findings = ta;
+        out.sack_base = sack_base.0;
+        out
+    }
 
-        // A SYN settles whether window scaling is used: both SYNs must carry the option.
-        if s.flags & SYN != 0 {
+    /// Only the numbering of [`TcpConn::segment`]: relative sequence and acknowledgment
+    /// numbers and the scaled window, without the SEQ/ACK analysis (what the one-line summary
+    /// needs, at a fraction of the cost). The numbers are those `segment` gives, step for
+    /// step, because both run the same four steps below.
+    pub fn number(&mut self, side: usize, s: &SegmentIn) -> SegmentOut {
+        self.synack_with_new_isn(side, s);
+        let mut out = self.raw_out(s);
+        if let Some(seglen) = s.seglen {
+            self.learn_isns(side, s);
+            self.relative(side, s, seglen, &mut out);
+        }
+        out.scalefactor = self.scalefactor(side, s);
+        if !s.header_ok {
+            out.nxtseq = None;
+            return out;
+        }
+        self.settle_window_scale(side, s);
+        out.sack_base = self.flows[1 - side].base_seq.0;
+        out
+    }
+
+    /// The numbers as written, before any are made relative.
+    fn raw_out(&self, s: &SegmentIn) -> SegmentOut {
+        SegmentOut {
+            stream: self.stream,
+            seq: s.seq.0,
+            ack: s.ack.0,
+            window: s.window as u32,
+            header_ok: s.header_ok,
+            ..SegmentOut::default()
+        }
+    }
+
+    /// A SYN-ACK with a different ISN than the one recorded: take the new one (the ports
+    /// were reused for a new connection). Returns whether it did.
+    fn synack_with_new_isn(&mut self, fwd_i: usize, s: &SegmentIn) -> bool {
+        let f = &mut self.flows[fwd_i];
+        if s.flags.is_syn_ack() && f.base_set && s.seq != f.base_seq {
+            f.base_seq = s.seq;
+            return true;
+        }
+        false
+    }
+
+    /// Relative numbers count from each side's ISN. Without the SYN, pretend the ISN was one
+    /// before the first sequence number seen, so data still starts at 1. The other side's ISN
+    /// is one less than the first acknowledgment number it gets (that acknowledgment covers
+    /// its SYN).
+    fn learn_isns(&mut self, fwd_i: usize, s: &SegmentIn) {
+        let fwd = &mut self.flows[fwd_i];
+        if !fwd.base_set {
+            fwd.base_seq = if s.flags.syn() { s.seq } else { s.seq - 1 };
+            fwd.base_set = true;
+        }
+        let rev = &mut self.flows[1 - fwd_i];
+        if !rev.base_set && s.flags.ack() {
+            rev.base_seq = s.ack - 1;
+            rev.base_set = true;
+        }
+    }
+
+    /// `tcp.seq`, `tcp.ack`, `tcp.window_size` and `tcp.nxtseq` for a segment whose length is
+    /// known.
+    fn relative(&self, fwd_i: usize, s: &SegmentIn, seglen: u32, out: &mut SegmentOut) {
+        let (fwd, rev) = (&self.flows[fwd_i], &self.flows[1 - fwd_i]);
+        out.analysed = true;
+        out.seq = s.seq.since(fwd.base_seq);
+        if s.flags.ack() {
+            out.ack = s.ack.since(rev.base_seq);
+        }
+        // SYNs are never scaled; later windows are multiplied by 2^shift.
+        if !s.flags.syn() && fwd.win_scale >= 0 {
+            out.window = (s.window as u32).wrapping_shl(fwd.win_scale as u32);
+        }
+        out.nxtseq = Some(
+            out.seq
+                .wrapping_add(seglen)
+                .wrapping_add(s.flags.intersects(Flags::SYN | Flags::FIN) as u32),
+        );
+    }
+
+    /// `tcp.window_size_scalefactor`: 2^shift, -1 unknown, -2 not used; none for a SYN.
+    fn scalefactor(&self, fwd_i: usize, s: &SegmentIn) -> Option<i32> {
+        if s.flags.syn() {
+            return None;
+        }
+        let ws = self.flows[fwd_i].win_scale;
+        Some(if ws >= 0 { 1 << ws } else { ws as i32 })
+    }
+
+    /// The window scale option is remembered for its side; a SYN settles whether window
+    /// scaling is used at all: both SYNs must carry the option (RFC 7323 § 2.2).
+    fn settle_window_scale(&mut self, fwd_i: usize, s: &SegmentIn) {
+        let rev_i = 1 - fwd_i;
+        if let Some(shift) = s.wscale {
+            self.flows[fwd_i].win_scale = shift.min(14) as i8;
+        }
+        if s.flags.syn() {
             let (fwd_ws, rev_ws) = (self.flows[fwd_i].win_scale, self.flows[rev_i].win_scale);
             if fwd_ws == WSCALE_UNKNOWN {
                 self.flows[fwd_i].win_scale = WSCALE_NONE;
                 self.flows[rev_i].win_scale = WSCALE_NONE;
-            } else if syn_ack && rev_ws == WSCALE_NONE {
+            } else if s.flags.is_syn_ack() && rev_ws == WSCALE_NONE {
                 self.flows[fwd_i].win_scale = WSCALE_NONE;
             }
         }
-        out.findings = ta;
-        out.sack_base = sack_base;
-        out
     }
 
     /// The sequence analysis proper, run on every segment whose length is known. `seq`, `ack`
@@ -450,7 +500,7 @@ impl TcpConn {
         let [f0, f1] = &mut self.flows;
         let (fwd, rev) = if fwd_i == 0 { (f0, f1) } else { (f1, f0) };
 
-        if flags & ACK != 0 {
+        if flags.ack() {
             rev.valid_bif = true;
         }
 
@@ -462,17 +512,20 @@ impl TcpConn {
                 break 'fwd;
             }
             // Zero window: "I have no room at all" (not on SYN, FIN or RST).
-            if window == 0 && flags & (RST | FIN | SYN) == 0 {
+            if window == 0 && !flags.intersects(Flags::RST | Flags::FIN | Flags::SYN) {
                 ta.set(flag::ZERO_WINDOW);
             }
             // Lost segment: this one starts beyond everything sent so far, so something in
             // between was never captured.
-            if fwd.nextseq != 0 && seq_gt(seq, fwd.nextseq) && flags & RST == 0 {
+            if fwd.nextseq != Seq(0) && seq > fwd.nextseq && !flags.rst() {
                 ta.set(flag::LOST_PACKET);
                 fwd.valid_bif = false;
             }
             // Keep-alive: 0 or 1 byte starting one before the next sequence number.
-            if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && flags & (SYN | FIN | RST) == 0 {
+            if seglen <= 1
+                && seq == (fwd.nextseq - 1)
+                && !flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            {
                 ta.set(flag::KEEP_ALIVE);
             }
             // Window update: no data, same seq and ack as before, a new (non-zero) window.
@@ -481,19 +534,22 @@ impl TcpConn {
                 && window != fwd.window
                 && seq == fwd.nextseq
                 && ack == fwd.lastack
-                && flags & (SYN | FIN | RST) == 0
+                && !flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
             {
                 ta.set(flag::WINDOW_UPDATE);
             }
             // Window full: the data reaches exactly the right edge of the receiver's window.
-            if seglen > 0 && rev.win_scale != WSCALE_UNKNOWN && flags & (SYN | FIN | RST) == 0 {
+            if seglen > 0
+                && rev.win_scale != WSCALE_UNKNOWN
+                && !flags.intersects(Flags::SYN | Flags::FIN | Flags::RST)
+            {
                 let shift = if rev.is_first_ack || rev.win_scale == WSCALE_NONE {
                     0
                 } else {
                     rev.win_scale as u32
                 };
-                let edge = rev.lastack.wrapping_add(rev.window.wrapping_shl(shift));
-                if seq.wrapping_add(seglen) == edge {
+                let edge = rev.lastack + rev.window.wrapping_shl(shift);
+                if (seq + seglen) == edge {
                     ta.set(flag::WINDOW_FULL);
                 }
             }
@@ -501,7 +557,7 @@ impl TcpConn {
                 && window == fwd.window
                 && seq == fwd.nextseq
                 && ack == fwd.lastack
-                && flags & (SYN | FIN | RST) == 0;
+                && !flags.intersects(Flags::SYN | Flags::FIN | Flags::RST);
             // Keep-alive ACK: repeats the last ACK right after the other side's keep-alive.
             if same_as_before && window != 0 && rev.lastsegmentflags & flag::KEEP_ALIVE != 0 {
                 ta.set(flag::KEEP_ALIVE_ACK);
@@ -534,9 +590,9 @@ impl TcpConn {
 
         // ACKed unseen segment: the acknowledgment covers bytes the other side was never seen
         // sending (the capture missed them).
-        if rev.maxseqtobeacked != 0 && seq_gt(ack, rev.maxseqtobeacked) && flags & ACK != 0 {
+        if rev.maxseqtobeacked != Seq(0) && ack > rev.maxseqtobeacked && flags.ack() {
             ta.touch();
-            if seq_lt(rev.maxseqtobeacked, rev.nextseq) {
+            if rev.maxseqtobeacked < rev.nextseq {
                 rev.maxseqtobeacked = rev.nextseq;
                 ta.set(flag::ACK_LOST_PACKET);
             } else {
@@ -549,19 +605,19 @@ impl TcpConn {
 
         // Retransmission, fast retransmission, out of order: a segment with data (or a SYN
         // or FIN) that does not move the sequence number forward.
-        if seglen > 0 || flags & (SYN | FIN) != 0 {
+        if seglen > 0 || flags.intersects(Flags::SYN | Flags::FIN) {
             'kind: {
-                let mut not_advanced = fwd.nextseq != 0 && seq_lt(seq, fwd.nextseq);
+                let mut not_advanced = fwd.nextseq != Seq(0) && seq < fwd.nextseq;
                 if ta.has(flag::KEEP_ALIVE) {
                     break 'kind;
                 }
                 // More than one byte starting one before nextseq is new data after a zero
                 // window probe, not a retransmission.
-                if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+                if seglen > 1 && (fwd.nextseq - 1) == seq {
                     not_advanced = false;
                 }
                 // Spurious: every byte was already acknowledged by the other side.
-                if seglen > 0 && rev.lastack != 0 && seq_le(seq.wrapping_add(seglen), rev.lastack) {
+                if seglen > 0 && rev.lastack != Seq(0) && (seq + seglen) <= rev.lastack {
                     ta.set(flag::SPURIOUS_RETRANSMISSION);
                     break 'kind;
                 }
@@ -584,11 +640,11 @@ impl TcpConn {
                 } else {
                     self.ts_first_rtt
                 };
-                let syn_fin = u32::from(flags & (SYN | FIN) != 0);
+                let syn_fin = u32::from(flags.intersects(Flags::SYN | Flags::FIN));
                 if not_advanced
                     && since_next >= 0
                     && since_next < threshold
-                    && fwd.nextseq != seq.wrapping_add(seglen).wrapping_add(syn_fin)
+                    && fwd.nextseq != seq + seglen + syn_fin
                 {
                     ta.set(flag::OUT_OF_ORDER);
                     break 'kind;
@@ -608,10 +664,12 @@ impl TcpConn {
         }
 
         // Remember the segment until it is acknowledged.
-        let mut nextseq = seq.wrapping_add(seglen);
-        if (seglen > 0 || flags & (SYN | FIN) != 0) && fwd.segments.len() < MAX_UNACKED {
-            if flags & (SYN | FIN) != 0 {
-                nextseq = nextseq.wrapping_add(1);
+        let mut nextseq = seq + seglen;
+        if (seglen > 0 || flags.intersects(Flags::SYN | Flags::FIN))
+            && fwd.segments.len() < MAX_UNACKED
+        {
+            if flags.intersects(Flags::SYN | Flags::FIN) {
+                nextseq += 1;
             }
             let again = ta.has(
                 flag::RETRANSMISSION
@@ -625,15 +683,16 @@ impl TcpConn {
                 nextseq,
                 ts: now,
                 again,
+                data: seglen > 0,
             });
         }
         let probe = ta.has(flag::ZERO_WINDOW_PROBE);
-        if (seq_gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+        if (nextseq > fwd.nextseq || fwd.nextseq == Seq(0)) && !probe {
             fwd.nextseq = nextseq;
             fwd.nextseq_frame = s.frame;
             fwd.nextseq_time = now;
         }
-        if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
+        if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == Seq(0)) && !probe {
             fwd.maxseqtobeacked = fwd.nextseq;
         }
         fwd.window = window;
@@ -650,12 +709,12 @@ impl TcpConn {
                     acked = Some(*u);
                 }
                 false
-            } else if seq_gt(ack, u.seq) && seq_le(ack, u.nextseq) {
+            } else if ack > u.seq && ack <= u.nextseq {
                 // Part of it: the rest stays unacknowledged.
                 u.seq = ack;
                 true
             } else {
-                seq_gt(u.nextseq, ack)
+                u.nextseq > ack
             }
         });
         if let Some(u) = acked {
@@ -663,6 +722,7 @@ impl TcpConn {
             ta.acks_frame = Some(u.frame);
             ta.ack_rtt = now - u.ts;
             ta.ack_of_retransmission = u.again;
+            ta.ack_of_data = u.data;
         }
 
         // Bytes in flight: from the lowest to the highest unacknowledged byte this side has
@@ -672,8 +732,8 @@ impl TcpConn {
             let mut first = u32::MAX;
             let mut last = 0u32;
             for u in &fwd.segments {
-                first = first.min(u.seq.wrapping_sub(base));
-                last = last.max(u.nextseq.wrapping_sub(base));
+                first = first.min(u.seq.since(base));
+                last = last.max(u.nextseq.since(base));
             }
             let mut in_flight = last.wrapping_sub(first);
             let delivered = rev.sack[..rev.num_sack]
@@ -682,12 +742,12 @@ impl TcpConn {
             in_flight = in_flight.wrapping_sub(delivered);
             if in_flight > 0 && in_flight < 2_000_000_000 {
                 ta.touch().bytes_in_flight = in_flight;
-                if flags & (SYN | FIN) != 0 {
+                if flags.intersects(Flags::SYN | Flags::FIN) {
                     ta.bytes_in_flight -= 1;
                 }
             }
             // Bytes sent since the last segment with PSH set.
-            let psh = flags & PSH != 0;
+            let psh = flags.psh();
             if psh && !fwd.push_set_last {
                 fwd.push_bytes_sent = fwd.push_bytes_sent.wrapping_add(seglen);
             } else if psh || fwd.push_set_last {
@@ -706,27 +766,22 @@ mod tests {
     use super::*;
 
     const MS: Nanos = 1_000_000;
+    const SYN: Flags = Flags::SYN;
+    const ACK: Flags = Flags::ACK;
+    const PSH: Flags = Flags::PSH;
 
-    fn seg(frame: u64, t_ms: i128, seq: u32, ack: u32, flags: u16, len: u32) -> SegmentIn {
+    fn seg(frame: u64, t_ms: i128, seq: u32, ack: u32, flags: Flags, len: u32) -> SegmentIn {
         SegmentIn {
             frame,
             ts: (1000 + t_ms) * MS, // Wireshark treats time 0 as "not set"
-            seq,
-            ack,
+            seq: Seq(seq),
+            ack: Seq(ack),
             flags,
             window: 1000,
             seglen: Some(len),
             header_ok: true,
             ..SegmentIn::default()
         }
-    }
-
-    #[test]
-    fn seq_compare_wraps() {
-        assert!(seq_gt(5, u32::MAX - 5));
-        assert!(seq_lt(u32::MAX - 5, 5));
-        assert!(seq_le(7, 7));
-        assert!(!seq_gt(7, 7));
     }
 
     /// Handshake, one data segment and its ACK: relative numbers, iRTT, ACK RTT.

@@ -30,7 +30,7 @@ pub struct Point {
     pub ack: Option<u32>,
     /// The window this segment advertised, in bytes (scaled).
     pub win: u32,
-    pub flags: u16,
+    pub flags: crate::dissect::tcp::Flags,
     /// Marked by the analysis as a retransmission of any kind.
     pub retransmission: bool,
 }

@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use wirelab::dissect::checksum::internet_checksum;
 use wirelab::dissect::model::{Dissection, Proto};
-use wirelab::dissect::tcp::flags_words;
+use wirelab::dissect::tcp::Flags;
+
+fn flags_words(bits: u16) -> String {
+    Flags::from_bits(bits).words()
+}
 use wirelab::lessons::questions::load_trace;
 
 /// The dissected trace of a lesson, or an empty list if it has not been recorded.

@@ -62,7 +62,7 @@ use serde::Serialize;
 
 use crate::dissect::model::{LinkType, Timestamp};
 use crate::source::OwnedFrame;
-use stack::{ParseError, Reaction, Segment, State, Step, Tcb, flags};
+use stack::{Flags, ParseError, Reaction, Segment, State, Step, Tcb};
 
 /// Who put a frame on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -402,7 +402,7 @@ impl<'a> Session<'a> {
 
     /// Explanations for a segment the kernel sent us.
     fn explain_theirs(&mut self, seg: &Segment) -> io::Result<()> {
-        if seg.has(flags::SYN) {
+        if seg.has(Flags::SYN) {
             let opts = if seg.other_options.is_empty() {
                 String::new()
             } else {
@@ -427,7 +427,7 @@ impl<'a> Session<'a> {
                 ),
             )?;
         }
-        if seg.has(flags::FIN) {
+        if seg.has(Flags::FIN) {
             self.explain(
                 "their_fin",
                 format!(
@@ -435,7 +435,7 @@ impl<'a> Session<'a> {
                      so its acknowledgment is {} + {} = {}.",
                     seg.seq,
                     seg.payload.len() + 1,
-                    seg.seq.wrapping_add(seg.seg_len())
+                    seg.seq + seg.seg_len()
                 ),
             )?;
         }
@@ -445,7 +445,7 @@ impl<'a> Session<'a> {
     /// Explanations for a segment wirelab sent: the ISN, the checksum, MSS and window, and the
     /// arithmetic of its numbers.
     fn explain_ours(&mut self, seg: &Segment) -> io::Result<()> {
-        if seg.has(flags::SYN)
+        if seg.has(Flags::SYN)
             && let Some(isn) = self.tcb.chosen_isn
         {
             self.explain(
@@ -498,7 +498,7 @@ impl<'a> Session<'a> {
                 w.tcp_len
             )))?;
         }
-        if seg.has(flags::SYN) {
+        if seg.has(Flags::SYN) {
             self.explain(
                 "mss_window",
                 format!(
@@ -513,24 +513,24 @@ impl<'a> Session<'a> {
                 ),
             )?;
         }
-        if seg.has(flags::ACK)
+        if seg.has(Flags::ACK)
             && let Some(last) = self.last_in.clone()
-            && seg.ack == last.seq.wrapping_add(last.seg_len())
+            && seg.ack == last.seq + last.seg_len()
             && last.seg_len() > 0
         {
             let mut parts = Vec::new();
             if !last.payload.is_empty() {
                 parts.push(format!("{} data bytes", last.payload.len()));
             }
-            if last.has(flags::SYN) {
+            if last.has(Flags::SYN) {
                 parts.push("1 for the SYN".to_string());
             }
-            if last.has(flags::FIN) {
+            if last.has(Flags::FIN) {
                 parts.push("1 for the FIN".to_string());
             }
-            let topic = if last.has(flags::SYN) {
+            let topic = if last.has(Flags::SYN) {
                 "ack_syn"
-            } else if last.has(flags::FIN) {
+            } else if last.has(Flags::FIN) {
                 "ack_fin"
             } else {
                 "ack_data"
@@ -546,9 +546,9 @@ impl<'a> Session<'a> {
                 ),
             )?;
         }
-        if !seg.has(flags::SYN)
-            && (!seg.payload.is_empty() || seg.has(flags::FIN))
-            && seg.seq == self.tcb.iss.wrapping_add(1)
+        if !seg.has(Flags::SYN)
+            && (!seg.payload.is_empty() || seg.has(Flags::FIN))
+            && seg.seq == self.tcb.iss + 1
         {
             self.explain(
                 "seq_after_syn",
@@ -593,7 +593,7 @@ mod tests {
     use std::collections::VecDeque;
     use std::net::Ipv4Addr;
 
-    use super::stack::IsnClock;
+    use super::stack::{IsnClock, Seq};
     use super::*;
 
     const KERNEL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(169, 254, 77, 1), 40_000);
@@ -623,15 +623,22 @@ mod tests {
         }
     }
 
-    fn seg(src: SocketAddrV4, dst: SocketAddrV4, seq: u32, ack: u32, f: u8, d: &[u8]) -> Segment {
+    fn seg(
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        seq: u32,
+        ack: u32,
+        f: Flags,
+        d: &[u8],
+    ) -> Segment {
         Segment {
             src,
             dst,
-            seq,
-            ack,
+            seq: Seq(seq),
+            ack: Seq(ack),
             flags: f,
             window: 64_240,
-            mss: (f & flags::SYN != 0).then_some(1460),
+            mss: f.syn().then_some(1460),
             other_options: Vec::new(),
             payload: d.to_vec(),
         }
@@ -651,16 +658,16 @@ mod tests {
     fn session_ignores_ipv6_drops_bad_checksums_and_serves_the_rest() {
         let mut rs = vec![0x60, 0, 0, 0, 0, 8, 58, 255]; // an IPv6 router solicitation
         rs.extend([0u8; 40]);
-        let mut bad = seg(KERNEL, US, 1000, 0, flags::SYN, b"").to_bytes(1);
+        let mut bad = seg(KERNEL, US, 1000, 0, Flags::SYN, b"").to_bytes(1);
         bad[30] ^= 0x40; // one bit of the sequence number
         let mut wire = FakeTun {
             incoming: VecDeque::from([
                 rs,
                 bad,
-                seg(KERNEL, US, 1000, 0, flags::SYN, b"").to_bytes(2),
-                seg(KERNEL, US, 1001, 5001, flags::ACK, b"").to_bytes(3),
-                seg(KERNEL, US, 1001, 5001, flags::ACK | flags::PSH, b"hi").to_bytes(4),
-                seg(KERNEL, US, 1003, 5003, flags::ACK | flags::FIN, b"").to_bytes(5),
+                seg(KERNEL, US, 1000, 0, Flags::SYN, b"").to_bytes(2),
+                seg(KERNEL, US, 1001, 5001, Flags::ACK, b"").to_bytes(3),
+                seg(KERNEL, US, 1001, 5001, Flags::ACK | Flags::PSH, b"hi").to_bytes(4),
+                seg(KERNEL, US, 1003, 5003, Flags::ACK | Flags::FIN, b"").to_bytes(5),
             ]),
             sent: Vec::new(),
         };
@@ -700,12 +707,12 @@ mod tests {
             .iter()
             .map(|b| Segment::parse(b).unwrap())
             .collect();
-        assert_eq!(sent[0].flags, flags::SYN | flags::ACK);
+        assert_eq!(sent[0].flags, Flags::SYN | Flags::ACK);
         assert_eq!(
             (sent[1].payload.as_slice(), sent[1].ack),
-            (&b"hi"[..], 1003)
+            (&b"hi"[..], Seq(1003))
         );
-        assert_eq!((sent[2].flags, sent[2].ack), (flags::ACK, 1004));
+        assert_eq!((sent[2].flags, sent[2].ack), (Flags::ACK, Seq(1004)));
         // Each idea is explained once.
         let topics: Vec<&str> = events
             .iter()
@@ -764,12 +771,12 @@ mod tests {
         let listener = SocketAddrV4::new(lo, 8080);
         // The SYN-ACK with an unfinished checksum (only the pseudo-header's sum), as the
         // loopback carries it.
-        let synack = seg(listener, me, 9000, 101, flags::SYN | flags::ACK, b"");
+        let synack = seg(listener, me, 9000, 101, Flags::SYN | Flags::ACK, b"");
         let mut bytes = synack.to_bytes(1);
         let pseudo = synack.pseudo_header((bytes.len() - 20) as u16);
         let partial = crate::dissect::checksum::ones_complement_sum(&[&pseudo]);
         bytes[36..38].copy_from_slice(&partial.to_be_bytes());
-        let rst = seg(me, listener, 101, 0, flags::RST, b"").to_bytes(2);
+        let rst = seg(me, listener, 101, 0, Flags::RST, b"").to_bytes(2);
         let mut wire = FakeLoopback {
             queue: VecDeque::new(),
             later: VecDeque::from([eth(&bytes), eth(&rst)]),
@@ -785,7 +792,7 @@ mod tests {
         }
         assert!(matches!(seen[0], Seen::Ours));
         assert!(matches!(seen[1], Seen::Theirs { .. }));
-        assert!(matches!(&seen[2], Seen::OurKernel { segment, .. } if segment.has(flags::RST)));
+        assert!(matches!(&seen[2], Seen::OurKernel { segment, .. } if segment.has(Flags::RST)));
         assert_eq!(
             s.tcb.state,
             State::Established,
@@ -815,7 +822,7 @@ mod tests {
 
     #[test]
     fn an_unfinished_checksum_is_refused_off_the_loopback() {
-        let synack = seg(KERNEL, US, 9000, 101, flags::SYN | flags::ACK, b"");
+        let synack = seg(KERNEL, US, 9000, 101, Flags::SYN | Flags::ACK, b"");
         let mut bytes = synack.to_bytes(1);
         let pseudo = synack.pseudo_header((bytes.len() - 20) as u16);
         let partial = crate::dissect::checksum::ones_complement_sum(&[&pseudo]);

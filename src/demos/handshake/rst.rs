@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::stack::{IsnClock, State, Tcb, flags};
+use super::stack::{Flags, IsnClock, State, Tcb};
 use super::tun::{ListenerNews, kernel_echo_listener};
 use super::{Captured, Event, Seen, Session, Sink, Wire, free_port, show_bytes, sys};
 use crate::Error;
@@ -270,7 +270,7 @@ fn first_half(
     let rst_frame: Cell<Option<u64>> = Cell::new(None);
     let mut app = |s: &mut Session, seen: &Seen| -> io::Result<()> {
         if let Seen::OurKernel { frame, segment } = seen
-            && segment.has(flags::RST)
+            && segment.has(Flags::RST)
         {
             rst_frame.set(Some(*frame));
             let synack = if s.tcb.state == State::Established {

@@ -16,7 +16,7 @@
 //! Every byte of data has a sequence number, and so do the two control flags that open and close
 //! the connection: a SYN counts as one, a FIN counts as one. That is why the answer to a SYN with
 //! `seq=x` says `ack=x+1`, even though no data was sent. Sequence numbers live in a circle of
-//! 2³² values, so "less than" is decided by the signed difference ([`seq_lt`]).
+//! 2³² values, so "less than" is decided by the signed difference ([`Seq`]).
 //!
 //! # The states
 //!
@@ -57,18 +57,6 @@ use serde::Serialize;
 use crate::dissect::checksum::{internet_checksum, ones_complement_sum, transport_checksum};
 use crate::dissect::cx::IpPair;
 
-/// The control bits of the TCP header (RFC 9293 § 3.1), as they sit in the flags byte.
-pub mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-}
-
 /// The MSS a peer is assumed to accept when its SYN names none (RFC 9293 § 3.7.1: 536 bytes,
 /// which fits the 576-byte datagram every IPv4 host must accept).
 pub const DEFAULT_MSS: u16 = 536;
@@ -81,76 +69,13 @@ pub const OUR_MSS: u16 = 1460;
 /// spot in the trace; the echo hands every byte straight back, so it never fills.
 pub const OUR_WINDOW: u16 = 8192;
 
-/// Sequence number `a` comes before `b` on the 2³² circle (RFC 9293 § 3.4: comparisons are
-/// modulo 2³²). The difference is read as a signed number: "a little behind" is negative.
-pub fn seq_lt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
+/// The connection states (RFC 9293 § 3.3.2): one definition for all of wirelab, with the
+/// stream analysis.
+pub use crate::stream::state::State;
 
-/// `a` ≤ `b` on the sequence circle.
-pub fn seq_le(a: u32, b: u32) -> bool {
-    a == b || seq_lt(a, b)
-}
-
-/// The connection states of RFC 9293 § 3.3.2, written as the RFC writes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum State {
-    #[serde(rename = "CLOSED")]
-    Closed,
-    #[serde(rename = "LISTEN")]
-    Listen,
-    #[serde(rename = "SYN-SENT")]
-    SynSent,
-    #[serde(rename = "SYN-RECEIVED")]
-    SynReceived,
-    #[serde(rename = "ESTABLISHED")]
-    Established,
-    #[serde(rename = "FIN-WAIT-1")]
-    FinWait1,
-    #[serde(rename = "FIN-WAIT-2")]
-    FinWait2,
-    #[serde(rename = "CLOSE-WAIT")]
-    CloseWait,
-    #[serde(rename = "CLOSING")]
-    Closing,
-    #[serde(rename = "LAST-ACK")]
-    LastAck,
-    #[serde(rename = "TIME-WAIT")]
-    TimeWait,
-}
-
-impl State {
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Closed => "CLOSED",
-            State::Listen => "LISTEN",
-            State::SynSent => "SYN-SENT",
-            State::SynReceived => "SYN-RECEIVED",
-            State::Established => "ESTABLISHED",
-            State::FinWait1 => "FIN-WAIT-1",
-            State::FinWait2 => "FIN-WAIT-2",
-            State::CloseWait => "CLOSE-WAIT",
-            State::Closing => "CLOSING",
-            State::LastAck => "LAST-ACK",
-            State::TimeWait => "TIME-WAIT",
-        }
-    }
-
-    /// Both ends know each other's sequence numbers (RFC 9293 calls these the synchronized
-    /// states): from ESTABLISHED on.
-    pub fn synchronized(self) -> bool {
-        !matches!(
-            self,
-            State::Closed | State::Listen | State::SynSent | State::SynReceived
-        )
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// The control bits and sequence numbers: one definition for all of wirelab, with the
+/// dissector and the stream analysis.
+pub use crate::dissect::tcp::{Flags, Seq};
 
 // ───────────────────────────── segments: bytes in, bytes out ─────────────────────────────
 
@@ -159,10 +84,10 @@ impl std::fmt::Display for State {
 pub struct Segment {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
-    pub seq: u32,
-    pub ack: u32,
-    /// The control bits ([`flags`]).
-    pub flags: u8,
+    pub seq: Seq,
+    pub ack: Seq,
+    /// The control bits.
+    pub flags: Flags,
     pub window: u16,
     /// The Maximum Segment Size option, if the segment carries one.
     pub mss: Option<u16>,
@@ -236,11 +161,12 @@ impl std::fmt::Display for ParseError {
 impl Segment {
     /// SEG.LEN (RFC 9293 § 3.3.1): the data bytes, plus one for a SYN and one for a FIN.
     pub fn seg_len(&self) -> u32 {
-        self.payload.len() as u32 + self.has(flags::SYN) as u32 + self.has(flags::FIN) as u32
+        self.payload.len() as u32 + self.flags.seq_len()
     }
 
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
+    /// Is any of these flags set?
+    pub fn has(&self, flag: Flags) -> bool {
+        self.flags.intersects(flag)
     }
 
     /// Read an IPv4 packet carrying a TCP segment, checking both checksums.
@@ -309,19 +235,12 @@ impl Segment {
                 }
             }
         }
-        let f = (tcp.fin() as u8)
-            | (tcp.syn() as u8) << 1
-            | (tcp.rst() as u8) << 2
-            | (tcp.psh() as u8) << 3
-            | (tcp.ack() as u8) << 4
-            | (tcp.urg() as u8) << 5
-            | (tcp.ece() as u8) << 6
-            | (tcp.cwr() as u8) << 7;
+        let f = Flags::from_header_bytes(tcp.slice()[12], tcp.slice()[13]);
         Ok(Segment {
             src: SocketAddrV4::new(src.into(), tcp.source_port()),
             dst: SocketAddrV4::new(dst.into(), tcp.destination_port()),
-            seq: tcp.sequence_number(),
-            ack: tcp.acknowledgment_number(),
+            seq: Seq(tcp.sequence_number()),
+            ack: Seq(tcp.acknowledgment_number()),
             flags: f,
             window: tcp.window_size(),
             mss,
@@ -332,16 +251,16 @@ impl Segment {
 
     /// The TCP header and data with the checksum field still zero.
     fn tcp_bytes_unsummed(&self) -> Vec<u8> {
-        let mut h = TcpHeader::new(self.src.port(), self.dst.port(), self.seq, self.window);
-        h.acknowledgment_number = self.ack;
-        h.fin = self.has(flags::FIN);
-        h.syn = self.has(flags::SYN);
-        h.rst = self.has(flags::RST);
-        h.psh = self.has(flags::PSH);
-        h.ack = self.has(flags::ACK);
-        h.urg = self.has(flags::URG);
-        h.ece = self.has(flags::ECE);
-        h.cwr = self.has(flags::CWR);
+        let mut h = TcpHeader::new(self.src.port(), self.dst.port(), self.seq.0, self.window);
+        h.acknowledgment_number = self.ack.0;
+        h.fin = self.has(Flags::FIN);
+        h.syn = self.has(Flags::SYN);
+        h.rst = self.has(Flags::RST);
+        h.psh = self.has(Flags::PSH);
+        h.ack = self.has(Flags::ACK);
+        h.urg = self.has(Flags::URG);
+        h.ece = self.has(Flags::ECE);
+        h.cwr = self.has(Flags::CWR);
         if let Some(m) = self.mss {
             // Four bytes always fit in the forty the header has room for.
             let _ = h.set_options(&[TcpOptionElement::MaximumSegmentSize(m)]);
@@ -508,9 +427,9 @@ pub enum Step {
         why: String,
     },
     /// Data was taken into the receive buffer.
-    Data { bytes: usize, rcv_nxt: u32 },
+    Data { bytes: usize, rcv_nxt: Seq },
     /// SND.UNA moved: the peer acknowledged bytes we sent.
-    Acked { bytes: u32, snd_una: u32 },
+    Acked { bytes: u32, snd_una: Seq },
     /// The segment was thrown away.
     Dropped { rule: &'static str, why: String },
     /// The segment is answered with a segment of its own (RST, ACK, SYN-ACK).
@@ -586,14 +505,14 @@ pub struct Tcb {
     isn: IsnClock,
     /// The ISN we chose, with its parts (for the explanation).
     pub chosen_isn: Option<Isn>,
-    pub iss: u32,
-    pub snd_una: u32,
-    pub snd_nxt: u32,
+    pub iss: Seq,
+    pub snd_una: Seq,
+    pub snd_nxt: Seq,
     pub snd_wnd: u32,
-    snd_wl1: u32,
-    snd_wl2: u32,
-    pub irs: u32,
-    pub rcv_nxt: u32,
+    snd_wl1: Seq,
+    snd_wl2: Seq,
+    pub irs: Seq,
+    pub rcv_nxt: Seq,
     pub rcv_wnd: u16,
     /// The largest segment the peer said it can take.
     pub peer_mss: u16,
@@ -618,14 +537,14 @@ impl Tcb {
             remote: None,
             isn,
             chosen_isn: None,
-            iss: 0,
-            snd_una: 0,
-            snd_nxt: 0,
+            iss: Seq(0),
+            snd_una: Seq(0),
+            snd_nxt: Seq(0),
             snd_wnd: 0,
-            snd_wl1: 0,
-            snd_wl2: 0,
-            irs: 0,
-            rcv_nxt: 0,
+            snd_wl1: Seq(0),
+            snd_wl2: Seq(0),
+            irs: Seq(0),
+            rcv_nxt: Seq(0),
             rcv_wnd: OUR_WINDOW,
             peer_mss: DEFAULT_MSS,
             send_queue: VecDeque::new(),
@@ -657,15 +576,15 @@ impl Tcb {
         t.remote = Some(remote);
         let isn = t.isn.choose(local, remote);
         t.chosen_isn = Some(isn);
-        t.iss = isn.value;
+        t.iss = Seq(isn.value);
         t.snd_una = t.iss;
-        t.snd_nxt = t.iss.wrapping_add(1);
+        t.snd_nxt = t.iss + 1;
         let syn = Segment {
             src: local,
             dst: remote,
             seq: t.iss,
-            ack: 0,
-            flags: flags::SYN,
+            ack: Seq(0),
+            flags: Flags::SYN,
             window: t.rcv_wnd,
             mss: Some(OUR_MSS),
             other_options: Vec::new(),
@@ -699,7 +618,7 @@ impl Tcb {
     }
 
     /// A segment from us to the peer.
-    fn out(&self, seq: u32, ack: u32, f: u8, payload: Vec<u8>) -> Segment {
+    fn out(&self, seq: Seq, ack: Seq, f: Flags, payload: Vec<u8>) -> Segment {
         Segment {
             src: self.local,
             dst: self
@@ -717,7 +636,7 @@ impl Tcb {
 
     /// An answer to a segment, sent back the way it came (also for segments that belong to
     /// no connection, where our own addresses do not apply).
-    fn answer_to(seg: &Segment, seq: u32, ack: u32, f: u8) -> Segment {
+    fn answer_to(seg: &Segment, seq: Seq, ack: Seq, f: Flags) -> Segment {
         Segment {
             src: seg.dst,
             dst: seg.src,
@@ -733,7 +652,7 @@ impl Tcb {
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, the ACK the RFC sends in many places.
     fn ack_now(&self) -> Segment {
-        self.out(self.snd_nxt, self.rcv_nxt, flags::ACK, Vec::new())
+        self.out(self.snd_nxt, self.rcv_nxt, Flags::ACK, Vec::new())
     }
 
     /// An IP packet arrived: check it, then run it through the state machine.
@@ -821,12 +740,12 @@ impl Tcb {
             )
         };
         const RULE: &str = "RFC 9293 §3.10.7.1";
-        if seg.has(flags::RST) {
+        if seg.has(Flags::RST) {
             r.push(Step::Dropped {
                 rule: RULE,
                 why: format!("{whose}; a RST for no connection is discarded"),
             });
-        } else if seg.has(flags::ACK) {
+        } else if seg.has(Flags::ACK) {
             r.push(Step::Answer {
                 kind: "RST",
                 rule: RULE,
@@ -836,9 +755,10 @@ impl Tcb {
                     seg.ack
                 ),
             });
-            r.replies.push(Tcb::answer_to(seg, seg.ack, 0, flags::RST));
+            r.replies
+                .push(Tcb::answer_to(seg, seg.ack, Seq(0), Flags::RST));
         } else {
-            let ack = seg.seq.wrapping_add(seg.seg_len());
+            let ack = seg.seq + seg.seg_len();
             r.push(Step::Answer {
                 kind: "RST",
                 rule: RULE,
@@ -850,14 +770,14 @@ impl Tcb {
                 ),
             });
             r.replies
-                .push(Tcb::answer_to(seg, 0, ack, flags::RST | flags::ACK));
+                .push(Tcb::answer_to(seg, Seq(0), ack, Flags::RST | Flags::ACK));
         }
     }
 
     /// § 3.10.7.2: LISTEN.
     fn in_listen(&mut self, seg: &Segment, r: &mut Reaction) {
         const RULE: &str = "RFC 9293 §3.10.7.2";
-        if seg.has(flags::RST) {
+        if seg.has(Flags::RST) {
             r.push(Step::Dropped {
                 rule: RULE,
                 why: "a RST in LISTEN can only be about an old connection; there is nothing to \
@@ -866,7 +786,7 @@ impl Tcb {
             });
             return;
         }
-        if seg.has(flags::ACK) {
+        if seg.has(Flags::ACK) {
             r.push(Step::Answer {
                 kind: "RST",
                 rule: RULE,
@@ -876,10 +796,11 @@ impl Tcb {
                     seg.ack
                 ),
             });
-            r.replies.push(Tcb::answer_to(seg, seg.ack, 0, flags::RST));
+            r.replies
+                .push(Tcb::answer_to(seg, seg.ack, Seq(0), Flags::RST));
             return;
         }
-        if !seg.has(flags::SYN) {
+        if !seg.has(Flags::SYN) {
             r.push(Step::Dropped {
                 rule: RULE,
                 why: "neither SYN, ACK nor RST: in LISTEN only a SYN means anything".into(),
@@ -888,28 +809,28 @@ impl Tcb {
         }
         self.remote = Some(seg.src);
         self.irs = seg.seq;
-        self.rcv_nxt = seg.seq.wrapping_add(1);
+        self.rcv_nxt = seg.seq + 1;
         self.peer_mss = seg.mss.unwrap_or(DEFAULT_MSS);
         self.snd_wnd = seg.window as u32;
         self.snd_wl1 = seg.seq;
         let isn = self.isn.choose(self.local, seg.src);
         self.chosen_isn = Some(isn);
-        self.iss = isn.value;
+        self.iss = Seq(isn.value);
         self.snd_una = self.iss;
-        self.snd_nxt = self.iss.wrapping_add(1);
+        self.snd_nxt = self.iss + 1;
         let mut why = format!(
             "a SYN on a listening port: remember IRS = {}, expect {} next (the SYN counts as \
              one), choose our ISN {}",
             seg.seq, self.rcv_nxt, self.iss
         );
-        if !seg.payload.is_empty() || seg.has(flags::FIN) {
+        if !seg.payload.is_empty() || seg.has(Flags::FIN) {
             why.push_str(
                 "; the SYN also carries data or a FIN, which this small stack does not keep \
                  (the peer sends them again once the handshake is done)",
             );
         }
         self.go(r, State::SynReceived, RULE, why);
-        let mut synack = self.out(self.iss, self.rcv_nxt, flags::SYN | flags::ACK, Vec::new());
+        let mut synack = self.out(self.iss, self.rcv_nxt, Flags::SYN | Flags::ACK, Vec::new());
         synack.mss = Some(OUR_MSS);
         r.push(Step::Answer {
             kind: "SYN-ACK",
@@ -926,9 +847,9 @@ impl Tcb {
     fn in_syn_sent(&mut self, seg: &Segment, r: &mut Reaction) {
         const RULE: &str = "RFC 9293 §3.10.7.3";
         let mut ack_ok = false;
-        if seg.has(flags::ACK) {
-            if seq_le(seg.ack, self.iss) || seq_lt(self.snd_nxt, seg.ack) {
-                if seg.has(flags::RST) {
+        if seg.has(Flags::ACK) {
+            if seg.ack <= self.iss || self.snd_nxt < seg.ack {
+                if seg.has(Flags::RST) {
                     r.push(Step::Dropped {
                         rule: RULE,
                         why: format!(
@@ -946,13 +867,14 @@ impl Tcb {
                             seg.ack, self.snd_nxt
                         ),
                     });
-                    r.replies.push(Tcb::answer_to(seg, seg.ack, 0, flags::RST));
+                    r.replies
+                        .push(Tcb::answer_to(seg, seg.ack, Seq(0), Flags::RST));
                 }
                 return;
             }
             ack_ok = true;
         }
-        if seg.has(flags::RST) {
+        if seg.has(Flags::RST) {
             if ack_ok {
                 self.go(
                     r,
@@ -968,7 +890,7 @@ impl Tcb {
             }
             return;
         }
-        if !seg.has(flags::SYN) {
+        if !seg.has(Flags::SYN) {
             r.push(Step::Dropped {
                 rule: RULE,
                 why: "neither SYN nor RST: before the peer's SYN nothing else means anything"
@@ -977,7 +899,7 @@ impl Tcb {
             return;
         }
         self.irs = seg.seq;
-        self.rcv_nxt = seg.seq.wrapping_add(1);
+        self.rcv_nxt = seg.seq + 1;
         self.peer_mss = seg.mss.unwrap_or(DEFAULT_MSS);
         self.snd_wnd = seg.window as u32;
         self.snd_wl1 = seg.seq;
@@ -985,7 +907,7 @@ impl Tcb {
         if ack_ok {
             self.snd_una = seg.ack;
         }
-        if seq_lt(self.iss, self.snd_una) {
+        if self.iss < self.snd_una {
             self.go(
                 r,
                 State::Established,
@@ -1014,7 +936,7 @@ impl Tcb {
                  open)"
                     .into(),
             );
-            let mut synack = self.out(self.iss, self.rcv_nxt, flags::SYN | flags::ACK, vec![]);
+            let mut synack = self.out(self.iss, self.rcv_nxt, Flags::SYN | Flags::ACK, vec![]);
             synack.mss = Some(OUR_MSS);
             r.push(Step::Answer {
                 kind: "SYN-ACK",
@@ -1030,12 +952,12 @@ impl Tcb {
     /// cases of the acceptability test.)
     fn acceptable(&self, seg: &Segment) -> bool {
         let wnd = self.rcv_wnd as u32;
-        let in_wnd = |s: u32| seq_le(self.rcv_nxt, s) && seq_lt(s, self.rcv_nxt.wrapping_add(wnd));
+        let in_wnd = |s: Seq| self.rcv_nxt.window_holds(self.rcv_nxt + wnd, s);
         match (seg.seg_len(), wnd) {
             (0, 0) => seg.seq == self.rcv_nxt,
             (0, _) => in_wnd(seg.seq),
             (_, 0) => false,
-            (len, _) => in_wnd(seg.seq) || in_wnd(seg.seq.wrapping_add(len - 1)),
+            (len, _) => in_wnd(seg.seq) || in_wnd(seg.seq + (len - 1)),
         }
     }
 
@@ -1046,8 +968,8 @@ impl Tcb {
         // stack's retransmission timer would resend the SYN-ACK; we resend it now
         // (RFC 9293 §3.8.1).
         if self.state == State::SynReceived
-            && seg.has(flags::SYN)
-            && !seg.has(flags::ACK | flags::RST)
+            && seg.has(Flags::SYN)
+            && !seg.has(Flags::ACK | Flags::RST)
             && seg.seq == self.irs
         {
             r.push(Step::Answer {
@@ -1055,7 +977,7 @@ impl Tcb {
                 rule: "RFC 9293 §3.8.1",
                 why: "the same SYN again: our SYN-ACK did not arrive, so send it again".into(),
             });
-            let mut synack = self.out(self.iss, self.rcv_nxt, flags::SYN | flags::ACK, vec![]);
+            let mut synack = self.out(self.iss, self.rcv_nxt, Flags::SYN | Flags::ACK, vec![]);
             synack.mss = Some(OUR_MSS);
             r.replies.push(synack);
             return;
@@ -1063,7 +985,7 @@ impl Tcb {
 
         // First: the sequence number.
         if !self.acceptable(seg) {
-            if seg.has(flags::RST) {
+            if seg.has(Flags::RST) {
                 r.push(Step::Dropped {
                     rule: RULE,
                     why: format!(
@@ -1071,13 +993,13 @@ impl Tcb {
                          would have to guess it)",
                         seg.seq,
                         self.rcv_nxt,
-                        self.rcv_nxt.wrapping_add(self.rcv_wnd as u32)
+                        self.rcv_nxt + self.rcv_wnd as u32
                     ),
                 });
             } else {
-                let what = if self.state == State::TimeWait && seg.has(flags::FIN) {
+                let what = if self.state == State::TimeWait && seg.has(Flags::FIN) {
                     "their FIN again: our last ACK was lost; acknowledge it again".to_string()
-                } else if seq_lt(seg.seq, self.rcv_nxt) {
+                } else if seg.seq < self.rcv_nxt {
                     format!(
                         "seq {} is before RCV.NXT {}: old, already received bytes",
                         seg.seq, self.rcv_nxt
@@ -1087,7 +1009,7 @@ impl Tcb {
                         "seq {} is beyond our window [{}, {})",
                         seg.seq,
                         self.rcv_nxt,
-                        self.rcv_nxt.wrapping_add(self.rcv_wnd as u32)
+                        self.rcv_nxt + self.rcv_wnd as u32
                     )
                 };
                 r.push(Step::Answer {
@@ -1105,7 +1027,7 @@ impl Tcb {
         }
 
         // Second: the RST bit (with RFC 5961's defence against blind resets).
-        if seg.has(flags::RST) {
+        if seg.has(Flags::RST) {
             if seg.seq != self.rcv_nxt {
                 r.push(Step::Answer {
                     kind: "challenge ACK",
@@ -1150,7 +1072,7 @@ impl Tcb {
         }
 
         // Fourth: the SYN bit (third, security, is not used).
-        if seg.has(flags::SYN) {
+        if seg.has(Flags::SYN) {
             if self.state == State::SynReceived && self.opened == Opened::Passive {
                 self.back_to_listen();
                 self.go(
@@ -1174,7 +1096,7 @@ impl Tcb {
         }
 
         // Fifth: the ACK field.
-        if !seg.has(flags::ACK) {
+        if !seg.has(Flags::ACK) {
             r.push(Step::Dropped {
                 rule: RULE,
                 why: "no ACK bit: once the handshake has begun, every segment must carry one"
@@ -1183,7 +1105,7 @@ impl Tcb {
             return;
         }
         if self.state == State::SynReceived {
-            if seq_lt(self.snd_una, seg.ack) && seq_le(seg.ack, self.snd_nxt) {
+            if self.snd_una < seg.ack && seg.ack <= self.snd_nxt {
                 self.snd_wnd = seg.window as u32;
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
@@ -1207,11 +1129,12 @@ impl Tcb {
                         self.snd_nxt, seg.ack
                     ),
                 });
-                r.replies.push(Tcb::answer_to(seg, seg.ack, 0, flags::RST));
+                r.replies
+                    .push(Tcb::answer_to(seg, seg.ack, Seq(0), Flags::RST));
                 return;
             }
         }
-        if seq_lt(self.snd_nxt, seg.ack) {
+        if self.snd_nxt < seg.ack {
             r.push(Step::Answer {
                 kind: "ACK",
                 rule: RULE,
@@ -1224,8 +1147,8 @@ impl Tcb {
             r.replies.push(self.ack_now());
             return;
         }
-        if seq_lt(self.snd_una, seg.ack) {
-            let n = seg.ack.wrapping_sub(self.snd_una);
+        if self.snd_una < seg.ack {
+            let n = seg.ack.since(self.snd_una);
             self.snd_una = seg.ack;
             r.push(Step::Acked {
                 bytes: n,
@@ -1233,9 +1156,8 @@ impl Tcb {
             });
         }
         // The send window is updated only from segments newer than the last one that did.
-        if seq_le(self.snd_una, seg.ack)
-            && (seq_lt(self.snd_wl1, seg.seq)
-                || (self.snd_wl1 == seg.seq && seq_le(self.snd_wl2, seg.ack)))
+        if self.snd_una <= seg.ack
+            && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
         {
             self.snd_wnd = seg.window as u32;
             self.snd_wl1 = seg.seq;
@@ -1280,8 +1202,8 @@ impl Tcb {
                 State::Established | State::FinWait1 | State::FinWait2 => {
                     // Acceptable, so it overlaps [RCV.NXT, RCV.NXT + RCV.WND). Bytes before
                     // RCV.NXT we already have.
-                    let skip = self.rcv_nxt.wrapping_sub(seg.seq) as usize;
-                    if seq_lt(self.rcv_nxt, seg.seq) {
+                    let skip = self.rcv_nxt.since(seg.seq) as usize;
+                    if self.rcv_nxt < seg.seq {
                         r.push(Step::Answer {
                             kind: "ACK",
                             rule: RULE,
@@ -1302,7 +1224,7 @@ impl Tcb {
                         .min(self.rcv_wnd as usize);
                     let data = &seg.payload[skip.min(seg.payload.len())..][..take];
                     self.received.extend_from_slice(data);
-                    self.rcv_nxt = self.rcv_nxt.wrapping_add(take as u32);
+                    self.rcv_nxt += take as u32;
                     self.ack_pending = true;
                     r.push(Step::Data {
                         bytes: take,
@@ -1318,14 +1240,14 @@ impl Tcb {
         }
 
         // Eighth: the FIN bit. It is processed only when it is the next thing we expect.
-        if seg.has(flags::FIN)
-            && seg.seq.wrapping_add(seg.payload.len() as u32) == self.rcv_nxt
+        if seg.has(Flags::FIN)
+            && seg.seq + seg.payload.len() as u32 == self.rcv_nxt
             && !matches!(
                 self.state,
                 State::CloseWait | State::Closing | State::LastAck
             )
         {
-            self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
+            self.rcv_nxt += 1;
             let fin_acked = self.fin_sent && self.snd_una == self.snd_nxt;
             let why = format!(
                 "their FIN: they will send no more. RCV.NXT becomes {} (the FIN counts as one)",
@@ -1429,7 +1351,7 @@ impl Tcb {
             State::Established | State::CloseWait | State::FinWait1 | State::LastAck
         );
         while can_send && !self.send_queue.is_empty() && !self.fin_sent {
-            let in_flight = self.snd_nxt.wrapping_sub(self.snd_una);
+            let in_flight = self.snd_nxt.since(self.snd_una);
             let room = self.snd_wnd.saturating_sub(in_flight) as usize;
             let n = self
                 .send_queue
@@ -1440,8 +1362,8 @@ impl Tcb {
                 break;
             }
             let data: Vec<u8> = self.send_queue.drain(..n).collect();
-            out.push(self.out(self.snd_nxt, self.rcv_nxt, flags::PSH | flags::ACK, data));
-            self.snd_nxt = self.snd_nxt.wrapping_add(n as u32);
+            out.push(self.out(self.snd_nxt, self.rcv_nxt, Flags::PSH | Flags::ACK, data));
+            self.snd_nxt += n as u32;
             self.ack_pending = false;
         }
         if self.fin_queued
@@ -1452,10 +1374,10 @@ impl Tcb {
             out.push(self.out(
                 self.snd_nxt,
                 self.rcv_nxt,
-                flags::FIN | flags::ACK,
+                Flags::FIN | Flags::ACK,
                 Vec::new(),
             ));
-            self.snd_nxt = self.snd_nxt.wrapping_add(1);
+            self.snd_nxt += 1;
             self.fin_sent = true;
             self.ack_pending = false;
         }
@@ -1479,28 +1401,24 @@ mod tests {
         dst: SocketAddrV4,
         seq: u32,
         ack: u32,
-        f: u8,
+        f: Flags,
         data: &[u8],
     ) -> Segment {
         Segment {
             src,
             dst,
-            seq,
-            ack,
+            seq: Seq(seq),
+            ack: Seq(ack),
             flags: f,
             window: 64_240,
-            mss: if f & flags::SYN != 0 {
-                Some(1460)
-            } else {
-                None
-            },
+            mss: if f.syn() { Some(1460) } else { None },
             other_options: Vec::new(),
             payload: data.to_vec(),
         }
     }
 
     /// A segment from the kernel to us, as bytes with correct checksums.
-    fn from_kernel(seq: u32, ack: u32, f: u8, data: &[u8]) -> Vec<u8> {
+    fn from_kernel(seq: u32, ack: u32, f: Flags, data: &[u8]) -> Vec<u8> {
         seg(KERNEL, US, seq, ack, f, data).to_bytes(1)
     }
 
@@ -1511,15 +1429,15 @@ mod tests {
     /// LISTEN → SYN-RECEIVED → ESTABLISHED with the kernel's ISN 1000 and ours 5000.
     fn established() -> Tcb {
         let mut t = listening();
-        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
-        t.on_packet(&from_kernel(1001, 5001, flags::ACK, b""));
+        t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
+        t.on_packet(&from_kernel(1001, 5001, Flags::ACK, b""));
         assert_eq!(t.state, State::Established);
         t
     }
 
     #[test]
     fn parse_round_trips_and_checksum_agrees_with_etherparse() {
-        let s = seg(KERNEL, US, 123, 456, flags::SYN | flags::ACK, b"hi");
+        let s = seg(KERNEL, US, 123, 456, Flags::SYN | Flags::ACK, b"hi");
         let bytes = s.to_bytes(7);
         let back = Segment::parse(&bytes).unwrap();
         assert_eq!(back, s);
@@ -1536,7 +1454,7 @@ mod tests {
 
     #[test]
     fn pseudo_header_is_addresses_zero_protocol_length() {
-        let s = seg(KERNEL, US, 1, 0, flags::SYN, b"");
+        let s = seg(KERNEL, US, 1, 0, Flags::SYN, b"");
         let w = s.checksum_workings();
         assert_eq!(
             w.pseudo,
@@ -1549,41 +1467,41 @@ mod tests {
     fn full_passive_connection_goes_through_every_state() {
         let mut t = listening();
         assert_eq!(t.state, State::Listen);
-        let r = t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
         assert_eq!(r.transitions(), [(State::Listen, State::SynReceived)]);
         let synack = &r.replies[0];
-        assert_eq!(synack.flags, flags::SYN | flags::ACK);
-        assert_eq!((synack.seq, synack.ack), (5000, 1001));
+        assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
+        assert_eq!((synack.seq.0, synack.ack.0), (5000, 1001));
         assert_eq!(synack.mss, Some(OUR_MSS));
 
-        let r = t.on_packet(&from_kernel(1001, 5001, flags::ACK, b""));
+        let r = t.on_packet(&from_kernel(1001, 5001, Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::SynReceived, State::Established)]);
         assert!(r.replies.is_empty());
 
-        let r = t.on_packet(&from_kernel(1001, 5001, flags::PSH | flags::ACK, b"hello"));
+        let r = t.on_packet(&from_kernel(1001, 5001, Flags::PSH | Flags::ACK, b"hello"));
         assert!(r.steps.contains(&Step::Data {
             bytes: 5,
-            rcv_nxt: 1006
+            rcv_nxt: Seq(1006)
         }));
         t.send(&t.received.clone());
         let out = t.poll_output();
         assert_eq!(out.len(), 1, "the ACK rides on the echoed data");
         assert_eq!(
-            (out[0].seq, out[0].ack, out[0].payload.as_slice()),
+            (out[0].seq.0, out[0].ack.0, out[0].payload.as_slice()),
             (5001, 1006, &b"hello"[..])
         );
 
-        let r = t.on_packet(&from_kernel(1006, 5006, flags::FIN | flags::ACK, b""));
+        let r = t.on_packet(&from_kernel(1006, 5006, Flags::FIN | Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::Established, State::CloseWait)]);
-        assert_eq!((r.replies[0].seq, r.replies[0].ack), (5006, 1007));
+        assert_eq!((r.replies[0].seq.0, r.replies[0].ack.0), (5006, 1007));
 
         let r = t.close();
         assert_eq!(r.transitions(), [(State::CloseWait, State::LastAck)]);
         let out = t.poll_output();
-        assert_eq!(out[0].flags, flags::FIN | flags::ACK);
-        assert_eq!(out[0].seq, 5006);
+        assert_eq!(out[0].flags, Flags::FIN | Flags::ACK);
+        assert_eq!(out[0].seq.0, 5006);
 
-        let r = t.on_packet(&from_kernel(1007, 5007, flags::ACK, b""));
+        let r = t.on_packet(&from_kernel(1007, 5007, Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::LastAck, State::Closed)]);
     }
 
@@ -1591,30 +1509,30 @@ mod tests {
     fn active_open_and_close_through_time_wait() {
         let (mut t, r) = Tcb::connect(US, KERNEL, IsnClock::fixed(u32::MAX));
         assert_eq!(r.transitions(), [(State::Closed, State::SynSent)]);
-        assert_eq!(r.replies[0].seq, u32::MAX);
+        assert_eq!(r.replies[0].seq.0, u32::MAX);
         // Their SYN-ACK acknowledges our ISN + 1, which wraps around to 0.
         let from_peer = |seq, ack, f, d: &[u8]| seg(KERNEL, US, seq, ack, f, d).to_bytes(1);
-        let r = t.on_packet(&from_peer(9000, 0, flags::SYN | flags::ACK, b""));
+        let r = t.on_packet(&from_peer(9000, 0, Flags::SYN | Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::SynSent, State::Established)]);
-        assert_eq!((r.replies[0].seq, r.replies[0].ack), (0, 9001));
+        assert_eq!((r.replies[0].seq.0, r.replies[0].ack.0), (0, 9001));
         t.send(b"abc");
         assert_eq!(t.poll_output()[0].payload, b"abc");
-        t.on_packet(&from_peer(9001, 3, flags::PSH | flags::ACK, b"abc"));
+        t.on_packet(&from_peer(9001, 3, Flags::PSH | Flags::ACK, b"abc"));
         assert_eq!(t.received, b"abc");
         t.close();
         let fin = t.poll_output();
         assert_eq!(fin.len(), 1, "the owed ACK rides on the FIN");
         assert_eq!(
-            (fin[0].flags, fin[0].seq, fin[0].ack),
-            (flags::FIN | flags::ACK, 3, 9004)
+            (fin[0].flags, fin[0].seq.0, fin[0].ack.0),
+            (Flags::FIN | Flags::ACK, 3, 9004)
         );
-        let r = t.on_packet(&from_peer(9004, 4, flags::ACK, b""));
+        let r = t.on_packet(&from_peer(9004, 4, Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::FinWait1, State::FinWait2)]);
-        let r = t.on_packet(&from_peer(9004, 4, flags::FIN | flags::ACK, b""));
+        let r = t.on_packet(&from_peer(9004, 4, Flags::FIN | Flags::ACK, b""));
         assert_eq!(r.transitions(), [(State::FinWait2, State::TimeWait)]);
-        assert_eq!(r.replies[0].ack, 9005);
+        assert_eq!(r.replies[0].ack.0, 9005);
         // Their FIN again (our ACK was lost): acknowledged again.
-        let r = t.on_packet(&from_peer(9004, 4, flags::FIN | flags::ACK, b""));
+        let r = t.on_packet(&from_peer(9004, 4, Flags::FIN | Flags::ACK, b""));
         assert_eq!(r.answers(), ["ACK"]);
         assert_eq!(
             t.time_wait_done().transitions(),
@@ -1625,7 +1543,7 @@ mod tests {
     #[test]
     fn bad_checksum_is_dropped_silently() {
         let mut t = listening();
-        let mut bytes = from_kernel(1000, 0, flags::SYN, b"");
+        let mut bytes = from_kernel(1000, 0, Flags::SYN, b"");
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01; // flip one bit of the MSS option
         let r = t.on_packet(&bytes);
@@ -1642,7 +1560,7 @@ mod tests {
     #[test]
     fn bad_ip_header_checksum_is_dropped() {
         let mut t = listening();
-        let mut bytes = from_kernel(1000, 0, flags::SYN, b"");
+        let mut bytes = from_kernel(1000, 0, Flags::SYN, b"");
         bytes[10] ^= 0xff;
         assert!(t.on_packet(&bytes).dropped());
         assert_eq!(t.state, State::Listen);
@@ -1651,53 +1569,53 @@ mod tests {
     #[test]
     fn wrong_ack_in_syn_received_gets_rst_with_seq_of_that_ack() {
         let mut t = listening();
-        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
-        let r = t.on_packet(&from_kernel(1001, 777, flags::ACK, b""));
+        t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 777, Flags::ACK, b""));
         assert_eq!(r.answers(), ["RST"]);
-        assert_eq!(r.replies[0].flags, flags::RST);
-        assert_eq!(r.replies[0].seq, 777);
+        assert_eq!(r.replies[0].flags, Flags::RST);
+        assert_eq!(r.replies[0].seq.0, 777);
         assert_eq!(t.state, State::SynReceived);
     }
 
     #[test]
     fn ack_beyond_what_we_sent_is_answered_with_ack() {
         let mut t = established();
-        let r = t.on_packet(&from_kernel(1001, 9999, flags::ACK, b""));
+        let r = t.on_packet(&from_kernel(1001, 9999, Flags::ACK, b""));
         assert_eq!(r.answers(), ["ACK"]);
-        assert_eq!((r.replies[0].seq, r.replies[0].ack), (5001, 1001));
-        assert_eq!(t.snd_una, 5001);
+        assert_eq!((r.replies[0].seq.0, r.replies[0].ack.0), (5001, 1001));
+        assert_eq!(t.snd_una.0, 5001);
     }
 
     #[test]
     fn rst_mid_handshake_returns_a_listener_to_listen() {
         let mut t = listening();
-        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
-        let r = t.on_packet(&from_kernel(1001, 0, flags::RST, b""));
+        t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 0, Flags::RST, b""));
         assert_eq!(r.transitions(), [(State::SynReceived, State::Listen)]);
         assert!(r.replies.is_empty());
         // …and it can take a new connection.
-        let r = t.on_packet(&from_kernel(2000, 0, flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(2000, 0, Flags::SYN, b""));
         assert_eq!(r.transitions(), [(State::Listen, State::SynReceived)]);
     }
 
     #[test]
     fn rst_in_window_but_not_exact_gets_a_challenge_ack() {
         let mut t = established();
-        let r = t.on_packet(&from_kernel(1010, 0, flags::RST, b""));
+        let r = t.on_packet(&from_kernel(1010, 0, Flags::RST, b""));
         assert_eq!(r.answers(), ["challenge ACK"]);
         assert_eq!(t.state, State::Established);
         // Outside the window: dropped without a word.
-        let r = t.on_packet(&from_kernel(1001 + 100_000, 0, flags::RST, b""));
+        let r = t.on_packet(&from_kernel(1001 + 100_000, 0, Flags::RST, b""));
         assert!(r.dropped() && r.replies.is_empty());
         // Exactly at RCV.NXT: the connection is reset.
-        let r = t.on_packet(&from_kernel(1001, 0, flags::RST, b""));
+        let r = t.on_packet(&from_kernel(1001, 0, Flags::RST, b""));
         assert_eq!(r.transitions(), [(State::Established, State::Closed)]);
     }
 
     #[test]
     fn syn_on_open_connection_gets_challenge_ack() {
         let mut t = established();
-        let r = t.on_packet(&from_kernel(1001, 0, flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 0, Flags::SYN, b""));
         assert_eq!(r.answers(), ["challenge ACK"]);
         assert_eq!(t.state, State::Established);
     }
@@ -1706,12 +1624,12 @@ mod tests {
     fn data_before_the_handshake_is_reset() {
         // Data with an ACK to a listener: it acknowledges nothing we sent.
         let mut t = listening();
-        let r = t.on_packet(&from_kernel(1000, 4242, flags::PSH | flags::ACK, b"early"));
+        let r = t.on_packet(&from_kernel(1000, 4242, Flags::PSH | Flags::ACK, b"early"));
         assert_eq!(r.answers(), ["RST"]);
-        assert_eq!(r.replies[0].seq, 4242);
+        assert_eq!(r.replies[0].seq.0, 4242);
         assert!(t.received.is_empty());
         // Data without any flag: dropped.
-        let r = t.on_packet(&from_kernel(1000, 0, 0, b"early"));
+        let r = t.on_packet(&from_kernel(1000, 0, Flags::NONE, b"early"));
         assert!(r.dropped());
         assert_eq!(t.state, State::Listen);
     }
@@ -1720,18 +1638,18 @@ mod tests {
     fn data_riding_on_the_handshake_ack_is_taken() {
         // The peer's bare ACK was lost; its first data segment carries the same ACK.
         let mut t = listening();
-        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
-        let r = t.on_packet(&from_kernel(1001, 5001, flags::PSH | flags::ACK, b"early"));
+        t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 5001, Flags::PSH | Flags::ACK, b"early"));
         assert_eq!(r.transitions(), [(State::SynReceived, State::Established)]);
         assert_eq!(t.received, b"early");
-        assert_eq!(t.poll_output()[0].ack, 1006);
+        assert_eq!(t.poll_output()[0].ack.0, 1006);
     }
 
     #[test]
     fn data_in_syn_received_without_ack_is_dropped() {
         let mut t = listening();
-        t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
-        let r = t.on_packet(&from_kernel(1001, 0, flags::PSH, b"early"));
+        t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
+        let r = t.on_packet(&from_kernel(1001, 0, Flags::PSH, b"early"));
         assert!(r.dropped());
         assert!(t.received.is_empty());
     }
@@ -1741,19 +1659,19 @@ mod tests {
         let mut t = established();
         let other = SocketAddrV4::new(*US.ip(), 9);
         // Without ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-        let r = t.on_packet(&seg(KERNEL, other, 300, 0, flags::SYN, b"").to_bytes(1));
+        let r = t.on_packet(&seg(KERNEL, other, 300, 0, Flags::SYN, b"").to_bytes(1));
         assert_eq!(r.answers(), ["RST"]);
         let rst = &r.replies[0];
         assert_eq!(
-            (rst.flags, rst.seq, rst.ack),
-            (flags::RST | flags::ACK, 0, 301)
+            (rst.flags, rst.seq.0, rst.ack.0),
+            (Flags::RST | Flags::ACK, 0, 301)
         );
         assert_eq!((rst.src, rst.dst), (other, KERNEL));
         // With ACK: <SEQ=SEG.ACK><CTL=RST>.
-        let r = t.on_packet(&seg(KERNEL, other, 300, 55, flags::ACK, b"x").to_bytes(1));
-        assert_eq!((r.replies[0].flags, r.replies[0].seq), (flags::RST, 55));
+        let r = t.on_packet(&seg(KERNEL, other, 300, 55, Flags::ACK, b"x").to_bytes(1));
+        assert_eq!((r.replies[0].flags, r.replies[0].seq.0), (Flags::RST, 55));
         // A RST for another port: dropped.
-        let r = t.on_packet(&seg(KERNEL, other, 300, 0, flags::RST, b"").to_bytes(1));
+        let r = t.on_packet(&seg(KERNEL, other, 300, 0, Flags::RST, b"").to_bytes(1));
         assert!(r.dropped() && r.replies.is_empty());
         assert_eq!(t.state, State::Established);
     }
@@ -1761,23 +1679,23 @@ mod tests {
     #[test]
     fn old_duplicate_data_is_acknowledged_not_delivered_again() {
         let mut t = established();
-        t.on_packet(&from_kernel(1001, 5001, flags::ACK, b"abc"));
+        t.on_packet(&from_kernel(1001, 5001, Flags::ACK, b"abc"));
         t.poll_output();
-        let r = t.on_packet(&from_kernel(1001, 5001, flags::ACK, b"abc"));
+        let r = t.on_packet(&from_kernel(1001, 5001, Flags::ACK, b"abc"));
         assert_eq!(r.answers(), ["ACK"]);
-        assert_eq!(r.replies[0].ack, 1004);
+        assert_eq!(r.replies[0].ack.0, 1004);
         assert_eq!(t.received, b"abc");
         // Partly old, partly new: only the new part is taken.
-        t.on_packet(&from_kernel(1002, 5001, flags::ACK, b"bcde"));
+        t.on_packet(&from_kernel(1002, 5001, Flags::ACK, b"bcde"));
         assert_eq!(t.received, b"abcde");
     }
 
     #[test]
     fn data_after_a_gap_gets_a_duplicate_ack() {
         let mut t = established();
-        let r = t.on_packet(&from_kernel(1100, 5001, flags::ACK, b"later"));
+        let r = t.on_packet(&from_kernel(1100, 5001, Flags::ACK, b"later"));
         assert_eq!(r.answers(), ["ACK"]);
-        assert_eq!(r.replies[0].ack, 1001);
+        assert_eq!(r.replies[0].ack.0, 1001);
         assert!(t.received.is_empty());
     }
 
@@ -1799,21 +1717,21 @@ mod tests {
     #[test]
     fn syn_sent_rejects_a_syn_ack_for_another_syn() {
         let (mut t, _) = Tcb::connect(US, KERNEL, IsnClock::fixed(100));
-        let r = t.on_packet(&seg(KERNEL, US, 9000, 50, flags::SYN | flags::ACK, b"").to_bytes(1));
+        let r = t.on_packet(&seg(KERNEL, US, 9000, 50, Flags::SYN | Flags::ACK, b"").to_bytes(1));
         assert_eq!(r.answers(), ["RST"]);
-        assert_eq!(r.replies[0].seq, 50);
+        assert_eq!(r.replies[0].seq.0, 50);
         assert_eq!(t.state, State::SynSent);
         // A RST acknowledging our SYN: refused.
-        let r = t.on_packet(&seg(KERNEL, US, 0, 101, flags::RST | flags::ACK, b"").to_bytes(1));
+        let r = t.on_packet(&seg(KERNEL, US, 0, 101, Flags::RST | Flags::ACK, b"").to_bytes(1));
         assert_eq!(r.transitions(), [(State::SynSent, State::Closed)]);
     }
 
     #[test]
     fn sequence_comparison_wraps() {
-        assert!(seq_lt(u32::MAX, 0));
-        assert!(seq_lt(u32::MAX - 5, 3));
-        assert!(!seq_lt(3, u32::MAX - 5));
-        assert!(seq_le(7, 7));
+        assert!(Seq(u32::MAX) < Seq(0));
+        assert!(Seq(u32::MAX - 5) < Seq(3));
+        assert!(Seq(3) > Seq(u32::MAX - 5));
+        assert!(Seq(7) <= Seq(7));
     }
 
     #[test]
@@ -1834,13 +1752,13 @@ mod tests {
     #[test]
     fn large_sends_are_cut_to_the_peer_mss_and_window() {
         let mut t = listening();
-        let mut syn = seg(KERNEL, US, 1000, 0, flags::SYN, b"");
+        let mut syn = seg(KERNEL, US, 1000, 0, Flags::SYN, b"");
         syn.mss = Some(100);
         syn.window = 250;
         t.on_segment(&syn);
-        t.on_packet(&seg(KERNEL, US, 1001, 5001, flags::ACK, b"").to_bytes(1));
+        t.on_packet(&seg(KERNEL, US, 1001, 5001, Flags::ACK, b"").to_bytes(1));
         // The window from the last ACK was 64,240; make it small again.
-        let mut small = seg(KERNEL, US, 1001, 5001, flags::ACK, b"");
+        let mut small = seg(KERNEL, US, 1001, 5001, Flags::ACK, b"");
         small.window = 250;
         t.on_segment(&small);
         t.send(&[7u8; 1000]);
@@ -1859,7 +1777,7 @@ mod tests {
                 0 => listening(),
                 1 => {
                     let mut t = listening();
-                    t.on_packet(&from_kernel(1000, 0, flags::SYN, b""));
+                    t.on_packet(&from_kernel(1000, 0, Flags::SYN, b""));
                     t
                 }
                 2 => established(),
@@ -1896,16 +1814,16 @@ mod tests {
                 for (seq, ack, f, window, data, near) in segs {
                     // Half the time, numbers near the ones the connection expects.
                     let (seq, ack) = if near {
-                        (t.rcv_nxt.wrapping_add(seq % 16), t.snd_una.wrapping_add(ack % 16))
+                        (t.rcv_nxt.0.wrapping_add(seq % 16), t.snd_una.0.wrapping_add(ack % 16))
                     } else {
                         (seq, ack)
                     };
-                    let mut s = seg(KERNEL, US, seq, ack, f, &data);
+                    let mut s = seg(KERNEL, US, seq, ack, Flags::from_bits(f as u16), &data);
                     s.window = window;
                     let _ = t.on_packet(&s.to_bytes(1));
                     t.send(b"x");
                     let _ = t.poll_output();
-                    prop_assert!(seq_le(t.snd_una, t.snd_nxt));
+                    prop_assert!(t.snd_una <= t.snd_nxt);
                 }
             }
         }

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::escape;
-use crate::dissect::model::{Dissection, Layer, Proto, Timestamp};
-use crate::render::ladder::{flag_words, preview};
-use crate::stream::state::{Machines, State};
+use crate::dissect::model::{Dissection, Timestamp};
+use crate::dissect::tcp::{Flags, Seq};
+use crate::render::ladder::{flag_words, preview, segment};
+use crate::stream::state::{Machines, State, inferred_name};
 
 /// Page geometry, in SVG user units (pixels at 100 %).
 const WIDTH: u32 = 1000;
@@ -30,9 +31,10 @@ const TO_LEFT: &str = "#b45309";
 struct Row {
     packet: usize,
     number: u64,
-    time: Option<f64>,
+    /// Seconds since the capture's first packet, as every view writes them.
+    time: Option<String>,
     to_right: bool,
-    flags: u16,
+    flags: Flags,
     numbers: String,
     marks: Vec<&'static str>,
     preview: Option<String>,
@@ -41,11 +43,11 @@ struct Row {
 }
 
 struct Lane {
-    stream: Option<u64>,
+    stream: Option<u32>,
     left: String,
     right: String,
     machines: Machines,
-    initial: [State; 2],
+    initial: [Option<State>; 2],
     rows: Vec<Row>,
 }
 
@@ -53,103 +55,9 @@ struct Lane {
 #[derive(Default)]
 pub struct Ladder {
     lanes: Vec<Lane>,
-    by_key: HashMap<(Option<u64>, String, String), usize>,
+    by_key: HashMap<(Option<u32>, String, String), usize>,
     /// Packets that are not TCP (not drawn).
     other: u64,
-}
-
-/// What the diagram needs from one TCP segment.
-struct Seg {
-    src: String,
-    dst: String,
-    stream: Option<u64>,
-    flags: u16,
-    seq: u64,
-    ack: u64,
-    win: Option<u64>,
-    len: u64,
-    payload: std::ops::Range<usize>,
-    marks: Vec<&'static str>,
-}
-
-fn addr(d: &Dissection, ip: Option<&Layer>, which: usize, port: u64) -> String {
-    let Some(l) = ip else {
-        return format!("?:{port}");
-    };
-    let (names, v6) = match l.proto {
-        Proto::Ipv4 => (["ip.src", "ip.dst"], false),
-        _ => (["ipv6.src", "ipv6.dst"], true),
-    };
-    let a = d
-        .layer_field(l, names[which])
-        .map_or_else(|| "?".to_string(), |f| f.tshark(&d.data));
-    if v6 {
-        format!("[{a}]:{port}")
-    } else {
-        format!("{a}:{port}")
-    }
-}
-
-/// The first TCP header that is not quoted inside an ICMP error.
-fn segment(d: &Dissection) -> Option<Seg> {
-    let ti = d.layers.iter().position(|l| l.proto == Proto::Tcp)?;
-    if d.layers[..ti]
-        .iter()
-        .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
-    {
-        return None;
-    }
-    let l = &d.layers[ti];
-    let num = |n: &str| d.layer_field(l, n).and_then(|f| f.value.as_u64());
-    let has = |n: &str| d.layer_field(l, n).is_some();
-    let sport = num("tcp.srcport")?;
-    let dport = num("tcp.dstport")?;
-    let flags = num("tcp.flags")? as u16;
-    let seq_raw = num("tcp.seq_raw")?;
-    let ack_raw = num("tcp.ack_raw").unwrap_or(0);
-    // The stream analysis adds tcp.nxtseq; then tcp.seq and tcp.ack are relative.
-    let relative = has("tcp.nxtseq");
-    let len = num("tcp.len").unwrap_or(0);
-    let hdr = num("tcp.hdr_len").unwrap_or(20) as usize;
-    let start = l.at as usize + hdr;
-    let ip = d.layers[..ti]
-        .iter()
-        .rev()
-        .find(|l| matches!(l.proto, Proto::Ipv4 | Proto::Ipv6));
-    let mut marks = Vec::new();
-    for (name, word) in [
-        ("tcp.analysis.retransmission", "retransmission"),
-        ("tcp.analysis.out_of_order", "out of order"),
-        ("tcp.analysis.lost_segment", "previous segment not captured"),
-        ("tcp.analysis.duplicate_ack", "dup ACK"),
-        ("tcp.analysis.zero_window", "zero window"),
-        ("tcp.analysis.window_update", "window update"),
-        ("tcp.analysis.keep_alive", "keep-alive"),
-    ] {
-        if has(name) {
-            marks.push(word);
-        }
-    }
-    Some(Seg {
-        src: addr(d, ip, 0, sport),
-        dst: addr(d, ip, 1, dport),
-        stream: num("tcp.stream"),
-        flags,
-        seq: if relative {
-            num("tcp.seq").unwrap_or(seq_raw)
-        } else {
-            seq_raw
-        },
-        ack: if relative {
-            num("tcp.ack").unwrap_or(ack_raw)
-        } else {
-            ack_raw
-        },
-        win: num("tcp.window_size").or_else(|| num("tcp.window_size_value")),
-        len,
-        payload: start.min(d.data.len())..(start + len as usize).min(d.data.len()),
-        marks,
-    })
 }
 
 impl Ladder {
@@ -179,28 +87,20 @@ impl Ladder {
         });
         let lane = &mut self.lanes[li];
         let to_right = seg.src == lane.left;
-        let mut numbers = format!("seq={}", seg.seq);
-        if seg.flags & 0x010 != 0 {
-            let _ = write!(numbers, " ack={}", seg.ack);
-        }
-        if let Some(w) = seg.win {
-            let _ = write!(numbers, " win={w}");
-        }
-        if seg.len > 0 || seg.flags & 0x002 == 0 {
-            let _ = write!(numbers, " len={}", seg.len);
-        }
+        // The same label as the terminal's ladder (relative numbers, scaled window).
+        let numbers = seg.numbers(false);
         let from = usize::from(!to_right);
         let changed = lane.machines.segment(
             from,
             seg.flags,
-            seg.seq as u32,
-            seg.ack as u32,
-            seg.len as u32,
+            Seq(seg.seq),
+            Seq(seg.ack),
+            seg.len.unwrap_or(0),
         );
         let states = (changed[0] || changed[1]).then(|| {
             let name = |i: usize| {
                 if changed[i] {
-                    lane.machines.states[i].name().to_string()
+                    lane.machines.name(i).to_string()
                 } else {
                     String::new()
                 }
@@ -211,15 +111,15 @@ impl Ladder {
         lane.rows.push(Row {
             packet: index,
             number: d.number,
-            time: match (d.ts, first) {
-                (Some(t), Some(f)) => Some(t.since(f)),
+            time: match (d.ts, d.capture_start.or(first)) {
+                (Some(t), Some(f)) => Some(crate::render::seconds_since(t, f)),
                 _ => None,
             },
             to_right,
             flags: seg.flags,
             numbers,
             marks: seg.marks,
-            preview: (seg.len > 0 && !data.is_empty()).then(|| preview(data, 60)),
+            preview: (seg.len.unwrap_or(0) > 0 && !data.is_empty()).then(|| preview(data, 60)),
             states,
         });
     }
@@ -328,9 +228,9 @@ impl Ladder {
             out,
             "<text class=\"wl-state\" x=\"{}\" y=\"{y}\">{}</text><text class=\"wl-state\" x=\"{}\" y=\"{y}\" text-anchor=\"end\">{}</text>",
             LEFT + 6,
-            lane.initial[0].name(),
+            inferred_name(lane.initial[0]),
             RIGHT - 6,
-            lane.initial[1].name()
+            inferred_name(lane.initial[1])
         );
         let top = y + 4;
         let mut rows = String::new();
@@ -343,9 +243,9 @@ impl Ladder {
             };
             let flags = flag_words(r.flags);
             let fclass = match r.flags {
-                f if f & 0x004 != 0 => "wl-rst",
-                f if f & 0x002 != 0 => "wl-syn",
-                f if f & 0x001 != 0 => "wl-fin",
+                f if f.rst() => "wl-rst",
+                f if f.syn() => "wl-syn",
+                f if f.fin() => "wl-fin",
                 _ => "wl-flags",
             };
             let mut extra = 0;
@@ -355,7 +255,7 @@ impl Ladder {
             if r.states.is_some() {
                 extra += SMALL_ROW;
             }
-            let time = r.time.map_or("-".to_string(), |t| format!("{t:.6}"));
+            let time = r.time.clone().unwrap_or_else(|| "-".to_string());
             let marks = if r.marks.is_empty() {
                 String::new()
             } else {

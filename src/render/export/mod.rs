@@ -73,7 +73,8 @@ impl Export {
             return;
         }
         if self.first.is_none() {
-            self.first = d.ts;
+            // The capture's first packet (the pipeline's), even when it is filtered out.
+            self.first = d.capture_start.or(d.ts);
         }
         let index = self.packets.len();
         self.ladder.add(index, d, self.first);
@@ -199,7 +200,7 @@ fn page_packet(d: &Dissection, first: Timestamp, explain: &mut serde_json::Map<S
     let mut line = String::new();
     super::summary::line(d, first, false, &mut line);
     p["line"] = json!(line.trim_end());
-    p["t"] = json!(d.ts.map(|t| t.since(first)));
+    p["t"] = json!(d.ts.map(|t| t.since(d.capture_start.unwrap_or(first))));
     p
 }
 
