@@ -300,6 +300,11 @@ pub struct TcpServeArgs {
     /// After a connection ends, wait for the next one.
     #[arg(long, short = 'k')]
     pub keep: bool,
+    /// Write the bytes received to standard output exactly as they came (for a pipe or a
+    /// file). Without it, control characters are shown escaped (`\x1b`), so a peer cannot
+    /// drive your terminal.
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub sock: crate::demos::SockOpts,
 }
@@ -308,6 +313,10 @@ pub struct TcpServeArgs {
 pub struct TcpConnectArgs {
     /// Where to connect, as HOST:PORT (e.g. 127.0.0.1:7007).
     pub addr: String,
+    /// Write the bytes received to standard output exactly as they came (for a pipe or a
+    /// file). Without it, control characters are shown escaped (`\x1b`).
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub sock: crate::demos::SockOpts,
 }
@@ -400,6 +409,10 @@ pub struct UdpRecvArgs {
     /// Send each datagram back to its sender.
     #[arg(long)]
     pub echo: bool,
+    /// Write each datagram to standard output exactly as it came (then a newline). Without
+    /// it, each datagram is one line with its control characters (a newline too) escaped.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]

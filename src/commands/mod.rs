@@ -8,6 +8,7 @@ pub mod handshake;
 pub mod lab;
 pub mod lessons;
 pub mod sio;
+pub mod stop;
 pub mod synth;
 pub mod tcp;
 pub mod tour;

@@ -15,6 +15,7 @@ use super::Error;
 use crate::cli::{SioCommand, SioConnectArgs, SioDemoArgs, SioServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
 use crate::dissect::engineio;
+use crate::escape::{escape, escape_lines, escaped};
 use crate::sio::client::{self, Client, ClientOptions, Dir, Incoming, Trace};
 use crate::sio::demo::{self, DemoOptions};
 use crate::sio::id::ID_BITS;
@@ -75,10 +76,11 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             line = lines.next_line(), if stdin_open => match line {
+                // Answers quote what clients sent (their acks): escaped, lines kept.
                 Ok(Some(line)) => match server::console(&running.io, &line, opts.ack_timeout).await {
                     Ok(out) if out.is_empty() => {}
-                    Ok(out) => println!("{out}"),
-                    Err(e) => println!("{} {e}", "console:".red()),
+                    Ok(out) => println!("{}", escape_lines(&out)),
+                    Err(e) => println!("{} {}", "console:".red(), escape(&e.to_string())),
                 },
                 // No keyboard (started by a script): keep serving until Ctrl-C or a signal.
                 _ => stdin_open = false,
@@ -90,16 +92,20 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print each packet raw, with its meaning under it.
+/// Print each packet as it went over the wire, with its meaning under it. The server wrote
+/// these: control characters in them are shown escaped ([`crate::escape`]), not obeyed.
 async fn print_traces(mut rx: mpsc::UnboundedReceiver<Trace>, raw: bool) {
     while let Some(t) = rx.recv().await {
         let arrow = match t.dir {
             Dir::Sent => t.dir.arrow().yellow().bold(),
             Dir::Received => t.dir.arrow().green().bold(),
         };
-        println!("{arrow} {}", t.text);
+        println!("{arrow} {}", escape(&t.text));
         if !raw {
-            println!("    {}", engineio::explain(&t.text).dimmed());
+            println!(
+                "    {}",
+                escape(&engineio::explain(&t.text)).into_owned().dimmed()
+            );
         }
     }
 }
@@ -120,10 +126,10 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
         };
         println!(
             "    {}",
-            format!(
-                "the server asked for an ack of {event:?}; answering {}",
+            escaped(format!(
+                "the server asked for an ack of \"{event}\"; answering {}",
                 Value::Array(answer.clone())
-            )
+            ))
             .cyan()
         );
         answer
@@ -138,10 +144,13 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
     )
     .await?;
     println!(
-        "{} socket id {} (Engine.IO session {})",
+        "{} {}",
         "connected:".bold(),
-        c.socket_id,
-        c.handshake.sid.as_deref().unwrap_or("?")
+        escaped(format!(
+            "socket id {} (Engine.IO session {})",
+            c.socket_id,
+            c.handshake.sid.as_deref().unwrap_or("?")
+        ))
     );
     let failed = match &a.script {
         Some(path) => {
@@ -155,10 +164,11 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
                     Err(e) => {
                         failed += 1;
                         println!(
-                            "{} {}:{}: {e}",
+                            "{} {}:{}: {}",
                             "failed:".red().bold(),
                             path.display(),
-                            n + 1
+                            n + 1,
+                            escape(&e.to_string())
                         );
                     }
                 }
@@ -177,13 +187,13 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
                         Ok(Some(line)) => match command(&mut c, &line).await {
                             Ok(Flow::Quit) => break,
                             Ok(Flow::Go) => {}
-                            Err(e) => println!("{} {e}", "error:".red()),
+                            Err(e) => println!("{} {}", "error:".red(), escape(&e.to_string())),
                         },
                         _ => break,
                     },
                     got = c.next(Duration::from_secs(3600)) => {
                         if let Some(Incoming::Closed(why)) = got {
-                            println!("{} {why}", "closed:".red().bold());
+                            println!("{} {}", "closed:".red().bold(), escape(&why));
                             break;
                         }
                     }
@@ -236,7 +246,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
             let v = c.emit_with_ack(word, &args(data), ACK_WAIT).await?;
             println!(
                 "    {}",
-                format!("ack for {word:?}: {}", Value::Array(v)).cyan()
+                escaped(format!("ack for \"{word}\": {}", Value::Array(v))).cyan()
             );
         }
         "/join" | "/leave" if !word.is_empty() => {
@@ -245,7 +255,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
                 .await?;
             println!(
                 "    {}",
-                format!("{}: {}", &cmd[1..], Value::Array(v)).cyan()
+                escaped(format!("{}: {}", &cmd[1..], Value::Array(v))).cyan()
             );
         }
         "/raw" if !rest.is_empty() => c.send_raw(rest)?,
@@ -273,7 +283,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
             {
                 Some(e) => println!(
                     "    {}",
-                    format!("got {:?} {}", e.name, Value::Array(e.args)).cyan()
+                    escaped(format!("got \"{}\" {}", e.name, Value::Array(e.args))).cyan()
                 ),
                 None => return Err(format!("no {word:?} event within {secs} s").into()),
             }

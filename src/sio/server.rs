@@ -116,8 +116,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// Write one log line. Room names, event names and chat text come from clients: the whole
+    /// line is escaped ([`crate::escape`]), so a client's ESC, BEL or CR is shown, not obeyed,
+    /// and cannot forge a line of its own.
     fn log(&self, line: String) {
-        (self.log)(line)
+        (self.log)(crate::escape::escaped(line))
     }
 }
 
