@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::Error;
+use super::stop::Signals;
 use crate::cli::{ViewArgs, WsCommand, WsConnectArgs, WsEchoArgs, WsLoadArgs, WsServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
 use crate::dissect::{Dissection, dissect_into};
@@ -71,6 +72,15 @@ fn printer(
 }
 
 async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
+    // Catch Ctrl-C and SIGTERM before anything else: from now on they stop the server cleanly.
+    let mut signals = Signals::new()?;
+    if !(args.head_timeout > 0.0 && args.head_timeout.is_finite()) {
+        return Err(format!(
+            "--head-timeout {}: the time must be a positive number of seconds",
+            args.head_timeout
+        )
+        .into());
+    }
     let host = if args.public { "0.0.0.0" } else { "127.0.0.1" };
     let listener = TcpListener::bind((host, args.port))
         .await
@@ -92,12 +102,27 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
             Mode::Chat => "chat: every message goes to every client",
         }
     );
-    println!("listening on {addr}; Ctrl-C stops");
+    let max_connections = args
+        .max_connections
+        .unwrap_or_else(server::default_max_connections);
+    println!(
+        "listening on {addr}; at most {max_connections} connections, {} s for a request head; Ctrl-C stops",
+        args.head_timeout
+    );
     let cfg = ServerConfig {
         mode,
         max_message: args.max_message,
         idle_timeout: args.idle_timeout.map(Duration::from_secs_f64),
         preview: 4096,
+        head_timeout: Duration::from_secs_f64(args.head_timeout),
+        max_connections,
+        queue_messages: args.queue,
+        queue_bytes: args.queue_bytes,
+        // Warnings (the cap reached, a client that fell behind) always go to standard error,
+        // --quiet or not.
+        warn: Some(server::Warn(Arc::new(|line: String| {
+            eprintln!("wirelab ws serve: {}", crate::escape::escape(&line))
+        }))),
     };
     let (events, task) = if args.quiet {
         (None, None)
@@ -111,14 +136,21 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
         .explaining();
         (Some(tx), Some(printer(shower, rx)))
     };
-    server::serve(listener, cfg, events, async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut stopped_by = None;
+    let report = server::serve(listener, cfg, events, async {
+        stopped_by = Some(signals.recv().await);
     })
     .await?;
     if let Some(t) = task {
         let _ = t.await;
     }
-    println!("server stopped");
+    println!(
+        "server stopped{}: {}",
+        stopped_by
+            .map(|s| format!(" ({})", super::stop::stopped_by(s)))
+            .unwrap_or_default(),
+        report.summary()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,311 @@
+//! wirelab's servers under abuse, run as real processes on 127.0.0.1: slow request heads
+//! (slowloris), too many connections, clients that never read or only ping, and `--port 0`.
+//! Each load here is bounded in count and in time and stops by itself.
+
+mod common;
+mod servers;
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use servers::{Server, wirelab};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// Open `n` connections that send the start of a request head and then one byte a second,
+/// never finishing it (for at most `max_secs`). Returns, for each, when the server closed it
+/// (seconds after the start) and what it answered; `None` if it never closed.
+async fn slowloris(
+    port: u16,
+    n: usize,
+    first: &'static [u8],
+    max_secs: u64,
+) -> Vec<Option<(f64, Vec<u8>)>> {
+    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for _ in 0..n {
+        tasks.spawn(async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+            s.write_all(first).await.ok()?;
+            let mut got = Vec::new();
+            for _ in 0..max_secs {
+                let mut buf = [0u8; 1024];
+                match timeout(Duration::from_secs(1), s.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return Some((start.elapsed().as_secs_f64(), got)),
+                    Ok(Ok(k)) => got.extend_from_slice(&buf[..k]),
+                    Err(_) => {}
+                }
+                // One more byte of a header that never ends.
+                if s.write_all(b"x").await.is_err() {
+                    return Some((start.elapsed().as_secs_f64(), got));
+                }
+            }
+            None
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        out.push(r.unwrap());
+    }
+    out
+}
+
+/// Check that all slow connections were closed after the deadline (about `deadline` s) with
+/// a 408 answer if `want_408`; print what was measured.
+fn check_closed(what: &str, got: &[Option<(f64, Vec<u8>)>], deadline: f64, want_408: bool) {
+    let closed: Vec<&(f64, Vec<u8>)> = got.iter().flatten().collect();
+    assert_eq!(
+        closed.len(),
+        got.len(),
+        "{what}: {} of {} slow connections were never closed",
+        got.len() - closed.len(),
+        got.len()
+    );
+    let first = closed.iter().map(|c| c.0).fold(f64::MAX, f64::min);
+    let last = closed.iter().map(|c| c.0).fold(0.0, f64::max);
+    println!(
+        "{what}: {} slow connections closed between {first:.1} s and {last:.1} s (deadline {deadline} s)",
+        closed.len()
+    );
+    // Not before the deadline (the server waited for the head), and not long after it (a
+    // byte a second did not extend it: each connection sent about `last` bytes).
+    assert!(
+        first >= deadline - 0.5,
+        "{what}: closed after {first} s, before the deadline"
+    );
+    assert!(
+        last < deadline + 10.0,
+        "{what}: the last was closed only after {last} s"
+    );
+    if want_408 {
+        for (_, answer) in &closed {
+            let text = String::from_utf8_lossy(answer);
+            assert!(
+                text.starts_with("HTTP/1.1 408"),
+                "{what}: answered {text:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_serve_closes_a_slow_request_head_at_its_deadline() {
+    // The default deadline: 10 s for the whole head.
+    let server = Server::start(wirelab(&[
+        "ws", "serve", "--echo", "--quiet", "--port", "0",
+    ]));
+    let got = slowloris(server.port, 200, b"GET /ws HTTP/1.1\r\n", 30).await;
+    check_closed("ws serve", &got, 10.0, true);
+    // It still serves: a real client echoes.
+    let url = format!("ws://127.0.0.1:{}/ws", server.port);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    ws.send(Message::text("still here")).await.unwrap();
+    let echo = ws.next().await.unwrap().unwrap();
+    assert_eq!(echo.to_text().unwrap(), "still here");
+    drop(ws);
+    let end = server.interrupt();
+    assert!(
+        end.stdout()
+            .contains("200 closed for a request head that came too slowly (408)"),
+        "{}",
+        end.stdout()
+    );
+}
+
+/// A raw request; returns the status line of the answer.
+async fn status_of(port: u16, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_serve_answers_503_past_its_connection_cap() {
+    let server = Server::start(wirelab(&[
+        "ws",
+        "serve",
+        "--echo",
+        "--quiet",
+        "--port",
+        "0",
+        "--max-connections",
+        "20",
+    ]));
+    let url = format!("ws://127.0.0.1:{}/ws", server.port);
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(tokio_tungstenite::connect_async(&url).await.unwrap().0);
+    }
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    for _ in 0..5 {
+        let status = status_of(server.port, request.as_bytes()).await;
+        assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    }
+    assert!(
+        server.wait_for(5, |_, err| err.contains("refusing new ones with 503")),
+        "no log line for the refusals:\n{}",
+        server.stderr()
+    );
+    // Five leave; new connections are taken again.
+    for mut ws in held.drain(..5) {
+        let _ = ws.close(None).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let ws = loop {
+        match tokio_tungstenite::connect_async(&url).await {
+            Ok((ws, _)) => break ws,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("no connection after others left: {e}"),
+        }
+    };
+    drop(ws);
+    assert!(
+        server.wait_for(5, |_, err| err
+            .contains("accepting connections again (5 refused")),
+        "{}",
+        server.stderr()
+    );
+    drop(held);
+    let end = server.interrupt();
+    assert!(end.status.success());
+    assert!(
+        end.stdout().contains("5 refused with 503"),
+        "{}",
+        end.stdout()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_chat_disconnects_a_client_that_never_reads() {
+    let server = Server::start(wirelab(&[
+        "ws", "serve", "--chat", "--quiet", "--port", "0",
+    ]));
+    let url = format!("ws://127.0.0.1:{}/ws", server.port);
+    // The slow client: connects and never reads a byte.
+    let (slow, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    // The sender reads everything (the chat sends each message back to it too).
+    let (sender, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut tx, mut rx) = sender.split();
+    const N: usize = 3000;
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < N {
+            match timeout(Duration::from_secs(30), rx.next()).await {
+                Ok(Some(Ok(Message::Binary(_)))) => n += 1,
+                Ok(Some(Ok(_))) => {}
+                _ => break,
+            }
+        }
+        n
+    });
+    let before = server.rss_kib();
+    let payload = vec![0x61u8; 100_000];
+    let mut peak = before;
+    for i in 0..N {
+        tx.send(Message::binary(payload.clone())).await.unwrap();
+        if i % 100 == 0 {
+            peak = peak.max(server.rss_kib());
+        }
+    }
+    let received = reader.await.unwrap();
+    peak = peak.max(server.rss_kib());
+    println!(
+        "ws chat: {N} messages of 100 kB; server RSS {} MiB before, at most {} MiB during (+{} MiB)",
+        before / 1024,
+        peak / 1024,
+        (peak - before) / 1024
+    );
+    assert_eq!(received, N, "the reading client lost messages");
+    // The queue holds at most 16 MiB for the slow client; with buffers, far from 300 MB.
+    assert!(
+        peak - before < 80 * 1024,
+        "the server grew by {} MiB for a client that does not read",
+        (peak - before) / 1024
+    );
+    assert!(
+        server.wait_for(10, |_, err| err.contains("conn 1 (")
+            && err.contains("fell behind")),
+        "no log line naming the slow client:\n{}",
+        server.stderr()
+    );
+    let line = server
+        .stderr()
+        .lines()
+        .find(|l| l.contains("fell behind"))
+        .unwrap()
+        .to_string();
+    println!("{line}");
+    let missed: u64 = line
+        .rsplit("it missed ")
+        .next()
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the number of messages missed");
+    assert!(missed > 0 && missed <= N as u64, "{line}");
+    drop(slow);
+    let end = server.interrupt();
+    assert!(
+        end.stdout().contains("1 disconnected for falling behind"),
+        "{}",
+        end.stdout()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_idle_means_no_data_message_pings_do_not_count() {
+    let server = Server::start(wirelab(&[
+        "ws",
+        "serve",
+        "--echo",
+        "--quiet",
+        "--port",
+        "0",
+        "--idle-timeout",
+        "1",
+    ]));
+    let url = format!("ws://127.0.0.1:{}/ws", server.port);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let start = Instant::now();
+    let mut closed = None;
+    // A ping every 200 ms for at most 6 s; the server must close after about 1 s.
+    'outer: for _ in 0..30 {
+        if ws
+            .send(Message::Ping(b"still here?".to_vec().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let until = Instant::now() + Duration::from_millis(200);
+        while let Ok(Some(msg)) = timeout(until - Instant::now(), ws.next()).await {
+            match msg {
+                Ok(Message::Close(frame)) => {
+                    closed = Some((start.elapsed().as_secs_f64(), frame));
+                    break 'outer;
+                }
+                Ok(_) => {}
+                Err(_) => break 'outer,
+            }
+        }
+    }
+    let (secs, frame) = closed.expect("a client that only pings was never closed");
+    println!("ws serve --idle-timeout 1: a ping-only client was closed after {secs:.1} s");
+    let frame = frame.expect("a close frame with a code");
+    assert_eq!(frame.code, CloseCode::Away);
+    assert!(frame.reason.contains("idle"), "{}", frame.reason);
+    assert!(secs < 5.0, "closed only after {secs} s");
+}
