@@ -309,3 +309,218 @@ async fn ws_idle_means_no_data_message_pings_do_not_count() {
     assert!(frame.reason.contains("idle"), "{}", frame.reason);
     assert!(secs < 5.0, "closed only after {secs} s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sio_serve_closes_a_slow_request_head_at_its_deadline() {
+    let server = Server::start(wirelab(&["sio", "serve", "--quiet", "--port", "0"]));
+    let first: &[u8] = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n";
+    let (slow, silent) = tokio::join!(
+        slowloris(server.port, 200, first, 30),
+        // Connections that send nothing at all are held no longer.
+        slowloris(server.port, 10, b"", 30),
+    );
+    check_closed("sio serve (slow head)", &slow, 10.0, false);
+    check_closed("sio serve (silent)", &silent, 10.0, false);
+    // It still serves: an Engine.IO handshake over polling.
+    let status = status_of(
+        server.port,
+        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let end = server.interrupt();
+    assert!(end.status.success(), "{}", end.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_serve_closes_a_connection_that_sends_nothing() {
+    let server = Server::start(wirelab(&["ws", "serve", "--quiet", "--port", "0"]));
+    let silent = slowloris(server.port, 10, b"", 30).await;
+    check_closed("ws serve (silent)", &silent, 10.0, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sio_serve_answers_503_past_its_connection_cap() {
+    let server = Server::start(wirelab(&[
+        "sio",
+        "serve",
+        "--quiet",
+        "--port",
+        "0",
+        "--max-connections",
+        "5",
+    ]));
+    // Five connections hold every place (an idle TCP connection counts, as a WebSocket does).
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(
+            TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let request = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    for _ in 0..3 {
+        assert_eq!(
+            status_of(server.port, request).await,
+            "HTTP/1.1 503 Service Unavailable"
+        );
+    }
+    assert!(
+        server.wait_for(5, |out, _| out
+            .contains("refusing   5 connections are open")),
+        "{}",
+        server.stdout()
+    );
+    held.clear();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = status_of(
+            server.port,
+            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        if status == "HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Three refusals, and maybe one more while the server noticed the five had gone.
+    assert!(
+        server.wait_for(5, |out, _| out.contains("accepting  connections again (")),
+        "{}",
+        server.stdout()
+    );
+    let end = server.interrupt();
+    assert!(
+        end.stdout().contains("connections refused with 503"),
+        "{}",
+        end.stdout()
+    );
+}
+
+/// A Socket.IO client over a bare WebSocket (Engine.IO v4), connected to the main namespace;
+/// `rcvbuf` shrinks its socket's receive buffer (so that the kernel holds little for it).
+async fn sio_ws(port: u16, rcvbuf: Option<u32>) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(n) = rcvbuf {
+        sock.set_recv_buffer_size(n).unwrap();
+    }
+    let stream = sock.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let open = ws.next().await.unwrap().unwrap();
+    assert!(open.to_text().unwrap().starts_with("0{"), "{open:?}");
+    ws.send(Message::text("40")).await.unwrap();
+    // The CONNECT answer, then the welcome event (answering the server's pings meanwhile).
+    for want in ["40{", "42[\"welcome\""] {
+        loop {
+            let m = ws.next().await.unwrap().unwrap();
+            let t = m.to_text().unwrap();
+            if t == "2" {
+                ws.send(Message::text("3")).await.unwrap();
+                continue;
+            }
+            assert!(t.starts_with(want), "{m:?}");
+            break;
+        }
+    }
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sio_serve_disconnects_a_client_that_falls_behind_and_counts_what_it_missed() {
+    let server = Server::start(wirelab(&["sio", "serve", "--quiet", "--port", "0"]));
+    let mut slow = sio_ws(server.port, Some(4096)).await;
+    let sender = sio_ws(server.port, None).await;
+    let (mut tx, mut rx) = sender.split();
+    // The sender reads everything it gets (the chat comes back to it too).
+    let (count_tx, mut count_rx) = tokio::sync::watch::channel(0usize);
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok(Some(Ok(m))) = timeout(Duration::from_secs(30), rx.next()).await {
+            if m.to_text().is_ok_and(|t| t.starts_with("42[\"chat\"")) {
+                n += 1;
+                let _ = count_tx.send(n);
+            }
+        }
+    });
+    const N: usize = 3000;
+    // 10 kB each: 30 MB in all, more than the kernel's buffers and the queue hold.
+    let text = "x".repeat(10_000);
+    for i in 0..N {
+        tx.send(Message::text(format!("42[\"chat\",\"{i} {text}\"]")))
+            .await
+            .unwrap();
+        // Stay within the sender's own queue: wait for its copies every 200 messages.
+        if i % 200 == 199 {
+            let want = i + 1;
+            timeout(Duration::from_secs(30), count_rx.wait_for(|&n| n >= want))
+                .await
+                .expect("the sender's own messages stopped coming back")
+                .unwrap();
+        }
+    }
+    assert!(
+        server.wait_for(10, |out, _| out.contains("slow        ")),
+        "the slow client was never named:\n{}",
+        server.stdout()
+    );
+    // Now the slow client reads what waited for it: some chats, then why it is being
+    // disconnected, then the DISCONNECT packet.
+    let mut got = 0usize;
+    let mut told = None;
+    let mut disconnected = false;
+    while let Ok(Some(Ok(m))) = timeout(Duration::from_secs(10), slow.next()).await {
+        let Ok(t) = m.to_text() else { continue };
+        if t.starts_with("42[\"chat\"") {
+            got += 1;
+        } else if t.starts_with("42[\"fell_behind\"") {
+            told = Some(t.to_string());
+        } else if t == "41" {
+            disconnected = true;
+            break;
+        }
+    }
+    assert!(told.is_some(), "the client was not told why");
+    assert!(disconnected, "the client was not disconnected");
+    let line = (0..100)
+        .find_map(|_| {
+            let out = server.stdout();
+            let line = out
+                .lines()
+                .find(|l| l.contains("fell behind and missed"))?
+                .to_string();
+            Some(line)
+        })
+        .or_else(|| {
+            server.wait_for(10, |out, _| out.contains("fell behind and missed"));
+            server
+                .stdout()
+                .lines()
+                .find(|l| l.contains("fell behind and missed"))
+                .map(str::to_string)
+        })
+        .expect("no log line with how many messages were missed");
+    let missed: usize = line
+        .rsplit("missed ")
+        .next()
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    println!("sio serve: {N} chats; the slow client got {got}, missed {missed}: {line}");
+    println!("told: {}", told.unwrap());
+    // Never silent loss: every chat was either delivered or counted as missed.
+    assert_eq!(got + missed, N, "{line}");
+    assert!(missed > 0);
+    drop(tx);
+    reader.abort();
+    let end = server.interrupt();
+    assert!(
+        end.stdout().contains("1 disconnected for falling behind"),
+        "{}",
+        end.stdout()
+    );
+}

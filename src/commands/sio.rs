@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::Error;
+use super::stop::Signals;
 use crate::cli::{SioCommand, SioConnectArgs, SioDemoArgs, SioServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
 use crate::dissect::engineio;
@@ -35,6 +36,15 @@ pub fn run(cmd: SioCommand, color: bool) -> Result<ExitCode, Error> {
 }
 
 async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
+    // Catch Ctrl-C and SIGTERM before anything else: from now on they stop the server cleanly.
+    let mut signals = Signals::new()?;
+    if !(a.head_timeout > 0.0 && a.head_timeout.is_finite()) {
+        return Err(format!(
+            "--head-timeout {}: the time must be a positive number of seconds",
+            a.head_timeout
+        )
+        .into());
+    }
     let bind = if a.public {
         eprintln!(
             "{} --public: listening on every interface; anyone who can reach this machine can connect and chat",
@@ -51,6 +61,11 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
         name: a.name.clone(),
         max_payload: a.max_payload,
         verbose: !a.quiet,
+        buffer: a.queue.max(1),
+        head_timeout: Duration::from_secs_f64(a.head_timeout),
+        max_connections: a
+            .max_connections
+            .unwrap_or_else(crate::ws::server::default_max_connections),
         ..ServerOptions::default()
     };
     let log: Log = Arc::new(|line: String| println!("{line}"));
@@ -67,14 +82,18 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
         opts.max_payload
     );
     println!(
+        "at most {} connections, {} s for a request head, {} packets waiting for a client",
+        opts.max_connections, a.head_timeout, opts.buffer
+    );
+    println!(
         "open http://{} for the chat page; type /help for the console (Ctrl-C stops)",
         running.addr
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    loop {
+    let signal = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            sig = signals.recv() => break sig,
             line = lines.next_line(), if stdin_open => match line {
                 // Answers quote what clients sent (their acks): escaped, lines kept.
                 Ok(Some(line)) => match server::console(&running.io, &line, opts.ack_timeout).await {
@@ -86,9 +105,11 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
                 _ => stdin_open = false,
             },
         }
-    }
-    println!("stopping");
+    };
+    println!("stopping ({})", super::stop::stopped_by(signal));
+    let stats = running.stats.clone();
     running.stop().await;
+    println!("server stopped: {}", stats.summary());
     Ok(ExitCode::SUCCESS)
 }
 

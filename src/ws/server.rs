@@ -417,10 +417,10 @@ fn warner(
     }
 }
 
-/// Answer a connection over the cap with 503 and close it. The answer is written first, then
+/// Answer a connection over the cap with 503 and close it (`sio serve` does the same). The answer is written first, then
 /// whatever the client sent is read (briefly) so that closing does not reset the connection
 /// before the client has read the answer; one second in all.
-async fn refuse_busy(mut stream: TcpStream, max: usize, _permit: OwnedSemaphorePermit) {
+pub async fn refuse_busy(mut stream: TcpStream, max: usize, _permit: OwnedSemaphorePermit) {
     let body = format!(
         "this server has {max} connections open, the most it allows; try again in a moment\n"
     );
