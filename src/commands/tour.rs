@@ -20,6 +20,7 @@ use std::time::Instant;
 use colored::Colorize;
 
 use super::Error;
+use super::stop::Stop;
 use crate::cli::TourArgs;
 use crate::dissect::model::LinkType;
 use crate::dissect::{Dissection, dissect_into};
@@ -60,10 +61,14 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Ctrl-C and SIGTERM end the tour where it is, with its closing summary (exit 130 or 143).
+    let stop = Stop::on_signals()?;
     let started = Instant::now();
     let width = super::term_width();
     let lessons = catalogue()?;
-    let mut st = stdout_stepper(args.pace.pace(), color).unit("step");
+    let mut st = stdout_stepper(args.pace.pace(), color)
+        .unit("step")
+        .cancel_on(stop.flag());
 
     let lab = if args.replay {
         None
@@ -75,7 +80,12 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
     }
 
     let mut ran = Vec::new();
+    let mut interrupted = None;
     for (i, lesson) in lessons.iter().enumerate() {
+        if stop.requested() {
+            interrupted = Some(i);
+            break;
+        }
         st.new_part();
         let plan = plan(lesson, args.replay);
         let shown_cmd = match &plan {
@@ -88,12 +98,22 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         };
         let head = section(i + 1, lessons.len(), lesson, &shown_cmd, color, width);
         if st.show(&head)? == Flow::Quit {
+            if stop.requested() {
+                interrupted = Some(i);
+                break;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         let (result, quit) = match plan {
             Plan::Opening => (Ran::Live, opening(&mut st, color, width)? == Flow::Quit),
             Plan::Demo(a) => {
                 let out = demo::run(&demo::resolve(&a), color, width, &mut st)?;
+                // Ctrl-C reaches the demo too (the terminal signals the whole foreground
+                // group), so a demo ended by it counts as interrupted as well.
+                if stop.requested() || ended_by_signal(&out) {
+                    interrupted = Some(i);
+                    break;
+                }
                 if out.quit {
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -113,18 +133,50 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         };
         ran.push((lesson, result));
         if quit {
+            if stop.requested() {
+                interrupted = Some(i + 1);
+                break;
+            }
             return Ok(ExitCode::SUCCESS);
         }
     }
     st.new_part();
-    st.show(&closing(
-        &ran,
-        started.elapsed().as_secs_f64(),
-        color,
-        width,
-    ))?;
-    st.flush()?;
-    Ok(ExitCode::SUCCESS)
+    let mut end = closing(&ran, started.elapsed().as_secs_f64(), color, width);
+    if let Some(at) = interrupted {
+        let why = stop
+            .signal()
+            .map(super::stop::stopped_by)
+            .unwrap_or_else(|| "stopped by a signal".into());
+        let during = lessons
+            .get(at)
+            .map(|l| format!(" during lesson {} ({})", at + 1, l.id))
+            .unwrap_or_default();
+        end.push_str(&wrapped(
+            &format!(
+                "The tour was {why}{during}: {} of {} lessons shown.",
+                ran.len(),
+                lessons.len()
+            ),
+            width,
+            "",
+        ));
+    }
+    if interrupted.is_none() {
+        st.show(&end)?;
+        st.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A cancelled stepper pauses no more: the summary goes straight out.
+    st.text(&end)?;
+    Ok(stop.exit_code())
+}
+
+/// Did the demo end because a signal (Ctrl-C's SIGINT, SIGTERM) killed it?
+fn ended_by_signal(out: &Outcome) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    out.status
+        .and_then(|s| s.signal())
+        .is_some_and(|s| s == libc::SIGINT || s == libc::SIGTERM)
 }
 
 /// Is the lab available? `Ok(())`, or the reason it is not, as `wirelab lab` says it.

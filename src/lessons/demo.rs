@@ -168,7 +168,20 @@ pub fn run_program<W: Write>(
     });
     let mut quit = false;
     let mut shown = String::new();
-    for chunk in rx.iter() {
+    loop {
+        // Look at the stepper's cancel flag (Ctrl-C or SIGTERM in `tour`) now and then.
+        let chunk = match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(chunk) => chunk,
+            Err(mpsc::RecvTimeoutError::Timeout) if stepper.cancelled() => {
+                // Ask the demo to stop as a signal would (it may clean up), then wait below.
+                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                quit = true;
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         shown.push_str(&chunk);
         match stepper.show(&chunk) {
             Ok(Flow::Quit) => {

@@ -83,7 +83,20 @@ fn port_in(text: &str) -> Option<u16> {
 
 impl Server {
     /// Start `cmd` and wait (10 s at most) until it says where it listens.
-    pub fn start(mut cmd: Command) -> Server {
+    pub fn start(cmd: Command) -> Server {
+        let s = Server::start_when(cmd, |out, err| port_in(&format!("{out}{err}")).is_some());
+        assert!(s.port != 0, "no port in:\n{}\n{}", s.stdout(), s.stderr());
+        s
+    }
+
+    /// Start `cmd` and go on at once.
+    pub fn start_without_port(cmd: Command) -> Server {
+        Server::start_when(cmd, |_, _| true)
+    }
+
+    /// Start `cmd` and wait (10 s at most) until `ready(stdout, stderr)`; `port` is the port
+    /// it printed, if it did.
+    pub fn start_when(mut cmd: Command, ready: impl Fn(&str, &str) -> bool) -> Server {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -104,14 +117,14 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let text = format!("{}{}", s.stdout(), s.stderr());
-            if let Some(p) = port_in(&text) {
-                s.port = p;
+            let (out, err) = (s.stdout(), s.stderr());
+            if ready(&out, &err) {
+                s.port = port_in(&format!("{out}{err}")).unwrap_or(0);
                 return s;
             }
             if Instant::now() > deadline || s.child.try_wait().unwrap().is_some() {
                 let _ = s.child.kill();
-                panic!("the server never said where it listens:\n{text}");
+                panic!("the process was never ready:\n{out}\n{err}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
