@@ -524,3 +524,59 @@ async fn sio_serve_disconnects_a_client_that_falls_behind_and_counts_what_it_mis
         end.stdout()
     );
 }
+
+#[test]
+fn port_0_prints_the_port_actually_bound() {
+    // tcp serve: the listening line, the socket's state and getsockname all name the real port.
+    let s = Server::start(wirelab(&["tcp", "serve", "--port", "0"]));
+    let err = s.stderr();
+    assert!(
+        err.contains(&format!("getsockname() = 127.0.0.1:{}", s.port)),
+        "{err}"
+    );
+    assert!(err.contains(": LISTEN"), "{err}");
+    assert!(!err.contains("CLOSED"), "{err}");
+    assert!(!err.contains("127.0.0.1:0;"), "{err}");
+    assert!(
+        err.contains(&format!("wirelab tcp connect 127.0.0.1:{}", s.port)),
+        "{err}"
+    );
+    let c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    drop(c);
+    drop(s);
+
+    // udp recv: a datagram sent to the printed port arrives.
+    let s = Server::start(wirelab(&["udp", "recv", "--port", "0", "--count", "1"]));
+    let err = s.stderr();
+    assert!(
+        err.contains(&format!("getsockname() = 127.0.0.1:{}", s.port)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("wirelab udp send 127.0.0.1:{}", s.port)),
+        "{err}"
+    );
+    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.send_to(b"to the real port", ("127.0.0.1", s.port))
+        .unwrap();
+    let end = s.wait(10);
+    assert!(
+        end.stdout().contains("to the real port"),
+        "{}",
+        end.stdout()
+    );
+
+    // ws serve and sio serve print the bound port too (Server::start refuses a 0).
+    for args in [
+        &["ws", "serve", "--quiet", "--port", "0"][..],
+        &["sio", "serve", "--quiet", "--port", "0"][..],
+    ] {
+        let s = Server::start(wirelab(args));
+        let out = s.stdout();
+        assert!(
+            !out.contains("127.0.0.1:0 ") && !out.contains("127.0.0.1:0/"),
+            "{out}"
+        );
+        std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("the printed port listens");
+    }
+}
