@@ -146,9 +146,7 @@ async fn ws_serve_answers_503_past_its_connection_cap() {
     for _ in 0..20 {
         held.push(tokio_tungstenite::connect_async(&url).await.unwrap().0);
     }
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
+    let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     for _ in 0..5 {
         let status = status_of(server.port, request.as_bytes()).await;
         assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
@@ -579,4 +577,86 @@ fn port_0_prints_the_port_actually_bound() {
         );
         std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("the printed port listens");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_serve_drops_frames_it_cannot_print_in_time_and_says_so() {
+    use std::io::Read;
+    // The server prints every frame; its standard output is a pipe this test leaves unread
+    // for a while, as a terminal that cannot keep up would.
+    let mut child = wirelab(&["ws", "serve", "--echo", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&head).contains("Ctrl-C stops") {
+        out.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let port: u16 = text
+        .split("listening on 127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap()
+    };
+    let before = rss(child.id());
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut tx, mut rx) = ws.split();
+    const N: usize = 100_000;
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < N {
+            match timeout(Duration::from_secs(30), rx.next()).await {
+                Ok(Some(Ok(Message::Text(_)))) => n += 1,
+                Ok(Some(Ok(_))) => {}
+                _ => break,
+            }
+        }
+        n
+    });
+    for i in 0..N {
+        tx.feed(Message::text(format!("frame {i}"))).await.unwrap();
+    }
+    tx.flush().await.unwrap();
+    let echoed = reader.await.unwrap();
+    let during = rss(child.id());
+    println!(
+        "ws serve (printing, stdout not read): {N} frames echoed; RSS {} MiB before, {} MiB after (+{} MiB)",
+        before / 1024,
+        during / 1024,
+        during.saturating_sub(before) / 1024
+    );
+    assert_eq!(echoed, N);
+    assert!(
+        during.saturating_sub(before) < 64 * 1024,
+        "the server grew by {} MiB holding frames to print",
+        (during - before) / 1024
+    );
+    drop(tx);
+    // Now read: the printer says how many frames it had to leave out.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    let _ = child.wait();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.contains("frames not shown"),
+        "no word of the frames left out"
+    );
 }

@@ -136,11 +136,9 @@ fn sio_serve_and_sio_connect_show_no_raw_control_characters() {
 /// (a C0 control there is refused by the HTTP parser with 400) and EVIL itself in text frames.
 fn hostile_ws_client(port: u16) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let head = format!(
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let head = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         X-Evil: \u{9b}2J \u{202e}gnp.exe\r\n\r\n"
-    );
+         X-Evil: \u{9b}2J \u{202e}gnp.exe\r\n\r\n";
     s.write_all(head.as_bytes()).unwrap();
     let mut buf = [0u8; 4096];
     let _ = s.read(&mut buf).unwrap();

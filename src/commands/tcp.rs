@@ -624,7 +624,7 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
         who: W,
         lines: stdin_lines(),
         tally: Arc::new(Tally::default()),
-        stop: stop.clone(),
+        stop,
         raw: a.raw,
     };
     loop {
@@ -715,7 +715,7 @@ fn connect(a: &TcpConnectArgs, color: bool) -> Result<ExitCode, Error> {
         who: W,
         lines: stdin_lines(),
         tally: Arc::new(Tally::default()),
-        stop: stop.clone(),
+        stop,
         raw: a.raw,
     };
     talk(s, &ses, local, target)?;

@@ -22,7 +22,7 @@ use crate::stream::upper::Upper;
 use crate::ws::client::{self, Ending};
 use crate::ws::server::{self, Mode, ServerConfig};
 use crate::ws::show::{Shower, Side};
-use crate::ws::tap::Event;
+use crate::ws::tap::{Event, Pending};
 use crate::ws::{lesson, load};
 
 pub fn run(cmd: WsCommand, color: bool) -> Result<ExitCode, Error> {
@@ -54,13 +54,24 @@ fn options(view: &ViewArgs, color: bool, default_layers: bool) -> Options {
     opts
 }
 
-/// Print events until every sender is gone.
+/// Print events until every sender is gone. With `pending`, say how many frames were not
+/// shown because the terminal could not keep up.
 fn printer(
     mut shower: Shower<io::Stdout>,
     mut rx: mpsc::UnboundedReceiver<Event>,
+    pending: Option<Arc<Pending>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
+            if let Some(p) = &pending {
+                p.taken();
+                let dropped = p.take_dropped();
+                if dropped > 0 {
+                    let _ = shower.note(&format!(
+                        "({dropped} frames not shown: they came faster than they could be printed; --quiet prints none)"
+                    ));
+                }
+            }
             if shower.show(&e).is_err() {
                 // stdout is gone (a closed pipe): keep draining so senders never block.
                 while rx.recv().await.is_some() {}
@@ -123,6 +134,7 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
         warn: Some(server::Warn(Arc::new(|line: String| {
             eprintln!("wirelab ws serve: {}", crate::escape::escape(&line))
         }))),
+        pending: (!args.quiet).then(|| Arc::new(Pending::default())),
     };
     let (events, task) = if args.quiet {
         (None, None)
@@ -134,7 +146,7 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
             Side::Server,
         )
         .explaining();
-        (Some(tx), Some(printer(shower, rx)))
+        (Some(tx), Some(printer(shower, rx, cfg.pending.clone())))
     };
     let mut stopped_by = None;
     let report = server::serve(listener, cfg, events, async {
@@ -166,7 +178,7 @@ async fn connect(args: WsConnectArgs, color: bool) -> Result<ExitCode, Error> {
         Side::Client,
     )
     .explaining();
-    let task = printer(shower, rx);
+    let task = printer(shower, rx, None);
     let mut ws = client::connect(&args.url, 1, Some(tx), 4096, args.max_message).await?;
     if io::stdin().is_terminal() {
         eprintln!("connected to {}; /help lists the commands", args.url);

@@ -746,14 +746,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
 /// A value in quotes, cut to 60 characters, escaped by [`crate::escape`].
 fn quoted(t: &str) -> String {
     let mut out = String::from("\"");
-    let mut n = 0;
-    for c in t.chars() {
+    for (n, c) in t.chars().enumerate() {
         if n == 60 {
             out.push('…');
             break;
         }
         crate::escape::push_char(&mut out, c, crate::escape::Style::Quoted);
-        n += 1;
     }
     out.push('"');
     out

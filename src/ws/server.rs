@@ -60,7 +60,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::handshake;
-use super::tap::{Event, Found, Tap, Watcher};
+use super::tap::{Event, Found, Pending, Tap, Watcher};
 use crate::dissect::http::{self, HeadError};
 use crate::dissect::websocket::Dir;
 
@@ -119,6 +119,8 @@ pub struct ServerConfig {
     pub queue_bytes: usize,
     /// Where warnings go; `None`: to the events, as notes, if there are events.
     pub warn: Option<Warn>,
+    /// A limit on the frame events waiting to be printed, shared with the printer.
+    pub pending: Option<Arc<Pending>>,
 }
 
 impl Default for ServerConfig {
@@ -133,6 +135,7 @@ impl Default for ServerConfig {
             queue_messages: DEFAULT_QUEUE_MESSAGES,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             warn: None,
+            pending: None,
         }
     }
 }
@@ -504,18 +507,14 @@ impl Connection {
     async fn run(mut self, stream: TcpStream) {
         let (reads, writes) = match &self.events {
             Some(tx) => (
-                Some(Watcher::new(
-                    self.id,
-                    Dir::ClientToServer,
-                    self.cfg.preview,
-                    tx.clone(),
-                )),
-                Some(Watcher::new(
-                    self.id,
-                    Dir::ServerToClient,
-                    self.cfg.preview,
-                    tx.clone(),
-                )),
+                Some(
+                    Watcher::new(self.id, Dir::ClientToServer, self.cfg.preview, tx.clone())
+                        .bounded(self.cfg.pending.clone()),
+                ),
+                Some(
+                    Watcher::new(self.id, Dir::ServerToClient, self.cfg.preview, tx.clone())
+                        .bounded(self.cfg.pending.clone()),
+                ),
             ),
             None => (None, None),
         };
