@@ -19,7 +19,7 @@ run() { # label [binary]
   echo "== $1"
   if [ -n "${2:-}" ]; then export WIRELAB_BIN=$2; else unset WIRELAB_BIN; fi
   cargo test --release --quiet --test memory -- --nocapture --test-threads 1 2>&1 |
-    grep -E '^(udp recv|tcp serve)|panicked|grew from'
+    grep -oE '(udp recv|tcp serve --keep): RSS.*|panicked.*|grew from.*'
 }
 run "this checkout: $(git rev-parse --short HEAD)"
 [ $# -ge 1 ] && run "other build: $1" "$1"

@@ -46,6 +46,25 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// A port free right now on 127.0.0.1 (for TCP, or UDP if `udp`), to name explicitly: the
+/// bench script also measures older builds, which printed `:0` for `--port 0`.
+fn free_port(udp: bool) -> String {
+    let port = if udp {
+        UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    } else {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    port.to_string()
+}
+
 /// Start `wirelab ARGS`, read its port from standard error, and count the lines it writes on
 /// standard output (each a datagram, or a line of data) without keeping them.
 fn start(args: &[&str]) -> (Child, u16, Arc<AtomicU64>) {
@@ -53,7 +72,8 @@ fn start(args: &[&str]) -> (Child, u16, Arc<AtomicU64>) {
         .env("NO_COLOR", "1")
         .args(["--color", "never"])
         .args(args)
-        .stdin(Stdio::null())
+        // Standard input open and silent, as a terminal nobody types in.
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -111,7 +131,7 @@ fn stop(mut child: Child) {
 #[test]
 fn udp_recv_memory_stays_flat() {
     let total = count("WIRELAB_MEMORY_DATAGRAMS", 1_000_000);
-    let (child, port, got) = start(&["udp", "recv", "--port", "0"]);
+    let (child, port, got) = start(&["udp", "recv", "--port", &free_port(true)]);
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     let start = Instant::now();
     let (mut sent, mut first) = (0u64, None);
@@ -150,8 +170,8 @@ fn udp_recv_memory_stays_flat() {
 #[test]
 fn tcp_serve_keep_memory_stays_flat() {
     let total = count("WIRELAB_MEMORY_CONNECTIONS", 2_000);
-    // Standard input ends at once: the server closes each connection after the client's data.
-    let (child, port, got) = start(&["tcp", "serve", "--port", "0", "--keep"]);
+    // Each client sends a line and closes its side; the server then closes too.
+    let (child, port, got) = start(&["tcp", "serve", "--port", &free_port(false), "--keep"]);
     let start = Instant::now();
     let mut first = None;
     let mut done = 0u64;

@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, Weak};
 
 use colored::Colorize;
 use socket2::{Domain, Socket, Type};
@@ -271,23 +271,93 @@ fn echo(a: &TcpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lines typed on standard input. One thread reads them for the whole session, and the
-/// connection of the moment takes them from the channel: a server that serves thousands of
-/// connections (`--keep`) starts no thread per connection that would wait for the keyboard.
-type Lines = Arc<Mutex<mpsc::Receiver<String>>>;
+/// Standard input, read by one thread for the whole session. Each line is sent on the
+/// connection of the moment; when input ends, that connection's sending half is shut down (a
+/// FIN), and so is every later one's as soon as it starts. A server that serves thousands of
+/// connections (`--keep`) thus keeps one thread for the keyboard, not one per connection.
+struct Keyboard {
+    state: Mutex<KeyboardState>,
+}
 
-fn stdin_lines() -> Lines {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+#[derive(Default)]
+struct KeyboardState {
+    /// The connection lines go to, if one is open.
+    current: Option<Current>,
+    /// Standard input has ended.
+    ended: bool,
+}
+
+/// The connection of the moment, as the keyboard thread needs it.
+struct Current {
+    sock: Weak<Socket>,
+    fd: i32,
+    local: SocketAddrV4,
+    peer: SocketAddrV4,
+}
+
+impl Current {
+    /// Shut down the sending half (narrated), and show the state it leaves the socket in.
+    fn shutdown(&self, rec: &Recorder, who: Who) {
+        let Some(sock) = self.sock.upgrade() else {
+            return;
+        };
+        let fd = self.fd;
+        let _ = rec.call(
+            who,
+            "shutdown",
+            format!("fd {fd}, SHUT_WR"),
+            || sock.shutdown(Shutdown::Write),
+            |_| "0".into(),
+        );
+        let (local, peer) = (self.local, self.peer);
+        rec.observe(
+            who,
+            format!("fd {fd}"),
+            || kernel_tcp_state(local, Some(peer)),
+            "/proc/net/tcp",
+        );
+    }
+}
+
+impl Keyboard {
+    /// Start the thread that reads standard input.
+    fn start(rec: Arc<Recorder>, who: Who, tally: Arc<Tally>) -> Arc<Keyboard> {
+        let kb = Arc::new(Keyboard {
+            state: Mutex::new(KeyboardState::default()),
+        });
+        let k = kb.clone();
+        std::thread::spawn(move || {
+            for line in io::stdin().lock().lines() {
+                let Ok(mut line) = line else { break };
+                line.push('\n');
+                let state = k.lock();
+                let Some(sock) = state.current.as_ref().and_then(|c| c.sock.upgrade()) else {
+                    rec.note(who, "no connection is open: that line was not sent");
+                    continue;
+                };
+                let fd = sock.as_raw_fd();
+                if let Ok(n) = rec.call(
+                    who,
+                    "send",
+                    format!("fd {fd}, {}", quote(line.as_bytes())),
+                    || (&*sock).write(line.as_bytes()),
+                    |n| n.to_string(),
+                ) {
+                    tally.sent.fetch_add(n as u64, Ordering::Relaxed);
+                }
             }
-        }
-        // Dropping `tx` tells the connection that standard input has ended.
-    });
-    Arc::new(Mutex::new(rx))
+            let mut state = k.lock();
+            state.ended = true;
+            if let Some(c) = &state.current {
+                c.shutdown(&rec, who);
+            }
+        });
+        kb
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyboardState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What a `serve` or `connect` session did, for the summary at its end.
@@ -319,70 +389,39 @@ impl Tally {
 struct Session {
     rec: Arc<Recorder>,
     who: Who,
-    lines: Lines,
+    keyboard: Arc<Keyboard>,
     tally: Arc<Tally>,
     stop: Stop,
     /// Write what arrives as it came (`--raw`), or escaped.
     raw: bool,
 }
 
-/// Talk over a connected socket: lines from standard input are sent, what arrives is printed.
-/// At the end of standard input the sending direction is shut down (a FIN); when the other
-/// side closes, or a signal asks to stop, the socket is closed.
+/// Talk over a connected socket: lines from standard input are sent (by the [`Keyboard`]),
+/// what arrives is printed. At the end of standard input the sending direction is shut down
+/// (a FIN); when the other side closes, or a signal asks to stop, the socket is closed.
 fn talk(sock: Socket, ses: &Session, local: SocketAddrV4, peer: SocketAddrV4) -> io::Result<()> {
     let (rec, who) = (&ses.rec, ses.who);
     let fd = sock.as_raw_fd();
     ses.tally.connections.fetch_add(1, Ordering::Relaxed);
     // Wait at most a TICK in recv, to notice a stop request.
     sock.set_read_timeout(Some(TICK))?;
+    // The keyboard thread sends typed lines on it; it holds only a weak reference, so that
+    // when this side closes the socket it is really closed.
     let sock = Arc::new(sock);
-    // The sending half runs on its own thread, so typing and receiving happen at once. It
-    // holds only a weak reference, so that when this side closes the socket it is really
-    // closed, even while that thread still waits for a line; it ends soon after.
-    let writer = Arc::downgrade(&sock);
-    let (rec2, lines, tally) = (rec.clone(), ses.lines.clone(), ses.tally.clone());
-    std::thread::spawn(move || {
-        let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match lines.recv_timeout(TICK) {
-                Ok(mut line) => {
-                    line.push('\n');
-                    let Some(writer) = writer.upgrade() else {
-                        return;
-                    };
-                    match rec2.call(
-                        who,
-                        "send",
-                        format!("fd {fd}, {}", quote(line.as_bytes())),
-                        || (&*writer).write(line.as_bytes()),
-                        |n| n.to_string(),
-                    ) {
-                        Ok(n) => tally.sent.fetch_add(n as u64, Ordering::Relaxed),
-                        Err(_) => return,
-                    };
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) if writer.strong_count() == 0 => return,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
+    let me = Current {
+        sock: Arc::downgrade(&sock),
+        fd,
+        local,
+        peer,
+    };
+    {
+        // Input that has already ended shuts this connection's sending half down at once.
+        let mut state = ses.keyboard.lock();
+        if state.ended {
+            me.shutdown(rec, who);
         }
-        let Some(writer) = writer.upgrade() else {
-            return;
-        };
-        let _ = rec2.call(
-            who,
-            "shutdown",
-            format!("fd {fd}, SHUT_WR"),
-            || writer.shutdown(Shutdown::Write),
-            |_| "0".into(),
-        );
-        rec2.observe(
-            who,
-            format!("fd {fd}"),
-            || kernel_tcp_state(local, Some(peer)),
-            "/proc/net/tcp",
-        );
-    });
+        state.current = Some(me);
+    }
     let mut buf = vec![0u8; 65536];
     let mut out = io::stdout();
     let mut carry = Vec::new();
@@ -428,6 +467,7 @@ fn talk(sock: Socket, ses: &Session, local: SocketAddrV4, peer: SocketAddrV4) ->
         out.write_all(escape_bytes(&carry, Style::Lines).as_bytes())?;
         out.flush()?;
     }
+    ses.keyboard.lock().current = None;
     let _ = rec.call(
         who,
         "close",
@@ -619,11 +659,12 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
     );
     // Wait at most a TICK in accept (Linux applies SO_RCVTIMEO to it), to notice Ctrl-C.
     l.set_read_timeout(Some(TICK))?;
+    let tally = Arc::new(Tally::default());
     let ses = Session {
         rec: rec.clone(),
         who: W,
-        lines: stdin_lines(),
-        tally: Arc::new(Tally::default()),
+        keyboard: Keyboard::start(rec.clone(), W, tally.clone()),
+        tally,
         stop,
         raw: a.raw,
     };
@@ -710,11 +751,12 @@ fn connect(a: &TcpConnectArgs, color: bool) -> Result<ExitCode, Error> {
         || kernel_tcp_state(local, Some(target)),
         "/proc/net/tcp",
     );
+    let tally = Arc::new(Tally::default());
     let ses = Session {
-        rec,
+        rec: rec.clone(),
         who: W,
-        lines: stdin_lines(),
-        tally: Arc::new(Tally::default()),
+        keyboard: Keyboard::start(rec.clone(), W, tally.clone()),
+        tally,
         stop,
         raw: a.raw,
     };
