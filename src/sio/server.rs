@@ -41,8 +41,9 @@
 //! * At most `max_connections` TCP connections are open at once (a WebSocket counts as long as
 //!   it lasts); one more is answered `503 Service Unavailable`, and the log says so once.
 //! * Each socket has a queue of `buffer` packets waiting to be written to it (socketioxide's
-//!   buffer). The server sends to this server's sockets one by one, so that when a client
-//!   reads too slowly and its queue is full, it knows *which* client: that client is logged,
+//!   buffer). A socketioxide broadcast says how many receivers' queues were full, not whose;
+//!   so after one such broadcast the server sends to its own sockets one by one for a while
+//!   ([`deliver`]), and a client that reads too slowly is then known by name: it is logged,
 //!   told why (a `fell_behind` event) and disconnected, and the log says how many messages it
 //!   missed. Nothing is dropped without a word. (With Redis, messages for clients on the other
 //!   servers are delivered by those servers' adapters; a full queue there is ended by the
@@ -143,11 +144,15 @@ struct Shared {
     /// Rooms are shared with other servers (Redis).
     shared_adapter: bool,
     buffer: usize,
+    careful: Arc<Careful>,
 }
 
 /// What a server did, for the summary when it stops.
 #[derive(Default, Debug)]
 pub struct Stats {
+    /// Messages that full queues missed in a broadcast and that no named socket was counted
+    /// for (its socket left before it was named).
+    pub unnamed: AtomicU64,
     pub connections: AtomicU64,
     pub events: AtomicU64,
     pub refused: AtomicU64,
@@ -176,6 +181,12 @@ impl Stats {
                 "; {} disconnected for falling behind ({} messages they missed)",
                 get(&self.fell_behind),
                 get(&self.missed)
+            ));
+        }
+        if get(&self.unnamed) > 0 {
+            s.push_str(&format!(
+                "; {} messages missed by clients whose queue was full, not named before they left",
+                get(&self.unnamed)
             ));
         }
         s
@@ -348,6 +359,7 @@ pub async fn start_on(
         room: format!("server:{}:{}", opts.name, PublicId::new()).into(),
         shared_adapter: opts.redis_url.is_some(),
         buffer: opts.buffer,
+        careful: Arc::new(Careful::default()),
     };
     let builder = SocketIo::builder()
         .max_payload(opts.max_payload)
@@ -646,10 +658,14 @@ enum To<'a, A: Adapter> {
     AllBut(&'a SocketRef<A>),
 }
 
-/// Emit an event to `to`. This server's sockets are sent to one by one: when one's queue is
-/// full, it is known by name ([`fell_behind`]), which a socketioxide broadcast would not say.
-/// With Redis, the other servers' sockets are reached through the adapter, this server's room
-/// excepted. Returns whether every delivery here was accepted.
+/// Emit an event to `to`.
+///
+/// Normally this is one socketioxide broadcast: the packet is written once and shared by
+/// every receiver. A broadcast says how many receivers' queues were full, but not whose. So
+/// when one fails, the server turns *careful* for a while ([`CAREFUL`]): it sends to this
+/// server's sockets one by one, and a full queue is then known by name ([`fell_behind`]). (With
+/// Redis the other servers' sockets are reached through the adapter, this server's room
+/// excepted.) Returns whether every delivery here was accepted.
 async fn deliver<A: Adapter>(
     io: &SocketIo<A>,
     sh: &Shared,
@@ -657,14 +673,37 @@ async fn deliver<A: Adapter>(
     event: &str,
     data: &Value,
 ) -> Result<(), String> {
+    if !sh.careful.active() {
+        let op = match &to {
+            To::All => io.broadcast(),
+            To::Room(r) => io.to(r.clone()),
+            To::AllBut(s) => s.broadcast(),
+        };
+        return match op.emit(event, data).await {
+            Ok(()) => Ok(()),
+            Err(BroadcastError::Socket(errors)) => {
+                let full = errors
+                    .iter()
+                    .filter(|e| matches!(e, SocketError::InternalChannelFull))
+                    .count();
+                if full > 0 {
+                    sh.careful.missed_unnamed(full as u64, &sh.stats);
+                }
+                Err(format!("{full} client(s) fell behind and missed it"))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+    }
     let local = match &to {
         To::All => io.sockets(),
         To::Room(r) => io.to(r.clone()).sockets(),
         To::AllBut(s) => s.broadcast().sockets(),
     };
+    // Written as JSON once; each socket's packet then copies these bytes.
+    let raw = serde_json::value::to_raw_value(data).map_err(|e| e.to_string())?;
     let mut full = 0;
     for s in &local {
-        if let Err(SendError::Socket(SocketError::InternalChannelFull)) = s.emit(event, data) {
+        if let Err(SendError::Socket(SocketError::InternalChannelFull)) = s.emit(event, &raw) {
             fell_behind(sh, s);
             full += 1;
         }
@@ -686,6 +725,62 @@ async fn deliver<A: Adapter>(
     Ok(())
 }
 
+/// How long the server stays careful after a broadcast found a full queue.
+const CAREFUL: Duration = Duration::from_secs(2);
+
+/// Whether to send one by one (see [`deliver`]), and the messages missed by receivers not yet
+/// named.
+#[derive(Default)]
+struct Careful {
+    /// Until when, in milliseconds since `start` (0: not careful).
+    until_ms: AtomicU64,
+    start: std::sync::OnceLock<std::time::Instant>,
+    /// Broadcasts that found full queues since the server turned careful.
+    failed: AtomicU64,
+}
+
+impl Careful {
+    fn now_ms(&self) -> u64 {
+        self.start
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_millis() as u64
+            + 1
+    }
+
+    fn active(&self) -> bool {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        until != 0 && self.now_ms() < until
+    }
+
+    /// A broadcast found `n` full queues: count the misses (in `stats.unnamed` until their
+    /// sockets are named) and be careful for a while.
+    fn missed_unnamed(&self, n: u64, stats: &Stats) {
+        if !self.active() {
+            self.failed.store(0, Ordering::Relaxed);
+        }
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        stats.unnamed.fetch_add(n, Ordering::Relaxed);
+        let until = self.now_ms() + CAREFUL.as_millis() as u64;
+        self.until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// A socket was just named as full: it most likely missed each broadcast that found full
+    /// queues since the server turned careful (a full queue stays full until its client
+    /// reads). Returns how many of the unnamed misses it takes.
+    fn name_one(&self, stats: &Stats) -> u64 {
+        let failed = self.failed.load(Ordering::Relaxed);
+        let mut took = 0;
+        let _ = stats
+            .unnamed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                took = n.min(failed);
+                Some(n - took)
+            });
+        took
+    }
+}
+
 /// A socket whose queue is full: it reads more slowly than messages come. Count the message it
 /// missed; the first time, log it and start disconnecting it.
 fn fell_behind<A: Adapter>(sh: &Shared, socket: &SocketRef<A>) {
@@ -696,6 +791,10 @@ fn fell_behind<A: Adapter>(sh: &Shared, socket: &SocketRef<A>) {
     if behind.kicking.swap(true, Ordering::Relaxed) {
         return;
     }
+    // Named now, it most likely missed the broadcasts that made the server careful too.
+    behind
+        .missed
+        .fetch_add(sh.careful.name_one(&sh.stats), Ordering::Relaxed);
     sh.stats.fell_behind.fetch_add(1, Ordering::Relaxed);
     sh.log(format!(
         "slow        {}: its queue of {} packets is full (it does not read fast enough); disconnecting it",
