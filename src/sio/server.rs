@@ -43,7 +43,7 @@
 //! * Each socket has a queue of `buffer` packets waiting to be written to it (socketioxide's
 //!   buffer). A socketioxide broadcast says how many receivers' queues were full, not whose;
 //!   so after one such broadcast the server sends to its own sockets one by one for a while
-//!   ([`deliver`]), and a client that reads too slowly is then known by name: it is logged,
+//!   (`deliver`), and a client that reads too slowly is then known by name: it is logged,
 //!   told why (a `fell_behind` event) and disconnected, and the log says how many messages it
 //!   missed. Nothing is dropped without a word. (With Redis, messages for clients on the other
 //!   servers are delivered by those servers' adapters; a full queue there is ended by the
