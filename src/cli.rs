@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::View;
+use crate::source::topology::{LabPlan, LinkArg, Topology};
 
 /// wirelab: learn networking by making it happen on your own machine and looking at the bytes.
 ///
@@ -60,8 +61,12 @@ pub enum Command {
     MakeCapture(MakeCaptureArgs),
     /// Capture live traffic on a network interface and show it (Ctrl-C stops).
     Capture(CaptureArgs),
-    /// The lab: a private two-host network wirelab builds for itself, no root needed.
+    /// The lab: a private network wirelab builds for itself, no root needed: client and server,
+    /// routers between them (--routers), links with a rate, delay and loss (--link).
     Lab(LabArgs),
+    /// IP, the network layer: hops and TTL (traceroute), MTU, fragments and path MTU discovery.
+    #[command(subcommand)]
+    Ip(IpCommand),
     /// TCP: the echo demo (handshake, data, teardown, socket states), or a server and a
     /// client in two terminals.
     Tcp(TcpArgs),
@@ -172,30 +177,51 @@ pub struct SioDemoArgs {
 }
 
 impl Command {
-    /// Does this command use the lab? The lab must be built before any thread starts, so
-    /// `main` asks this first.
-    pub fn wants_lab(&self) -> bool {
+    /// Does this command use the lab, and which one? The lab must be built before any thread
+    /// starts, so `main` asks this first. An error is a bad `--routers`/`--link` combination.
+    pub fn lab_plan(&self) -> Result<Option<LabPlan>, String> {
         use crate::demos::NetChoice;
         let wants = |n: NetChoice| matches!(n, NetChoice::Auto | NetChoice::Lab);
-        match self {
-            Command::Lab(_) => true,
+        let cable = Some(LabPlan {
+            topology: Topology::default(),
+            join: false,
+        });
+        Ok(match self {
+            Command::Lab(a) => Some(LabPlan {
+                topology: Topology::new(a.routers.unwrap_or(0), &a.links)?,
+                join: a.routers.is_none() && a.links.is_empty(),
+            }),
             Command::Tcp(TcpArgs {
                 command: TcpCommand::Echo(a),
-            }) => wants(a.net),
+            }) if wants(a.net) => cable,
             Command::Udp(UdpArgs {
                 command: UdpCommand::Echo(a),
-            }) => wants(a.net),
-            Command::Ws(WsCommand::Echo(a)) => wants(a.net),
-            Command::Sio(SioCommand::Demo(a)) => wants(a.net),
-            _ => false,
-        }
+            }) if wants(a.net) => cable,
+            Command::Ws(WsCommand::Echo(a)) if wants(a.net) => cable,
+            Command::Sio(SioCommand::Demo(a)) if wants(a.net) => cable,
+            Command::Ip(IpCommand::Traceroute(a)) if wants(a.net) => Some(LabPlan {
+                topology: Topology::new(a.routers, &a.links)?,
+                join: false,
+            }),
+            Command::Ip(IpCommand::Mtu(a)) if wants(a.net) => Some(LabPlan {
+                topology: a.topology()?,
+                join: false,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Does this command use the lab?
+    pub fn wants_lab(&self) -> bool {
+        matches!(self.lab_plan(), Ok(Some(_)))
     }
 }
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// The interface to capture on. Default: the lab's eth0 when run inside the lab
-    /// (`wirelab lab shell`), else the loopback interface lo.
+    /// (`wirelab lab shell`), else the loopback interface (lo on Linux, lo0 on macOS,
+    /// \Device\NPF_Loopback with Npcap on Windows).
     #[arg(long, short = 'i', value_name = "IFACE")]
     pub interface: Option<String>,
 
@@ -216,8 +242,8 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub no_promiscuous: bool,
 
-    /// How to read frames: batch (recvmmsg, 64 frames a system call) or pnet (pnet_datalink's
-    /// receiver, one frame per poll + recvfrom).
+    /// How to read frames on Linux: batch (recvmmsg, 64 frames a system call) or pnet
+    /// (pnet_datalink's receiver, one frame per poll + recvfrom). Elsewhere pnet always reads.
     #[arg(long, value_enum, default_value_t = crate::source::live::Reader::Batch)]
     pub reader: crate::source::live::Reader,
 
@@ -228,8 +254,26 @@ pub struct CaptureArgs {
     pub pace: PaceArgs,
 }
 
+/// `wirelab lab`: build the lab and show it (or say why it cannot be built here).
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  wirelab lab --routers 2\n  wirelab lab --routers 1 --link \
+                        rate=10mbit,delay=20ms,queue=64 measure\n  wirelab lab --routers 1 \
+                        shell --host r1 -- ip route"
+)]
 pub struct LabArgs {
+    /// How many routers between the client and the server (0: one cable, as the first lessons
+    /// use).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub routers: Option<u8>,
+
+    /// Give a link properties: rate=10mbit,delay=20ms,jitter=2ms,loss=1%,queue=64,drop=20+45,
+    /// dup=1%,reorder=1%,mtu=1280,shaper=wirelab|tbf,seed=N. delay is one way (the base RTT is
+    /// twice it); drop=N loses the N-th data packet from the client. The last link (the
+    /// server's) unless the spec starts with its number: 1:mtu=1400. Repeat for more links.
+    #[arg(long = "link", value_name = "SPEC")]
+    pub links: Vec<LinkArg>,
+
     #[command(subcommand)]
     pub action: Option<LabAction>,
 }
@@ -237,24 +281,132 @@ pub struct LabArgs {
 #[derive(Debug, Subcommand)]
 pub enum LabAction {
     /// Run a shell (or a command) on one of the lab's hosts, e.g.
-    /// `wirelab lab shell -- wirelab capture -c 5`.
+    /// `wirelab lab shell -- wirelab capture -c 5`. Inside it, `wirelab lab shell --host NAME`
+    /// reaches another host of the same lab.
     Shell(LabShellArgs),
+    /// Measure the path from client to server (delay with ICMP echoes, loss at half the rate,
+    /// the rate with a UDP stream above it) and compare with the --link settings.
+    Measure(LabMeasureArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct LabShellArgs {
-    /// Which host: client (192.0.2.1) or server (192.0.2.2).
-    #[arg(long, value_enum, default_value_t = LabHost::Client)]
-    pub host: LabHost,
+    /// Which host: client (192.0.2.1), server (192.0.2.2, or 203.0.113.2 behind routers), or a
+    /// router: r1, r2 …
+    #[arg(long, default_value = "client", value_name = "NAME")]
+    pub host: crate::source::topology::Host,
     /// The command to run (default: your $SHELL).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LabHost {
-    Client,
-    Server,
+#[derive(Debug, Args)]
+pub struct LabMeasureArgs {
+    /// How many ICMP echo requests measure the delay (one every 20 ms).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub probes: u32,
+    /// How long the UDP stream that measures the rate lasts, in seconds.
+    #[arg(long, default_value_t = 1.5, value_name = "SECONDS")]
+    pub seconds: f64,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The `ip` subcommands: the network layer in the lab.
+#[derive(Debug, Subcommand)]
+pub enum IpCommand {
+    /// Traceroute across the lab's routers: probes with TTL 1, 2, 3 …, each router's ICMP Time
+    /// Exceeded with its address and RTT, then the server's answer.
+    Traceroute(TracerouteArgs),
+    /// A link with a smaller MTU: IPv4 fragments (offsets, reassembly at the receiver), then
+    /// path MTU discovery (ICMP Fragmentation Needed, and the sender's next packets smaller).
+    Mtu(MtuArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  wirelab ip traceroute\n  wirelab ip traceroute --routers 5 \
+                        --probe icmp\n  wirelab ip traceroute --link 2:delay=10ms --view json"
+)]
+pub struct TracerouteArgs {
+    /// How many routers between the client and the server.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub routers: u8,
+
+    /// Give a link properties (as for `wirelab lab --link`), e.g. 2:delay=10ms.
+    #[arg(long = "link", value_name = "SPEC")]
+    pub links: Vec<LinkArg>,
+
+    /// What to send: UDP datagrams to unused ports (the server answers Port Unreachable), or
+    /// ICMP echo requests (the server answers Echo Reply).
+    #[arg(long, value_enum, default_value_t = crate::demos::Probe::Udp)]
+    pub probe: crate::demos::Probe,
+
+    /// Probes per TTL.
+    #[arg(long, short = 'q', default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub queries: u8,
+
+    /// Give up after this TTL.
+    #[arg(long, short = 'm', default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub max_hops: u8,
+
+    /// Where to run: the lab, or a replay of the recorded trace (routers exist only in the lab).
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  wirelab ip mtu\n  wirelab ip mtu --mtu 1000 --view layers \
+                        -Y icmp\n  wirelab ip mtu -w mtu.pcapng"
+)]
+pub struct MtuArgs {
+    /// The MTU of link 2, between r1 and r2 (the other links keep Ethernet's 1500).
+    #[arg(long, default_value_t = 1280, value_parser = clap::value_parser!(u32).range(576..=1400))]
+    pub mtu: u32,
+
+    /// The UDP payload the client sends (it must fit the client's MTU of 1500 but not link 2's).
+    #[arg(long, default_value_t = 1400, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(600..=1472))]
+    pub size: u32,
+
+    /// How many routers (at least 2: the small link sits between r1 and r2, so that both ends
+    /// of the path agree on a TCP MSS the middle cannot carry).
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=8))]
+    pub routers: u8,
+
+    /// Give a link other properties (as for `wirelab lab --link`).
+    #[arg(long = "link", value_name = "SPEC")]
+    pub links: Vec<LinkArg>,
+
+    /// Where to run: the lab, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// Write the captured frames to this file (.pcapng or .pcap).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+impl MtuArgs {
+    /// The lab of the demo: link 2 gets the small MTU.
+    pub fn topology(&self) -> Result<Topology, String> {
+        let mut t = Topology::new(self.routers, &self.links)?;
+        let mut l = t.link(2).clone();
+        l.mtu = Some(self.mtu);
+        t.set_link(2, l);
+        Ok(t)
+    }
 }
 
 #[derive(Debug, Args)]

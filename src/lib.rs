@@ -16,9 +16,13 @@
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
 //!   diagrams ([`dissect::fields`]), and one file per protocol.
 //! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
-//!   ([`source::live`]) and the lab, a private two-host network ([`source::lab`]).
+//!   ([`source::live`]) and the lab, a private network of client, routers and server
+//!   ([`source::lab`], planned by [`source::topology`]) whose links the lab's emulator can make
+//!   slow, narrow or lossy ([`source::lab::emulator`]); what this system can do
+//!   ([`source::platform`]).
 //! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
-//!   call is narrated next to the packets it caused.
+//!   call is narrated next to the packets it caused; traceroute and path MTU discovery across
+//!   the lab's routers ([`demos::ip`]).
 //! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON.
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
 //!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.
@@ -32,6 +36,36 @@
 //! * [`commands`]: what each subcommand does.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 //! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
+//!
+//! ## Portable code
+//!
+//! wirelab builds on Linux, macOS and Windows. A few parts use what only Linux has (network
+//! namespaces, rtnetlink, `AF_PACKET`, TUN, `/proc`); the rest must build and work everywhere.
+//! The rules, so that new code is portable from the start:
+//!
+//! * **Gate whole modules, not lines.** A module that needs Linux is declared
+//!   `#[cfg(target_os = "linux")] pub mod lab;` by its parent, and its dependencies go in
+//!   Cargo.toml's `[target.'cfg(target_os = "linux")'.dependencies]`. Inside it, write Linux
+//!   code freely.
+//! * **Portable code asks [`source::platform`]** whether a feature exists here (`lab()`,
+//!   `capture()`, `raw_handshake()`) and, if not, gets the one sentence to show. The Linux
+//!   modules ask it too at their entry points (`Lab::create`, `LiveCapture::open`, the
+//!   `lab` and `tcp handshake` commands), so that `WIRELAB_PORTABLE=1` makes Linux behave as
+//!   a Mac or Windows machine without them; `tests/portable.rs` runs those paths.
+//! * **The same names elsewhere.** Where portable code names a Linux-only module, the parent
+//!   provides that name on other systems: `source::lab` is [`source::elsewhere::lab`] (its
+//!   `take()` says why there is no lab; its `Lab` cannot be made, so the compiler proves the
+//!   lab-only branches never run), `source::live` is `source/live_pnet.rs` (capture through
+//!   pnet: BPF on macOS, Npcap on Windows), `commands::lab` and `commands::handshake` are in
+//!   [`commands::elsewhere`] (say why, then replay the lesson's recorded trace). Callers need
+//!   no `cfg`.
+//! * **Small differences at function boundaries**: a function with a `#[cfg(unix)]` and a
+//!   `#[cfg(windows)]` twin (the keys of `--step`, the signals of `capture`), or `cfg!(…)`
+//!   in an `if`. Socket numbers in narration come from [`demos::AsRawFd`], not
+//!   `std::os::fd`.
+//! * **CI checks every system**: `.ci/run` runs `cargo clippy --all-targets --target …` for
+//!   x86_64-apple-darwin, aarch64-apple-darwin and x86_64-pc-windows-msvc (with and without
+//!   the `npcap` feature). A test that needs Linux says `#![cfg(target_os = "linux")]`.
 
 pub mod cli;
 pub mod commands;

@@ -9,8 +9,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The lab's namespaces can only be made while the process has a single thread: do it
     // now, before anything starts a thread.
-    if cli.command.wants_lab() {
-        wirelab::source::lab::prepare();
+    match cli.command.lab_plan() {
+        Ok(Some(plan)) => wirelab::source::lab::prepare(&plan),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("wirelab: error: {e}");
+            return ExitCode::from(2);
+        }
     }
     match wirelab::commands::run(cli) {
         Ok(code) => code,

@@ -1,6 +1,8 @@
 //! wirelab's servers under abuse, run as real processes on 127.0.0.1: slow request heads
 //! (slowloris), too many connections, clients that never read or only ping, and `--port 0`.
-//! Each load here is bounded in count and in time and stops by itself.
+//! Each load here is bounded in count and in time and stops by itself. Unix only (signals
+//! through `kill`); the tests that measure memory read /proc, so Linux only.
+#![cfg(unix)]
 
 mod common;
 mod servers;
@@ -187,6 +189,7 @@ async fn ws_serve_answers_503_past_its_connection_cap() {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_chat_disconnects_a_client_that_never_reads() {
     let server = Server::start(wirelab(&[
@@ -579,6 +582,7 @@ fn port_0_prints_the_port_actually_bound() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_serve_drops_frames_it_cannot_print_in_time_and_says_so() {
     use std::io::Read;
@@ -647,10 +651,7 @@ async fn ws_serve_drops_frames_it_cannot_print_in_time_and_says_so() {
     );
     drop(tx);
     // Now read: the printer says how many frames it had to leave out.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    );
+    servers::signal(child.id(), "INT");
     let mut rest = Vec::new();
     out.read_to_end(&mut rest).unwrap();
     let _ = child.wait();

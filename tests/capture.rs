@@ -1,6 +1,10 @@
 //! Live capture, checked against tshark: a file written with `-w` (from the lab, and from the
 //! loopback interface stopped with Ctrl-C) must be read by tshark with the same packets that
 //! wirelab showed: the same count, the same lengths, the same fields.
+//!
+//! Linux only: the lab, `AF_PACKET` and `setcap` are Linux's (`tests/portable.rs` checks what
+//! the other systems do instead).
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -5,6 +5,10 @@
 //! `TcpStream` of its own: it re-runs this test binary under `unshare -Urn`, so the TUN device
 //! lives in a namespace the test made. Where user namespaces are not allowed, the tests say
 //! SKIPPED and why (and fail under CI=true, where they must run).
+//!
+//! Linux only, like the demo; elsewhere `tcp handshake` replays the lesson's trace, which
+//! `tests/portable.rs` checks.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,7 +1,8 @@
 //! Terminal and log injection: a peer sends ESC, BEL, CR, OSC and CSI sequences (and C1
 //! controls, DEL and a direction override) through every server and client, and none of them
 //! reaches the output raw: each is shown escaped (`\x1b`, `\r`, `\u{9b}`), and no forged line
-//! appears. Everything runs as real processes on 127.0.0.1.
+//! appears. Everything runs as real processes on 127.0.0.1 (stopped with `kill`: unix only).
+#![cfg(unix)]
 
 mod common;
 mod servers;

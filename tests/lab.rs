@@ -3,6 +3,10 @@
 //!
 //! Where the lab cannot be built (user namespaces forbidden), the tests print SKIPPED and
 //! why; under CI=true they fail instead. One test runs the demos as an unprivileged user.
+//!
+//! Linux only: the lab, `AF_PACKET` and `setcap` are Linux's (`tests/portable.rs` checks what
+//! the other systems do instead).
+#![cfg(target_os = "linux")]
 
 mod common;
 

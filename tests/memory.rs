@@ -3,7 +3,8 @@
 //! thousand (every narration line is printed and forgotten). All on 127.0.0.1; each load is
 //! bounded in count (1,000,000 datagrams, 2,000 connections) and in time. `bench/memory.sh`
 //! runs the same with the release build, 10,000 connections, and the build of another commit
-//! for comparison.
+//! for comparison. Linux only: memory is read from /proc.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpStream, UdpSocket};
@@ -113,10 +114,9 @@ fn start(args: &[&str]) -> (Child, u16, Arc<AtomicU64>) {
 }
 
 fn stop(mut child: Child) {
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    );
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {

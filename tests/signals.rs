@@ -1,5 +1,7 @@
 //! Ctrl-C (SIGINT) and SIGTERM sent to the real long-running commands: each stops cleanly
-//! and prints its summary. And the TIME-WAIT explanation when a port is still in use.
+//! and prints its summary. And the TIME-WAIT explanation when a port is still in use. Unix
+//! only: Windows has no such signals.
+#![cfg(unix)]
 
 mod common;
 mod servers;
@@ -8,14 +10,13 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-use nix::sys::signal::Signal::{SIGINT, SIGTERM};
 use servers::{Server, wirelab};
 
 #[test]
 fn tcp_serve_stops_on_sigint_and_sigterm_with_its_summary() {
     // Waiting for a connection.
     let s = Server::start(wirelab(&["tcp", "serve", "--port", "0"]));
-    s.signal(SIGINT);
+    s.signal("INT");
     let end = s.wait(10);
     assert!(end.status.success(), "{}", end.stderr());
     assert!(
@@ -35,7 +36,7 @@ fn tcp_serve_stops_on_sigint_and_sigterm_with_its_summary() {
     let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     c.write_all(b"hello\n").unwrap();
     assert!(s.wait_for(5, |out, _| out.contains("hello")));
-    s.signal(SIGTERM);
+    s.signal("TERM");
     let end = s.wait(10);
     assert!(end.status.success(), "{}", end.stderr());
     assert!(
@@ -62,7 +63,7 @@ fn tcp_connect_stops_on_sigint_with_its_summary() {
     let (mut peer, _) = listener.accept().unwrap();
     peer.write_all(b"hi\n").unwrap();
     assert!(s.wait_for(5, |out, _| out.contains("hi")));
-    s.signal(SIGINT);
+    s.signal("INT");
     let _stdin = s.child.stdin.take();
     let end = s.wait(10);
     assert!(end.status.success(), "{}", end.stderr());
@@ -77,7 +78,7 @@ fn tcp_connect_stops_on_sigint_with_its_summary() {
 
 #[test]
 fn udp_recv_stops_on_sigint_and_sigterm_with_its_summary() {
-    for (sig, name) in [(SIGINT, "SIGINT (Ctrl-C)"), (SIGTERM, "SIGTERM")] {
+    for (sig, name) in [("INT", "SIGINT (Ctrl-C)"), ("TERM", "SIGTERM")] {
         let s = Server::start(wirelab(&["udp", "recv", "--port", "0"]));
         let u = UdpSocket::bind("127.0.0.1:0").unwrap();
         for m in ["one", "two", "three"] {
@@ -98,7 +99,7 @@ fn ws_serve_stops_on_sigterm_with_its_summary() {
     let s = Server::start(wirelab(&[
         "ws", "serve", "--echo", "--quiet", "--port", "0",
     ]));
-    s.signal(SIGTERM);
+    s.signal("TERM");
     let end = s.wait(10);
     assert!(end.status.success(), "{}", end.stderr());
     assert!(
@@ -111,7 +112,7 @@ fn ws_serve_stops_on_sigterm_with_its_summary() {
 
 #[test]
 fn sio_serve_stops_on_sigterm_with_its_summary() {
-    for (sig, name) in [(SIGINT, "SIGINT (Ctrl-C)"), (SIGTERM, "SIGTERM")] {
+    for (sig, name) in [("INT", "SIGINT (Ctrl-C)"), ("TERM", "SIGTERM")] {
         let s = Server::start(wirelab(&["sio", "serve", "--quiet", "--port", "0"]));
         s.signal(sig);
         let end = s.wait(10);
@@ -142,7 +143,7 @@ fn capture_stops_on_sigterm_with_its_summary() {
         );
         return;
     }
-    s.signal(SIGTERM);
+    s.signal("TERM");
     let end = s.wait(10);
     assert!(end.status.success(), "{}", end.stderr());
     assert!(end.stderr().contains("captured"), "{}", end.stderr());
@@ -152,7 +153,7 @@ fn capture_stops_on_sigterm_with_its_summary() {
 fn tour_stops_on_sigint_with_its_summary_and_exit_130() {
     let s = Server::start_when(wirelab(&["tour"]), |out, _| out.contains("━━"));
     std::thread::sleep(Duration::from_millis(500));
-    s.signal(SIGINT);
+    s.signal("INT");
     let end = s.wait(30);
     assert_eq!(end.status.code(), Some(130), "{}", end.stderr());
     let out = end.stdout();

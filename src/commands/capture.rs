@@ -38,7 +38,8 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     };
     let iface = match &args.interface {
         Some(i) => i.clone(),
-        None => lab::current_lab_interface().unwrap_or_else(|| "lo".to_string()),
+        None => lab::current_lab_interface()
+            .unwrap_or_else(|| crate::source::platform::LOOPBACK.to_string()),
     };
     let mut cap = LiveCapture::open(
         &iface,
@@ -66,13 +67,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (mut sigint, mut sigterm) = rt.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok::<_, io::Error>((
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-        ))
-    })?;
+    let mut stop_request = rt.block_on(async { StopRequest::new() })?;
     eprintln!(
         "wirelab: capturing on {iface}{}; Ctrl-C stops",
         if cap.loopback {
@@ -164,8 +159,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     // Wait for Ctrl-C or for the capture to end by itself (-c N, an error).
     rt.block_on(async {
         tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
+            _ = stop_request.recv() => {}
             _ = done_rx => {}
         }
     });
@@ -175,7 +169,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     let mut err = io::stderr().lock();
     writeln!(
         err,
-        "wirelab: {} packet{} captured{}, {} received by the kernel's filter, {} dropped by the kernel",
+        "wirelab: {} packet{} captured{}, {}",
         outcome.read,
         if outcome.read == 1 { "" } else { "s" },
         if filter_shown(args) {
@@ -183,8 +177,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
         } else {
             String::new()
         },
-        outcome.stats.received,
-        outcome.stats.dropped
+        outcome.stats.describe()
     )?;
     if let Some(path) = &args.write {
         writeln!(
@@ -200,4 +193,54 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
 
 fn filter_shown(args: &CaptureArgs) -> bool {
     args.view.filter.is_some()
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM: a request to stop capturing.
+#[cfg(unix)]
+struct StopRequest {
+    sigint: tokio::signal::unix::Signal,
+    sigterm: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopRequest {
+    /// Start catching the signals (inside the runtime).
+    fn new() -> io::Result<StopRequest> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopRequest {
+            sigint: signal(SignalKind::interrupt())?,
+            sigterm: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.sigint.recv() => {}
+            _ = self.sigterm.recv() => {}
+        }
+    }
+}
+
+/// Ctrl-C or Ctrl-Break in the console: a request to stop capturing.
+#[cfg(windows)]
+struct StopRequest {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+#[cfg(windows)]
+impl StopRequest {
+    fn new() -> io::Result<StopRequest> {
+        Ok(StopRequest {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+            ctrl_break: tokio::signal::windows::ctrl_break()?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.ctrl_c.recv() => {}
+            _ = self.ctrl_break.recv() => {}
+        }
+    }
 }

@@ -60,6 +60,10 @@ fn parts(args: &HandshakeArgs) -> Vec<Part> {
 }
 
 pub fn run(args: &HandshakeArgs, color: bool) -> Result<ExitCode, Error> {
+    // WIRELAB_PORTABLE: do what a system without namespaces does (replay lesson 6's trace).
+    if crate::source::platform::raw_handshake().is_err() {
+        return super::elsewhere::handshake::run(args, color);
+    }
     let parts = parts(args);
     let mut out = Renderer::new(args.view, color);
 

@@ -1,5 +1,6 @@
 //! `wirelab lab`: build the lab and show it as the kernel reports it (or say exactly why it
-//! cannot be built here, and what works instead); `wirelab lab shell`: a shell on a lab host.
+//! cannot be built here, and what works instead); `wirelab lab shell`: a shell on a lab host;
+//! `wirelab lab measure`: the path's delay, loss and rate, measured against the settings.
 //!
 //! Exit status of `wirelab lab`: 0 when the lab works here, 3 when it does not.
 
@@ -10,19 +11,25 @@ use std::process::ExitCode;
 use colored::Colorize;
 
 use super::Error;
-use crate::cli::{LabAction, LabArgs, LabHost, LabShellArgs};
+use crate::cli::{LabAction, LabArgs, LabMeasureArgs, LabShellArgs};
 use crate::demos::bundled_trace;
 use crate::dissect::model::write_mac;
 use crate::source::lab::netlink::hw_type_name;
 use crate::source::lab::{self, Host, HostView, Lab};
+use crate::source::topology::Topology;
 
 /// Exit status when the lab cannot be built.
 pub const UNAVAILABLE: u8 = 3;
 
 pub fn run(args: &LabArgs, color: bool) -> Result<ExitCode, Error> {
+    // WIRELAB_PORTABLE: say what a system without the lab says.
+    if crate::source::platform::lab().is_err() {
+        return super::elsewhere::lab::run(args, color);
+    }
     match &args.action {
         None => show(color),
         Some(LabAction::Shell(a)) => shell(a),
+        Some(LabAction::Measure(a)) => measure(a),
     }
 }
 
@@ -40,21 +47,43 @@ fn show(color: bool) -> Result<ExitCode, Error> {
     let mut out = String::new();
     let code = match &lab {
         Ok(l) => {
+            let t = l.topology();
+            let hosts = t.hosts().len();
+            let emulated = t.links().iter().filter(|k| k.is_emulated()).count();
             let _ = writeln!(
                 out,
                 "{}",
                 heading(
-                    "The lab is available here: two private hosts, built without root.",
+                    &if t.routers() == 0 {
+                        "The lab is available here: two private hosts, built without root."
+                            .to_string()
+                    } else {
+                        format!(
+                            "The lab is available here: {hosts} private hosts ({} router{}) and \
+                             {} links, built without root.",
+                            t.routers(),
+                            if t.routers() == 1 { "" } else { "s" },
+                            t.link_count()
+                        )
+                    },
                     color
                 )
             );
             let _ = writeln!(
                 out,
                 "Made with {} (it exists only while wirelab runs; nothing outside sees it).\n",
-                if l.user_namespace {
-                    "a user namespace and two network namespaces"
-                } else {
-                    "two network namespaces (running as root, no user namespace needed)"
+                match (l.joined, l.user_namespace) {
+                    (Some(pid), _) => format!(
+                        "the namespaces of wirelab process {pid}, whose lab shell this runs in"
+                    ),
+                    (None, true) => format!(
+                        "a user namespace and {} network namespaces",
+                        hosts + emulated
+                    ),
+                    (None, false) => format!(
+                        "{} network namespaces (running as root, no user namespace needed)",
+                        hosts + emulated
+                    ),
                 }
             );
             out.push_str(&topology(l, color)?);
@@ -119,30 +148,83 @@ fn mac(m: Option<[u8; 6]>) -> String {
     s
 }
 
-/// The lab's two hosts, read back from the kernel.
+/// The path in one line: `client ── r1 ══ server`, `══` for an emulated link.
+pub fn path_line(t: &Topology) -> String {
+    let mut s = String::new();
+    for (i, h) in t.hosts().iter().enumerate() {
+        if i > 0 {
+            let l = t.link(i);
+            let cable = if l.is_emulated() { '═' } else { '─' };
+            s.push_str(&format!(" {cable}{cable} link {i} {cable}{cable} "));
+        }
+        s.push_str(h.name());
+    }
+    s
+}
+
+/// One link's properties, in words.
+pub fn link_line(t: &Topology, j: usize) -> String {
+    let l = t.link(j);
+    let (net, prefix, a, b) = t.link_net(j);
+    let (left, right) = t.link_ends(j);
+    let what = if l.is_emulated() {
+        format!(
+            "through wirelab's link emulator: {}",
+            l.describe().join(", ")
+        )
+    } else {
+        "an ideal cable (veth): no delay to speak of, no rate limit, no loss".to_string()
+    };
+    format!(
+        "link {j}: {left} {a} — {right} {b}, network {net}/{prefix}, MTU {}; {what}",
+        l.mtu()
+    )
+}
+
+/// The lab's hosts and links, read back from the kernel.
 fn topology(l: &Lab, color: bool) -> Result<String, Error> {
+    let t = l.topology();
     let mut out = String::new();
-    let views = [l.describe(Host::Client)?, l.describe(Host::Server)?];
-    let _ = writeln!(
-        out,
-        "   client {}  ══ veth (a virtual Ethernet cable) ══  {} server\n",
-        lab::CLIENT_IP,
-        lab::SERVER_IP
-    );
-    for v in &views {
-        let _ = writeln!(out, "{}", heading(&format!("host \"{}\"", v.name), color));
-        host(v, &mut out);
+    if t.routers() == 0 && !t.link(1).is_emulated() {
+        let _ = writeln!(
+            out,
+            "   client {}  ══ veth (a virtual Ethernet cable) ══  {} server\n",
+            t.client_ip(),
+            t.server_ip()
+        );
+    } else {
+        let _ = writeln!(out, "   {}\n", path_line(t));
+    }
+    for (i, h) in t.hosts().into_iter().enumerate() {
+        if i > 0 {
+            let line = format!("  │ {}", link_line(t, i));
+            let _ = writeln!(out, "{}\n", heading(&line, color));
+        }
+        let v = l.describe(h)?;
+        let role = match h {
+            Host::Router(_) if v.forwarding => {
+                " (a router: forwards packets between its interfaces, lowering their TTL)"
+            }
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            heading(&format!("host \"{}\"{role}", v.name), color)
+        );
+        host(&v, &mut out);
         out.push('\n');
     }
     let _ = writeln!(
         out,
-        "The addresses are from 192.0.2.0/24 (TEST-NET-1, RFC 5737: reserved for documentation), \
-         used only inside these namespaces. IPv6 is switched off in the lab so its background \
-         chatter stays out of the lessons."
+        "The addresses are from 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24 (RFC 5737: \
+         reserved for documentation), used only inside these namespaces. IPv6 is switched off \
+         in the lab so its background chatter stays out of the lessons."
     );
     let _ = writeln!(
         out,
-        "Try: wirelab tcp echo · wirelab udp echo · wirelab lab shell -- wirelab capture -c 5\n"
+        "Try: wirelab tcp echo · wirelab udp echo · wirelab ip traceroute · wirelab lab shell -- \
+         wirelab capture -c 5\n"
     );
     Ok(out)
 }
@@ -189,11 +271,20 @@ fn host(v: &HostView, out: &mut String) {
 }
 
 fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
-    let lab = lab::take()?;
-    let host = match a.host {
-        LabHost::Client => Host::Client,
-        LabHost::Server => Host::Server,
-    };
+    let mut lab = lab::take()?;
+    let host = a.host;
+    if !lab.topology().has(host) {
+        return Err(format!(
+            "this lab has no host {host}: its hosts are {} (build routers with --routers N)",
+            lab.topology()
+                .hosts()
+                .iter()
+                .map(|h| h.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
     let (prog, rest) = match a.command.split_first() {
         Some((p, r)) => (p.clone(), r.to_vec()),
         None => (
@@ -203,26 +294,52 @@ fn shell(a: &LabShellArgs) -> Result<ExitCode, Error> {
     };
     if a.command.is_empty() {
         eprintln!(
-            "wirelab: a shell on the lab's {} host ({}); `exit` leaves the lab, which then \
-             disappears",
+            "wirelab: a shell on the lab's {} host ({}); `wirelab lab shell --host NAME` inside \
+             it reaches another host; `exit` leaves the lab, which then disappears",
             host.name(),
-            host.ip()
+            lab.topology().ip(host)
         );
     }
-    // The child process inherits the network namespace of the thread that starts it.
-    let status = std::thread::scope(|s| {
-        s.spawn(|| -> std::io::Result<std::process::ExitStatus> {
-            lab.enter(host)?;
-            std::process::Command::new(&prog)
-                .args(&rest)
-                .env("WIRELAB_LAB_HOST", host.name())
-                .status()
-        })
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("thread panicked")))
-    })
-    .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    let status = lab
+        .run_command(host, std::process::Command::new(&prog).args(&rest))
+        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    for r in lab.finish_links() {
+        eprint!("wirelab: what the link emulator did:\n{}", r.describe());
+    }
     Ok(ExitCode::from(
         status.code().unwrap_or(1).clamp(0, 255) as u8
     ))
+}
+
+fn measure(a: &LabMeasureArgs) -> Result<ExitCode, Error> {
+    let mut lab = lab::take()?;
+    if lab.joined.is_some() {
+        return Err(
+            "`wirelab lab measure` builds its own lab: give it --routers/--link \
+                    (inside a lab shell it would measure a lab whose emulator counters it \
+                    cannot read)"
+                .into(),
+        );
+    }
+    if !a.json {
+        let t = lab.topology();
+        println!("{}", path_line(t));
+        for j in 1..=t.link_count() {
+            println!("  {}", link_line(t, j));
+        }
+        println!();
+    }
+    let m = crate::source::lab::measure::measure(
+        &mut lab,
+        &crate::source::lab::measure::MeasureOptions {
+            probes: a.probes,
+            seconds: a.seconds,
+        },
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&m)?);
+    } else {
+        print!("{}", m.describe());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,15 @@
 pub mod capture;
 pub mod define;
 pub mod dissect;
+pub mod elsewhere;
+// Linux only (namespaces, TUN); elsewhere the same names answer from `elsewhere`.
+#[cfg(target_os = "linux")]
 pub mod handshake;
+pub mod ip;
+#[cfg(target_os = "linux")]
 pub mod lab;
+#[cfg(not(target_os = "linux"))]
+pub use elsewhere::{handshake, lab};
 pub mod lessons;
 pub mod sio;
 pub mod stop;
@@ -52,6 +59,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Hint(args) => lessons::hint(&args),
         Command::Capture(args) => capture::run(&args, color),
         Command::Lab(args) => lab::run(&args, color),
+        Command::Ip(cmd) => ip::run(&cmd, color),
         Command::Tcp(args) => tcp::run(&args, color),
         Command::Udp(args) => udp::run(&args, color),
         Command::Flood(args) => udp::flood(&args),

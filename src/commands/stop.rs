@@ -23,6 +23,9 @@
 //! 128 + the signal's number, as a shell reports a process killed by it: 130 for SIGINT, 143
 //! for SIGTERM.
 
+//! On Windows there is no SIGTERM to catch and no EINTR: Ctrl-C runs the handler (through the C
+//! runtime's `signal`), and the servers notice the flag within a TICK.
+
 // Installing a signal handler has no safe wrapper: `sigaction` is unsafe because the handler
 // runs at any moment. The one handler here only stores into atomics.
 #![allow(unsafe_code)]
@@ -33,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal as Sig, sigaction};
+#[cfg(unix)]
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long a blocking call waits before looking at the stop flag again.
@@ -61,15 +64,8 @@ impl Stop {
     /// Catch SIGINT and SIGTERM from now on.
     pub fn on_signals() -> io::Result<Stop> {
         FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)));
-        let action = SigAction::new(
-            SigHandler::Handler(on_signal),
-            SaFlags::empty(),
-            SigSet::empty(),
-        );
-        for sig in [Sig::SIGINT, Sig::SIGTERM] {
-            // SAFETY: `on_signal` only stores into atomics, which is async-signal-safe, and
-            // it never calls back into anything that could hold a lock.
-            unsafe { sigaction(sig, &action) }.map_err(io::Error::from)?;
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            install(sig)?;
         }
         Ok(Stop(()))
     }
@@ -104,6 +100,35 @@ impl Stop {
     }
 }
 
+/// Make `on_signal` the handler of `sig`, without SA_RESTART (a blocking call it interrupts
+/// returns EINTR).
+#[cfg(unix)]
+fn install(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: `sigaction` is plain data, zeroed then filled in; `on_signal` only stores into
+    // atomics, which is async-signal-safe, and never calls anything that could hold a lock.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(sig, &action, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Make `on_signal` the handler of `sig` (the C runtime's `signal`, Windows' only way).
+#[cfg(windows)]
+fn install(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: `on_signal` only stores into atomics; the C runtime runs it on a thread of its
+    // own for Ctrl-C.
+    let old = unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    if old == libc::SIG_ERR as libc::sighandler_t {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// "stopped by SIGTERM" or "stopped by SIGINT (Ctrl-C)".
 pub fn stopped_by(sig: i32) -> String {
     match sig {
@@ -113,14 +138,18 @@ pub fn stopped_by(sig: i32) -> String {
     }
 }
 
-/// SIGINT and SIGTERM caught in the current tokio runtime, for async commands.
+/// SIGINT and SIGTERM caught in the current tokio runtime, for async commands (on Windows,
+/// Ctrl-C).
 pub struct Signals {
+    #[cfg(unix)]
     int: Signal,
+    #[cfg(unix)]
     term: Signal,
 }
 
 impl Signals {
     /// Catch both signals from now on (call it inside a tokio runtime).
+    #[cfg(unix)]
     pub fn new() -> io::Result<Signals> {
         Ok(Signals {
             int: signal(SignalKind::interrupt())?,
@@ -128,19 +157,36 @@ impl Signals {
         })
     }
 
+    /// Catch Ctrl-C from the first wait on (Windows).
+    #[cfg(not(unix))]
+    pub fn new() -> io::Result<Signals> {
+        Ok(Signals {})
+    }
+
     /// Wait for the next one; returns its number.
+    #[cfg(unix)]
     pub async fn recv(&mut self) -> i32 {
         tokio::select! {
             _ = self.int.recv() => libc::SIGINT,
             _ = self.term.recv() => libc::SIGTERM,
         }
     }
+
+    /// Wait for the next Ctrl-C (Windows).
+    #[cfg(not(unix))]
+    pub async fn recv(&mut self) -> i32 {
+        let _ = tokio::signal::ctrl_c().await;
+        libc::SIGINT
+    }
 }
 
 /// The error a blocking call returns when a stop request ended the wait: EINTR, which is what
 /// the kernel itself returns from a call a signal interrupted.
 pub fn interrupted() -> io::Error {
-    io::Error::from_raw_os_error(libc::EINTR)
+    #[cfg(unix)]
+    return io::Error::from_raw_os_error(libc::EINTR);
+    #[cfg(not(unix))]
+    return io::Error::from(io::ErrorKind::Interrupted);
 }
 
 /// Did a read or accept end because its timeout ([`TICK`]) passed?

@@ -6,7 +6,6 @@
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +23,7 @@ use crate::demos::narrate::{
 };
 use crate::demos::tcp::{EchoOptions, describe_recv};
 use crate::demos::{
-    Captured, NetChoice, Place, Recording, Stage, bundled_trace, quote, touches_port,
+    AsRawFd, Captured, NetChoice, Place, Recording, Stage, bundled_trace, quote, touches_port,
 };
 use crate::escape::{Style, escape_bytes};
 use crate::filter::Filter;
@@ -100,10 +99,10 @@ pub fn present(s: Shown) -> Result<(), Error> {
         && !json
     {
         printer.text(&format!(
-            "\n{} frames captured on {}; the kernel dropped {}.\n",
+            "\n{} frames captured on {}; {}.\n",
             c.frames.len(),
             s.stage.place.iface(),
-            c.stats.dropped
+            c.stats.describe_dropped()
         ))?;
     }
     if s.captured.is_none() {
@@ -290,7 +289,8 @@ struct KeyboardState {
 /// The connection of the moment, as the keyboard thread needs it.
 struct Current {
     sock: Weak<Socket>,
-    fd: i32,
+    /// The descriptor's number, as the narration shows it.
+    fd: String,
     local: SocketAddrV4,
     peer: SocketAddrV4,
 }
@@ -301,7 +301,7 @@ impl Current {
         let Some(sock) = self.sock.upgrade() else {
             return;
         };
-        let fd = self.fd;
+        let fd = &self.fd;
         let _ = rec.call(
             who,
             "shutdown",
@@ -410,7 +410,7 @@ fn talk(sock: Socket, ses: &Session, local: SocketAddrV4, peer: SocketAddrV4) ->
     let sock = Arc::new(sock);
     let me = Current {
         sock: Arc::downgrade(&sock),
-        fd,
+        fd: fd.to_string(),
         local,
         peer,
     };
@@ -527,7 +527,7 @@ fn live_recorder(color: bool) -> Arc<Recorder> {
 pub fn bind_error(proto: &str, addr: SocketAddrV4, e: &io::Error, reuse: bool) -> String {
     let verb = if proto == "udp" { "receive" } else { "listen" };
     let mut s = format!("cannot {verb} on {addr}: {e}");
-    if e.raw_os_error() == Some(libc::EADDRINUSE) {
+    if e.kind() == io::ErrorKind::AddrInUse {
         s.push('\n');
         s.push_str(&address_in_use(proto, addr.port(), reuse));
     }

@@ -32,8 +32,11 @@ use crate::source::sample::sample_conversation;
 
 /// How one lesson's part of the tour went, for the closing summary.
 enum Ran {
-    /// The demo ran (live, or replaying by itself where it could not capture).
+    /// The demo ran, and showed the packets it caused.
     Live,
+    /// The demo ran (its sockets, on this machine) but nothing could be captured: its packets
+    /// came from the recorded trace, or were seen at the sockets only.
+    Uncaptured,
     /// The recorded trace was replayed instead, and why.
     Replayed(String),
     /// Nothing could be shown, and why.
@@ -119,7 +122,7 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
                 }
                 show_stderr(&mut st, &out, color)?;
                 if out.success() {
-                    (Ran::Live, false)
+                    (ran_by_itself(&out.shown), false)
                 } else {
                     let why = out.reason();
                     fallback(&mut st, lesson, &why, color, width)?
@@ -172,11 +175,18 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
 }
 
 /// Did the demo end because a signal (Ctrl-C's SIGINT, SIGTERM) killed it?
+#[cfg(unix)]
 fn ended_by_signal(out: &Outcome) -> bool {
     use std::os::unix::process::ExitStatusExt;
     out.status
         .and_then(|s| s.signal())
         .is_some_and(|s| s == libc::SIGINT || s == libc::SIGTERM)
+}
+
+/// Windows has no signals that end a process with a trace in its exit status.
+#[cfg(not(unix))]
+fn ended_by_signal(_: &Outcome) -> bool {
+    false
 }
 
 /// Is the lab available? `Ok(())`, or the reason it is not, as `wirelab lab` says it.
@@ -400,6 +410,25 @@ fn fallback<W: Write>(
     }
 }
 
+/// How a demo that succeeded went, from what it said: it may have replayed its lesson's
+/// trace by itself (a command that cannot run here, see `commands::elsewhere`), or run without
+/// capture (see `commands::tcp::present`, `ws echo`, `sio demo`).
+fn ran_by_itself(shown: &str) -> Ran {
+    if let Some(line) = shown
+        .lines()
+        .find_map(|l| l.strip_prefix(super::elsewhere::NOT_HERE))
+    {
+        let why = line.split("; here is").next().unwrap_or(line);
+        return Ran::Replayed(why.trim_end_matches('.').to_string());
+    }
+    if shown.contains("No packets can be captured here")
+        || shown.contains("No packets could be captured here")
+    {
+        return Ran::Uncaptured;
+    }
+    Ran::Live
+}
+
 /// Replay a recorded trace through `wirelab dissect`.
 fn replay<W: Write>(
     st: &mut Stepper<W>,
@@ -479,16 +508,29 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
 fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> String {
     let mut s = String::from("\n");
     s.push_str(&rule("━━ The end of the tour", width, color));
-    let live = ran.iter().filter(|(_, r)| matches!(r, Ran::Live)).count();
+    let live = ran
+        .iter()
+        .filter(|(_, r)| matches!(r, Ran::Live | Ran::Uncaptured))
+        .count();
+    let uncaptured = ran
+        .iter()
+        .filter(|(_, r)| matches!(r, Ran::Uncaptured))
+        .count();
     let mut said = format!(
         "{} lessons: {live} demo{} ran here",
         ran.len(),
         if live == 1 { "" } else { "s" }
     );
+    if uncaptured > 0 {
+        said.push_str(&format!(
+            " ({uncaptured} of them without capture: their packets are the recorded traces, or \
+             were seen at the sockets)"
+        ));
+    }
     let others: Vec<String> = ran
         .iter()
         .filter_map(|(l, r)| match r {
-            Ran::Live => None,
+            Ran::Live | Ran::Uncaptured => None,
             Ran::Replayed(why) => Some(format!("{} replayed ({why})", l.id)),
             Ran::Missing(why) => Some(format!("{} not shown ({why})", l.id)),
         })

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use super::tcp::{Shown, present, replay, start_recording};
 use crate::cli::{FloodArgs, UdpArgs, UdpCommand, UdpEchoArgs, UdpRecvArgs, UdpSendArgs};
 use crate::demos::narrate::{Recorder, Who};
 use crate::demos::udp::{UdpOptions, UdpReport};
-use crate::demos::{Captured, NetChoice, Place, Stage, quote};
+use crate::demos::{AsRawFd, Captured, NetChoice, Place, Stage, quote};
 use crate::dissect::{Dissection, dissect_into};
 use crate::escape::{Style, escape_bytes};
 use crate::render::View;
@@ -37,6 +36,17 @@ fn echo(a: &UdpEchoArgs, color: bool) -> Result<ExitCode, Error> {
         return Err(format!("--loss {}: a percentage must be between 0 and 100", a.loss).into());
     }
     let stage = Stage::choose(a.net)?;
+    if (a.loss > 0.0 || a.reorder) && matches!(stage.place, Place::Loopback) {
+        // Lesson 5's trace is this demo with --loss 30 --reorder, recorded in the lab.
+        let why = format!(
+            "--loss and --reorder need the lab, the only network wirelab may make lossy, and {}",
+            stage
+                .no_lab
+                .as_ref()
+                .map_or("--net host was asked for".to_string(), |e| e.to_string())
+        );
+        return super::elsewhere::replay_instead(&why, "05_capture", &a.view, color);
+    }
     let port = a.port.unwrap_or(match stage.place {
         Place::Lab(_) => 7008,
         Place::Loopback => 0,

@@ -16,6 +16,8 @@
 //! a TUN device and a raw socket, next to the kernel's TCP (`wirelab tcp handshake`).
 
 pub mod handshake;
+#[cfg(target_os = "linux")]
+pub mod ip;
 pub mod narrate;
 pub mod tcp;
 pub mod udp;
@@ -35,6 +37,7 @@ use crate::dissect::model::Frame;
 use crate::source::OwnedFrame;
 use crate::source::lab::{self, Host, Lab, LabError};
 use crate::source::live::{KernelStats, LiveCapture, LiveError, LiveOptions};
+use crate::source::platform;
 
 /// Where the user asked a demo to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -50,6 +53,16 @@ pub enum NetChoice {
     Replay,
 }
 
+/// What a traceroute sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Probe {
+    /// UDP datagrams to ports nobody listens on (33434 and up), as Unix traceroute does.
+    #[default]
+    Udp,
+    /// ICMP echo requests, as Windows' tracert does.
+    Icmp,
+}
+
 /// Where a demo runs.
 pub enum Place {
     Lab(Lab),
@@ -61,7 +74,7 @@ impl Place {
     /// The address the server listens on.
     pub fn server_ip(&self) -> Ipv4Addr {
         match self {
-            Place::Lab(_) => lab::SERVER_IP,
+            Place::Lab(lab) => lab.topology().server_ip(),
             Place::Loopback => Ipv4Addr::LOCALHOST,
         }
     }
@@ -78,28 +91,45 @@ impl Place {
     pub fn iface(&self) -> &'static str {
         match self {
             Place::Lab(_) => lab::IFACE,
-            Place::Loopback => "lo",
+            Place::Loopback => platform::LOOPBACK,
         }
     }
 
     /// The MTU of that interface.
     pub fn mtu(&self) -> u32 {
         match self {
-            Place::Lab(_) => 1500,
-            Place::Loopback => 65536,
+            Place::Lab(lab) => lab.topology().link(1).mtu(),
+            Place::Loopback => platform::LOOPBACK_MTU,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Place::Lab(_) => format!(
+            Place::Lab(lab) if lab.topology().routers() > 0 => {
+                let t = lab.topology();
+                let path: Vec<&str> = t.hosts().iter().map(|h| h.name()).collect();
+                format!(
+                    "in the lab: client {} and server {}, {} router{} between them ({}); \
+                     captured on the client's {}",
+                    t.client_ip(),
+                    t.server_ip(),
+                    t.routers(),
+                    if t.routers() == 1 { "" } else { "s" },
+                    path.join(" — "),
+                    lab::IFACE
+                )
+            }
+            Place::Lab(lab) => format!(
                 "in the lab: client {} and server {}, two private hosts joined by a virtual \
                  Ethernet cable (veth); captured on the client's {}",
-                lab::CLIENT_IP,
-                lab::SERVER_IP,
+                lab.topology().client_ip(),
+                lab.topology().server_ip(),
                 lab::IFACE
             ),
-            Place::Loopback => "on this host's loopback interface (127.0.0.1, lo)".to_string(),
+            Place::Loopback => format!(
+                "on this host's loopback interface (127.0.0.1, {})",
+                platform::LOOPBACK
+            ),
         }
     }
 }
@@ -194,6 +224,72 @@ impl Recording {
         Ok(Recording { stop, handle })
     }
 
+    /// Start capturing on `host`'s lab interface `iface` (eth0, or eth1 on a router), from a
+    /// thread that enters that host first.
+    #[cfg(target_os = "linux")]
+    pub fn start_on(
+        lab: &Lab,
+        host: Host,
+        iface: &'static str,
+        keep: impl Fn(&Frame) -> bool + Send + 'static,
+    ) -> Result<Recording, LiveError> {
+        let io_err = |error: io::Error| LiveError::Io {
+            iface: format!("{host}'s {iface}"),
+            error,
+        };
+        let ns = lab.netns(host).map_err(io_err)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), LiveError>>();
+        let handle = std::thread::Builder::new()
+            .name(format!("capture-{host}"))
+            .spawn(move || {
+                let opened = nix::sched::setns(
+                    std::os::fd::AsFd::as_fd(&ns),
+                    nix::sched::CloneFlags::CLONE_NEWNET,
+                )
+                .map_err(|e| LiveError::Io {
+                    iface: iface.to_string(),
+                    error: e.into(),
+                })
+                .and_then(|()| {
+                    LiveCapture::open(
+                        iface,
+                        &LiveOptions {
+                            read_timeout: Duration::from_millis(20),
+                            ..LiveOptions::default()
+                        },
+                    )
+                });
+                let mut cap = match opened {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let _ = ready_tx.send(Err(e));
+                        return Err(io::Error::other(msg));
+                    }
+                };
+                let mut frames = Vec::new();
+                let stats = cap.run(&flag, |f| {
+                    if keep(f) {
+                        let mut o = OwnedFrame::from(f);
+                        o.number = frames.len() as u64 + 1;
+                        frames.push(o);
+                    }
+                    Ok(true)
+                })?;
+                Ok(Captured { frames, stats })
+            })
+            .map_err(io_err)?;
+        ready_rx
+            .recv()
+            .map_err(|_| io_err(io::Error::other("the capture thread ended")))??;
+        Ok(Recording { stop, handle })
+    }
+
     /// Wait a moment for the last frames (a final ACK), then stop and collect.
     pub fn finish(self) -> io::Result<Captured> {
         std::thread::sleep(Duration::from_millis(150));
@@ -204,31 +300,69 @@ impl Recording {
     }
 }
 
-/// Does this frame carry TCP or UDP to or from `port`? (A quick look at IPv4 over Ethernet
-/// without the full engine; used to pick a demo's frames out of the shared loopback.)
+impl Captured {
+    /// Several captures as one, in time order (frames renumbered, kernel counters added up).
+    pub fn merge(parts: Vec<Captured>) -> Captured {
+        let mut frames: Vec<OwnedFrame> = Vec::new();
+        let mut stats = KernelStats::default();
+        for p in parts {
+            frames.extend(p.frames);
+            stats.received += p.stats.received;
+            stats.dropped += p.stats.dropped;
+            stats.from_kernel |= p.stats.from_kernel;
+        }
+        frames.sort_by_key(|f| f.ts);
+        for (i, f) in frames.iter_mut().enumerate() {
+            f.number = i as u64 + 1;
+        }
+        Captured { frames, stats }
+    }
+}
+
+/// Does this frame carry TCP or UDP to or from `port`? (A quick look at IPv4 without the full
+/// engine; used to pick a demo's frames out of the shared loopback.) The loopback's frames
+/// have an Ethernet header on Linux, the 4-byte BSD loopback header on macOS (and on
+/// Windows with Npcap), none on a TUN device.
 pub fn touches_port(f: &Frame, port: u16) -> bool {
-    let d = f.data;
-    if d.len() < 14 + 20 + 4 || d[12..14] != [0x08, 0x00] {
+    let Some(ip) = ipv4_at(f) else {
+        return false;
+    };
+    let d = &f.data[ip..];
+    if d.len() < 20 + 4 {
         return false;
     }
-    let ihl = usize::from(d[14] & 0x0f) * 4;
-    let proto = d[14 + 9];
-    let frag = u16::from_be_bytes([d[14 + 6], d[14 + 7]]) & 0x1fff;
+    let ihl = usize::from(d[0] & 0x0f) * 4;
+    let proto = d[9];
+    let frag = u16::from_be_bytes([d[6], d[7]]) & 0x1fff;
     if proto != 6 && proto != 17 {
         return false;
     }
     if frag != 0 {
         // A later fragment has no ports; keep it if it belongs to the loopback demo's
         // addresses (it can only be judged by its first fragment, which is kept).
-        return d[14 + 12] == 127;
+        return d[12] == 127;
     }
-    let t = 14 + ihl;
-    let Some(ports) = d.get(t..t + 4) else {
+    let Some(ports) = d.get(ihl..ihl + 4) else {
         return false;
     };
     let sp = u16::from_be_bytes([ports[0], ports[1]]);
     let dp = u16::from_be_bytes([ports[2], ports[3]]);
     sp == port || dp == port
+}
+
+/// Where the IPv4 header starts in a frame, by its link type; `None` if the frame does not
+/// carry IPv4.
+fn ipv4_at(f: &Frame) -> Option<usize> {
+    use crate::dissect::model::LinkType;
+    let d = f.data;
+    let at = match f.link {
+        LinkType::ETHERNET if d.get(12..14)? == [0x08, 0x00] => 14,
+        // The address family, in the capturing machine's byte order: AF_INET is 2.
+        LinkType::NULL if matches!(d.get(..4)?, [2, 0, 0, 0] | [0, 0, 0, 2]) => 4,
+        LinkType::RAW | LinkType::IPV4 => 0,
+        _ => return None,
+    };
+    (d.get(at)? >> 4 == 4).then_some(at)
 }
 
 /// Socket options a learner can set on the demos' sockets, each explained in `--help`.
@@ -259,7 +393,6 @@ impl SockOpts {
     /// Set the chosen options on `s`, narrating each setsockopt call. `tcp` says whether
     /// TCP_NODELAY applies.
     pub fn apply(&self, s: &Socket, rec: &Recorder, who: Who, tcp: bool) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         let fd = s.as_raw_fd();
         let ok = |_: &()| "0".to_string();
         if self.reuseaddr {
@@ -309,6 +442,28 @@ impl SockOpts {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(windows)]
+pub use self::windows_socket::AsRawFd;
+/// The number a socket is known by in the narration (`fd 3`): its file descriptor on Unix,
+/// its `SOCKET` handle on Windows, which has no file descriptors for sockets. Code that shows
+/// it imports this instead of `std::os::fd::AsRawFd`, so that it builds on every system.
+#[cfg(unix)]
+pub use std::os::fd::AsRawFd;
+
+#[cfg(windows)]
+mod windows_socket {
+    /// `as_raw_fd()` for Windows sockets: the handle's number.
+    pub trait AsRawFd {
+        fn as_raw_fd(&self) -> u64;
+    }
+
+    impl<T: std::os::windows::io::AsRawSocket> AsRawFd for T {
+        fn as_raw_fd(&self) -> u64 {
+            self.as_raw_socket()
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use colored::Colorize;
 use serde_json::json;
 
-use crate::dissect::model::Timestamp;
+use crate::dissect::model::{Proto, Timestamp};
 use crate::dissect::{Dissection, dissect_into};
 use crate::filter::Filter;
 use crate::render::{Printer, View};
@@ -220,6 +220,10 @@ impl Recorder {
         read: impl FnOnce() -> String,
         source: &'static str,
     ) {
+        // /proc (the kernel's socket states) is Linux's: elsewhere the states are not shown.
+        if source.starts_with("/proc/") && !cfg!(target_os = "linux") {
+            return;
+        }
         let ts = now();
         let state = read();
         let e = Event {
@@ -419,6 +423,13 @@ impl Relative {
     /// A line with the relative and absolute numbers of a TCP segment, or `None` for other
     /// packets.
     pub fn line(&mut self, d: &Dissection) -> Option<String> {
+        // A TCP header quoted in an ICMP error is not a segment of this frame.
+        if d.layers
+            .iter()
+            .any(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
+        {
+            return None;
+        }
         let seq = d.uint("tcp.seq_raw")?;
         let flags = d.uint("tcp.flags")?;
         let src = d.field("ip.src")?.tshark(&d.data);

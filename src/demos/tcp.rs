@@ -15,14 +15,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddrV4};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 
 use super::narrate::{Recorder, Who, kernel_tcp_state};
-use super::{Place, SockOpts, quote, v4};
+use super::{AsRawFd, Place, SockOpts, quote, v4};
 use crate::source::lab::Host;
 
 /// What the echo demo sends.

@@ -24,7 +24,6 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -35,8 +34,8 @@ use socket2::{Domain, Socket, Type};
 
 use super::narrate::{Recorder, Who};
 use super::tcp::describe_recv;
-use super::{Place, SockOpts, quote, v4};
-use crate::source::lab::{self, Host};
+use super::{AsRawFd, Place, SockOpts, quote, v4};
+use crate::source::lab::Host;
 
 /// What the UDP demo does.
 #[derive(Clone, Debug)]
@@ -207,16 +206,31 @@ pub fn echo(
     Ok(report)
 }
 
+#[cfg(target_os = "linux")]
 fn try_netem(o: &UdpOptions) -> io::Result<()> {
+    use crate::source::lab;
     let mut rtnl = lab::netlink::Rtnl::open()?;
     let eth = rtnl.link(lab::IFACE)?;
     rtnl.add_netem(eth.index, o.loss, o.reorder, if o.reorder { 10 } else { 0 })
 }
 
+#[cfg(target_os = "linux")]
 fn remove_netem() -> io::Result<()> {
+    use crate::source::lab;
     let mut rtnl = lab::netlink::Rtnl::open()?;
     let eth = rtnl.link(lab::IFACE)?;
     rtnl.del_root_qdisc(eth.index)
+}
+
+// Elsewhere there is no lab, so the impairments are never asked for (see `Place::Lab`).
+#[cfg(not(target_os = "linux"))]
+fn try_netem(_o: &UdpOptions) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn remove_netem() -> io::Result<()> {
+    Ok(())
 }
 
 /// Part 1: N datagrams, echoed back.

@@ -364,8 +364,9 @@ fn field_index(cx: &Cx, name: &str) -> Option<usize> {
 }
 
 fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
-    if cx.fragment {
-        return; // the segment continues in other IP fragments
+    if cx.fragment || cx.quoted {
+        // The segment continues in other IP fragments, or an ICMP error quoted only its start.
+        return;
     }
     let Some(ip) = cx.ip else { return };
     let sum = match cx.bytes(at, end.saturating_sub(at)) {

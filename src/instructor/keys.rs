@@ -13,7 +13,8 @@
 //! back first.
 //!
 //! When standard input is not a terminal (a pipe, a file), keys are read a line at a time
-//! instead: `b` then Enter goes back, `q` quits, anything else goes on.
+//! instead: `b` then Enter goes back, `q` quits, anything else goes on. On Windows, whose
+//! console has no termios, keys are always read a line at a time.
 //!
 //! The termios and signal calls have no safe wrapper in the crates wirelab uses, hence the
 //! `unsafe` below, each block small and explained.
@@ -21,7 +22,9 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+#[cfg(unix)]
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// What the person at the keyboard asked for.
@@ -177,11 +180,13 @@ pub fn parse_keys(bytes: &[u8]) -> Vec<Key> {
     keys
 }
 
+#[cfg(unix)]
 fn is_tty(fd: libc::c_int) -> bool {
     // SAFETY: isatty only reads the descriptor number; any value is allowed.
     unsafe { libc::isatty(fd) == 1 }
 }
 
+#[cfg(unix)]
 /// Wait up to `timeout` for `fd` to have something to read.
 fn readable(fd: libc::c_int, timeout: Duration) -> io::Result<bool> {
     let mut p = libc::pollfd {
@@ -203,6 +208,7 @@ fn readable(fd: libc::c_int, timeout: Duration) -> io::Result<bool> {
     Ok(r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0)
 }
 
+#[cfg(unix)]
 fn read(fd: libc::c_int, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: the pointer and length describe `buf`, which outlives the call.
@@ -217,11 +223,14 @@ fn read(fd: libc::c_int, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+#[cfg(unix)]
 /// The terminal settings to put back, for the signal handler: a pointer to a leaked copy,
 /// null when the terminal is not raw.
 static SAVED: AtomicPtr<libc::termios> = AtomicPtr::new(std::ptr::null_mut());
+#[cfg(unix)]
 /// The signals whose handlers put the terminal back.
 const SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
+#[cfg(unix)]
 /// The handlers that were there before ours, to call after restoring the terminal.
 static OLD: [AtomicPtr<libc::sigaction>; 4] = [
     AtomicPtr::new(std::ptr::null_mut()),
@@ -229,13 +238,16 @@ static OLD: [AtomicPtr<libc::sigaction>; 4] = [
     AtomicPtr::new(std::ptr::null_mut()),
     AtomicPtr::new(std::ptr::null_mut()),
 ];
+#[cfg(unix)]
 static HANDLERS_SET: AtomicBool = AtomicBool::new(false);
 
+#[cfg(unix)]
 /// The terminal in raw mode; dropping it puts the old settings back.
 struct RawMode {
     saved: libc::termios,
 }
 
+#[cfg(unix)]
 impl RawMode {
     fn enter() -> io::Result<RawMode> {
         // SAFETY: termios is plain data; tcgetattr fills it in or fails.
@@ -266,6 +278,7 @@ impl RawMode {
     }
 }
 
+#[cfg(unix)]
 impl Drop for RawMode {
     fn drop(&mut self) {
         // SAFETY: a valid pointer to the settings read when entering.
@@ -278,6 +291,7 @@ impl Drop for RawMode {
     }
 }
 
+#[cfg(unix)]
 /// Install (once) handlers that restore the terminal and then let the signal do what it
 /// would have done: reach the handler that was there before (tokio's, in `capture`), or end
 /// the process.
@@ -302,6 +316,7 @@ fn install_handlers() {
     }
 }
 
+#[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
     let saved = SAVED.load(Ordering::SeqCst);
     if !saved.is_null() {
@@ -329,6 +344,84 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
     // The next wait for a key installs the handlers again.
     HANDLERS_SET.store(false, Ordering::SeqCst);
+}
+
+/// Windows: keys are read a line at a time (the console's raw mode is not used), so `--step`
+/// works as with a pipe: Enter goes on, `b` Enter goes back, `q` Enter quits. A thread reads
+/// standard input, since a Windows console cannot be waited on with a timeout the way
+/// `poll` waits on a Unix descriptor.
+#[cfg(windows)]
+fn is_tty(_fd: libc::c_int) -> bool {
+    false
+}
+
+/// Standard input as the reading thread delivers it: chunks of bytes (an empty one when the
+/// input ended), and what is left of the chunk being read.
+#[cfg(windows)]
+struct Chunks {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    left: Vec<u8>,
+}
+
+/// The reading thread, started on first use.
+#[cfg(windows)]
+fn stdin_chunks() -> &'static std::sync::Mutex<Chunks> {
+    use std::sync::{Mutex, OnceLock, mpsc};
+    static CHUNKS: OnceLock<Mutex<Chunks>> = OnceLock::new();
+    CHUNKS.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            loop {
+                let n = std::io::stdin().read(&mut buf).unwrap_or(0);
+                if tx.send(buf[..n].to_vec()).is_err() || n == 0 {
+                    break;
+                }
+            }
+        });
+        Mutex::new(Chunks {
+            rx,
+            left: Vec::new(),
+        })
+    })
+}
+
+#[cfg(windows)]
+fn readable(_fd: libc::c_int, timeout: Duration) -> io::Result<bool> {
+    let mut chunks = stdin_chunks().lock().unwrap_or_else(|e| e.into_inner());
+    if !chunks.left.is_empty() {
+        return Ok(true);
+    }
+    match chunks.rx.recv_timeout(timeout) {
+        Ok(bytes) => {
+            // An empty chunk is the end of the input: readable, and `read` returns 0.
+            chunks.left = bytes;
+            Ok(true)
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(false),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(true),
+    }
+}
+
+#[cfg(windows)]
+fn read(_fd: libc::c_int, buf: &mut [u8]) -> io::Result<usize> {
+    let mut chunks = stdin_chunks().lock().unwrap_or_else(|e| e.into_inner());
+    let n = chunks.left.len().min(buf.len());
+    buf[..n].copy_from_slice(&chunks.left[..n]);
+    chunks.left.drain(..n);
+    Ok(n)
+}
+
+/// Never made on Windows (standard input is never raw there).
+#[cfg(windows)]
+struct RawMode;
+
+#[cfg(windows)]
+impl RawMode {
+    fn enter() -> io::Result<RawMode> {
+        Ok(RawMode)
+    }
 }
 
 #[cfg(test)]

@@ -173,9 +173,7 @@ pub fn run_program<W: Write>(
         let chunk = match rx.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(chunk) => chunk,
             Err(mpsc::RecvTimeoutError::Timeout) if stepper.cancelled() => {
-                // Ask the demo to stop as a signal would (it may clean up), then wait below.
-                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                interrupt(&mut child);
                 quit = true;
                 break;
             }
@@ -225,6 +223,20 @@ pub fn run_program<W: Write>(
         quit,
         shown,
     })
+}
+
+/// Ask a demo to stop as Ctrl-C would (SIGINT: a demo cleans up on it, a Redis it started is
+/// stopped); the caller then waits for it.
+#[cfg(target_os = "linux")]
+fn interrupt(child: &mut std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+}
+
+/// Elsewhere the demo is ended.
+#[cfg(not(target_os = "linux"))]
+fn interrupt(child: &mut std::process::Child) {
+    let _ = child.kill();
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! It is kept in a small TOML file outside the repository, so that updating the course (a
 //! `git pull`) never touches it: `$WIRELAB_STATE/progress.toml`, else
-//! `$XDG_STATE_HOME/wirelab/progress.toml`, else `~/.local/state/wirelab/progress.toml`.
+//! `$XDG_STATE_HOME/wirelab/progress.toml`, else `~/.local/state/wirelab/progress.toml` (on
+//! Windows, `%LOCALAPPDATA%\wirelab\progress.toml`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -30,8 +31,18 @@ pub fn path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .or_else(windows_state)?;
     Some(base.join("wirelab/progress.toml"))
+}
+
+/// Windows has no `HOME`: the user's local application data (`%LOCALAPPDATA%`).
+fn windows_state() -> Option<PathBuf> {
+    if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(PathBuf::from)
+    } else {
+        None
+    }
 }
 
 impl Progress {

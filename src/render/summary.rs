@@ -100,12 +100,25 @@ pub fn line(d: &Dissection, first: Timestamp, color: bool, out: &mut String) {
     out.push('\n');
 }
 
+/// The layers of the packet itself: an ICMP message quotes the start of the packet it is
+/// about, and those quoted layers (which follow the ICMP layer) are not this packet's.
+fn own_layers(d: &Dissection) -> &[Layer] {
+    let end = d
+        .layers
+        .iter()
+        .position(|l| matches!(l.proto, Proto::Icmp | Proto::Icmpv6))
+        .map_or(d.layers.len(), |i| i + 1);
+    &d.layers[..end]
+}
+
 /// The layer the summary describes: the topmost one, skipping a trailing data layer when a
-/// layer below it says more.
+/// layer below it says more. For an ICMP error that is the ICMP layer, not the packet quoted
+/// in it.
 fn top_layer(d: &Dissection) -> Option<&Layer> {
-    let top = d.layers.last()?;
+    let layers = own_layers(d);
+    let top = layers.last()?;
     if top.proto == Proto::Data
-        && let Some(below) = d.layers.iter().rev().nth(1)
+        && let Some(below) = layers.iter().rev().nth(1)
         && below.proto != Proto::Frame
     {
         return Some(below);
@@ -248,10 +261,9 @@ const UDP_LEN: usize = table_index(udp::FIELDS, "udp.length");
 const IP_SRC: usize = table_index(ipv4::FIELDS, "ip.src");
 const IP_DST: usize = table_index(ipv4::FIELDS, "ip.dst");
 
-/// The ports of the outermost TCP or UDP layer.
+/// The ports of the outermost TCP or UDP layer (not one quoted in an ICMP error).
 fn ports(d: &Dissection) -> Option<(u64, u64)> {
-    let l = d
-        .layers
+    let l = own_layers(d)
         .iter()
         .find(|l| matches!(l.proto, Proto::Tcp | Proto::Udp))?;
     let fs = d.layer_fields(l);
@@ -521,6 +533,52 @@ mod tests {
             push_seconds(&mut s, ts, first);
             assert_eq!(s, format!("{:>11.6}", ts.since(first)), "{secs}.{nanos}");
         }
+    }
+
+    /// An ICMP error quotes the packet it is about; the line describes the error, with the
+    /// error's own addresses and no ports (the quoted UDP header's are not this packet's).
+    #[test]
+    fn icmp_error_is_described_not_the_quoted_packet() {
+        // Ethernet, IPv4 192.0.2.254 → 192.0.2.1 (ICMP), Time Exceeded quoting a UDP probe.
+        let mut f: Vec<u8> = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+        let quoted_ip = [
+            0x45, 0, 0, 35, 0, 1, 0, 0, 1, 17, 0, 0, 192, 0, 2, 1, 203, 0, 113, 2,
+        ];
+        let quoted_udp = [0xb9, 0x2c, 0x82, 0x9a, 0, 15, 0, 0];
+        let icmp_len = 8 + quoted_ip.len() + quoted_udp.len();
+        let total = (20 + icmp_len) as u16;
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            2,
+            0,
+            0,
+            64,
+            1,
+            0,
+            0,
+        ]);
+        f.extend_from_slice(&[192, 0, 2, 254, 192, 0, 2, 1]);
+        f.extend_from_slice(&[11, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&quoted_ip);
+        f.extend_from_slice(&quoted_udp);
+        let d = dissect(&Frame {
+            number: 1,
+            ts: None,
+            link: LinkType::ETHERNET,
+            wire_len: f.len() as u32,
+            data: &f,
+        });
+        let mut s = String::new();
+        line(&d, Timestamp::default(), false, &mut s);
+        assert!(
+            s.contains("192.0.2.254 → 192.0.2.1  ICMP  time exceeded"),
+            "{s}"
+        );
+        assert!(!s.contains("33434") && !s.contains("UDP"), "{s}");
     }
 
     /// Every packet of the corpus (tests/corpus): the summary's own TCP and UDP descriptions say

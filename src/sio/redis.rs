@@ -68,7 +68,11 @@ impl LocalRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // Its own process group: the terminal's Ctrl-C goes to wirelab, which stops Redis.
+        #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // On Windows: CREATE_NEW_PROCESS_GROUP, so the console's Ctrl-C does not reach it.
+        #[cfg(windows)]
+        std::os::windows::process::CommandExt::creation_flags(&mut cmd, 0x0000_0200);
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start redis-server: {e}"))?;

@@ -36,10 +36,8 @@
 // PACKET_STATISTICS, SIOCGSTAMPNS, sockaddr_ll, batches with control messages).
 #![allow(unsafe_code)]
 
-use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -48,9 +46,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::dissect::model::{Frame, LinkType, Timestamp};
 use crate::source::lab::netlink::Rtnl;
+pub use crate::source::live_common::{KernelStats, LiveError, LiveOptions, Reader, now};
 
 /// `SOL_PACKET` option: do not deliver packets this host sends (Linux 4.20).
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+pub(crate) const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 /// `SOL_PACKET` option: read and reset the packet and drop counters.
 const PACKET_STATISTICS: libc::c_int = 6;
 /// `ioctl`: the kernel timestamp of the last packet read, as a `timespec`.
@@ -63,102 +62,6 @@ struct TpacketStats {
     tp_packets: libc::c_uint,
     tp_drops: libc::c_uint,
 }
-
-/// How to capture.
-#[derive(Clone, Debug)]
-pub struct LiveOptions {
-    /// How long one read waits for a frame before giving the caller a chance to stop.
-    pub read_timeout: Duration,
-    /// The socket's receive buffer, in bytes: room for frames that arrive while the program is
-    /// busy. Beyond `net.core.rmem_max` it needs CAP_NET_ADMIN.
-    pub buffer: usize,
-    /// Ask the interface for frames addressed to other hosts too.
-    pub promiscuous: bool,
-    /// How frames are read from the socket.
-    pub reader: Reader,
-}
-
-/// How frames are read from the packet socket.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Reader {
-    /// `recvmmsg`: up to 64 frames per system call, each with its kernel timestamp in a
-    /// control message. Fast enough for a 200 000 packets/s flood.
-    #[default]
-    Batch,
-    /// pnet_datalink's receiver (given our descriptor): `poll` + `recvfrom` per frame, plus
-    /// an `ioctl` for the timestamp. Simple, but three system calls a frame.
-    Pnet,
-}
-
-impl Default for LiveOptions {
-    fn default() -> Self {
-        LiveOptions {
-            read_timeout: Duration::from_millis(100),
-            buffer: 32 << 20,
-            promiscuous: false,
-            reader: Reader::Batch,
-        }
-    }
-}
-
-/// The kernel's counters for a capture socket.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KernelStats {
-    /// Frames the socket was offered (those it kept and those it dropped).
-    pub received: u64,
-    /// Frames dropped because the receive buffer was full.
-    pub dropped: u64,
-}
-
-/// Why a capture could not start.
-#[derive(Debug)]
-pub enum LiveError {
-    /// No CAP_NET_RAW.
-    NoPermission {
-        iface: String,
-    },
-    NoSuchInterface {
-        iface: String,
-        available: Vec<String>,
-    },
-    Io {
-        iface: String,
-        error: io::Error,
-    },
-}
-
-/// The path of the running binary, for the `setcap` command.
-fn this_binary() -> PathBuf {
-    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("wirelab"))
-}
-
-impl fmt::Display for LiveError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LiveError::NoPermission { iface } => write!(
-                f,
-                "capturing on {iface} needs the CAP_NET_RAW capability, which this process does \
-                 not have (a capture sees everyone's traffic, so the kernel asks for it).\n\
-                 To give it to this binary:\n    sudo setcap cap_net_raw,cap_net_admin+ep {}\n\
-                 (a rebuild, such as `cargo build`, makes a new file without it: run setcap again \
-                 after each build).\n\
-                 Or use the lab, which needs no privileges: `wirelab tcp echo`, `wirelab udp echo`, \
-                 or `wirelab lab shell` and then `wirelab capture` inside it.",
-                this_binary().display()
-            ),
-            LiveError::NoSuchInterface { iface, available } => write!(
-                f,
-                "there is no interface named {iface} here; the interfaces are: {}",
-                available.join(", ")
-            ),
-            LiveError::Io { iface, error } => {
-                write!(f, "cannot capture on {iface}: {error}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for LiveError {}
 
 /// An open capture on one interface.
 pub struct LiveCapture {
@@ -264,7 +167,7 @@ impl Batch {
 }
 
 /// Bind a packet socket to one interface (what pnet does in its `channel`).
-fn bind_to(fd: &OwnedFd, index: u32) -> io::Result<()> {
+pub(crate) fn bind_to(fd: &OwnedFd, index: u32) -> io::Result<()> {
     // SAFETY: an all-zero sockaddr_ll is valid; the filled-in one lives through the call and
     // its size is passed with it.
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -309,8 +212,8 @@ fn promiscuous(fd: &OwnedFd, index: u32) -> io::Result<()> {
     }
 }
 
-fn setsockopt_int(
-    fd: &OwnedFd,
+pub(crate) fn setsockopt_int(
+    fd: &impl AsRawFd,
     level: libc::c_int,
     name: libc::c_int,
     value: libc::c_int,
@@ -336,6 +239,8 @@ fn setsockopt_int(
 impl LiveCapture {
     /// Open a capture on `iface` in the calling thread's network namespace.
     pub fn open(iface: &str, opts: &LiveOptions) -> Result<LiveCapture, LiveError> {
+        // WIRELAB_PORTABLE: behave as where capture is not available.
+        crate::source::platform::capture().map_err(LiveError::Unavailable)?;
         let io_err = |error: io::Error| LiveError::Io {
             iface: iface.to_string(),
             error,
@@ -492,25 +397,11 @@ impl LiveCapture {
 
     /// The kernel's counters since the capture started.
     pub fn stats(&mut self) -> io::Result<KernelStats> {
-        let mut st = TpacketStats::default();
-        let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
-        // SAFETY: PACKET_STATISTICS writes a `struct tpacket_stats` (two unsigned ints) into
-        // the buffer, whose size is passed in `len`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.sock.as_raw_fd(),
-                libc::SOL_PACKET,
-                PACKET_STATISTICS,
-                (&mut st as *mut TpacketStats).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let st = packet_statistics(&self.sock)?;
         // Reading the counters resets them, so keep a running total.
-        self.totals.received += u64::from(st.tp_packets);
-        self.totals.dropped += u64::from(st.tp_drops);
+        self.totals.received += st.received;
+        self.totals.dropped += st.dropped;
+        self.totals.from_kernel = true;
         Ok(self.totals)
     }
 
@@ -550,6 +441,32 @@ impl LiveCapture {
     }
 }
 
+/// A packet socket's counters since they were last read (`PACKET_STATISTICS`; reading them
+/// resets them).
+pub(crate) fn packet_statistics(fd: &OwnedFd) -> io::Result<KernelStats> {
+    let mut st = TpacketStats::default();
+    let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: PACKET_STATISTICS writes a `struct tpacket_stats` (two unsigned ints) into the
+    // buffer, whose size is passed in `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_STATISTICS,
+            (&mut st as *mut TpacketStats).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(KernelStats {
+        received: u64::from(st.tp_packets),
+        dropped: u64::from(st.tp_drops),
+        from_kernel: true,
+    })
+}
+
 /// The kernel's timestamp of the last frame read from the socket (`SIOCGSTAMPNS`).
 fn read_stamp(fd: &OwnedFd) -> io::Result<Timestamp> {
     let mut ts = libc::timespec {
@@ -568,19 +485,11 @@ fn read_stamp(fd: &OwnedFd) -> io::Result<Timestamp> {
     })
 }
 
-/// The current time as a [`Timestamp`] (the same clock the kernel stamps frames with).
-pub fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp {
-        secs: d.as_secs() as i64,
-        nanos: d.subsec_nanos(),
-    }
-}
-
 /// True if this process may open packet sockets (has CAP_NET_RAW in its network namespace).
 pub fn can_capture() -> bool {
+    if crate::source::platform::capture().is_err() {
+        return false;
+    }
     let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
     Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(proto))).is_ok()
 }

@@ -50,10 +50,9 @@ pub struct PublicCopy {
 }
 
 pub fn public_copy() -> PublicCopy {
-    use std::os::unix::fs::PermissionsExt;
     fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         std::fs::create_dir_all(to).expect("create dir");
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        set_mode(to, 0o755);
         for e in std::fs::read_dir(from).expect("read dir") {
             let e = e.expect("dir entry");
             let target = to.join(e.file_name());
@@ -61,25 +60,35 @@ pub fn public_copy() -> PublicCopy {
                 copy_tree(&e.path(), &target);
             } else {
                 std::fs::copy(e.path(), &target).expect("copy");
-                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
-                    .expect("chmod");
+                set_mode(&target, 0o644);
             }
         }
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    set_mode(dir.path(), 0o755);
     let bin = dir.path().join("wirelab");
     // A hard link costs nothing; where the temp folder is on another file system, copy.
     if std::fs::hard_link(env!("CARGO_BIN_EXE_wirelab"), &bin).is_err() {
         std::fs::copy(env!("CARGO_BIN_EXE_wirelab"), &bin).expect("copy the binary");
     }
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    set_mode(&bin, 0o755);
     let lessons = dir.path().join("lessons");
     copy_tree(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons"),
         &lessons,
     );
     PublicCopy { dir, bin, lessons }
+}
+
+/// chmod, where files have Unix permissions (the copy is for another user of this machine).
+fn set_mode(path: &std::path::Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
 }
 
 /// tshark 4.0 writes bytes as bare hex; wirelab writes them with colons. Compare the digits.

@@ -37,6 +37,14 @@ impl Ended {
     }
 }
 
+/// Send a signal to a process by its id, with the `kill` command (`"INT"`, `"TERM"`).
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
 /// `wirelab --color never ARGS` with NO_COLOR set, standard input from /dev/null.
 pub fn wirelab(args: &[&str]) -> Command {
     let mut c = Command::cargo_bin("wirelab").unwrap();
@@ -159,9 +167,9 @@ impl Server {
         pred(&self.stdout(), &self.stderr())
     }
 
-    /// Send a signal (SIGINT, SIGTERM) to the process.
-    pub fn signal(&self, sig: nix::sys::signal::Signal) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
+    /// Send a signal to the process by its id: `"INT"` as Ctrl-C does, `"TERM"` as `kill` does.
+    pub fn signal(&self, sig: &str) {
+        signal(self.child.id(), sig);
     }
 
     /// Wait for the process to end (killing it after `secs`, which fails the test).
@@ -194,7 +202,7 @@ impl Server {
 
     /// Stop it as Ctrl-C would, and wait for it.
     pub fn interrupt(self) -> Ended {
-        self.signal(nix::sys::signal::Signal::SIGINT);
+        self.signal("INT");
         self.wait(15)
     }
 

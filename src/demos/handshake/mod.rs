@@ -42,9 +42,15 @@
 //! machine and each explanation as an [`Event`] to a [`Sink`]. The command prints the events
 //! through the engine's views; tests collect them.
 
+// The state machine and the session are portable; the wires (a TUN device, a raw socket and
+// a packet capture in a private network namespace) are Linux's. Elsewhere `tcp handshake`
+// says so and replays the lesson's trace (see `commands::elsewhere`).
+#[cfg(target_os = "linux")]
 pub mod rst;
 pub mod stack;
+#[cfg(target_os = "linux")]
 pub mod sys;
+#[cfg(target_os = "linux")]
 pub mod tun;
 
 use std::collections::HashSet;

@@ -29,7 +29,9 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkLayerType, LinkMessage,
     State,
 };
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::constants::NETLINK_ROUTE;
@@ -369,6 +371,95 @@ impl Rtnl {
         Ok(())
     }
 
+    /// Set an interface's MTU (`ip link set NAME mtu N`): the largest IP packet it sends.
+    pub fn set_mtu(&mut self, index: u32, mtu: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::Mtu(mtu));
+        self.request(RouteNetlinkMessage::SetLink(link), 0)?;
+        Ok(())
+    }
+
+    /// Add a route (`ip route add DST/PREFIX via GATEWAY`; a prefix of 0 is the default
+    /// route). The gateway must be on a directly connected network.
+    pub fn add_route(&mut self, dst: Ipv4Addr, prefix: u8, via: Ipv4Addr) -> io::Result<()> {
+        let mut m = RouteMessage::default();
+        m.header.address_family = AddressFamily::Inet;
+        m.header.destination_prefix_length = prefix;
+        m.header.table = RouteHeader::RT_TABLE_MAIN;
+        m.header.protocol = RouteProtocol::Static;
+        m.header.scope = RouteScope::Universe;
+        m.header.kind = RouteType::Unicast;
+        if prefix > 0 {
+            m.attributes
+                .push(RouteAttribute::Destination(RouteAddress::Inet(dst)));
+        }
+        m.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet(via)));
+        self.request(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | NLM_F_EXCL)?;
+        Ok(())
+    }
+
+    /// Put a token bucket filter (`tbf`) on an interface's way out, with a `pfifo` queue of
+    /// `queue` packets under it: what `tc qdisc add dev X root handle 1: tbf rate R burst B
+    /// limit L` followed by `tc qdisc add dev X parent 1:1 pfifo limit Q` does.
+    ///
+    /// The filter holds a bucket of `burst` bytes of tokens, refilled at `rate_bps / 8` bytes a
+    /// second; a frame may leave when the bucket holds as many tokens as it has bytes, and
+    /// waits in the queue otherwise.
+    pub fn add_tbf(&mut self, index: u32, rate_bps: u64, burst: u32, queue: u32) -> io::Result<()> {
+        // struct tc_ratespec { u8 cell_log; u8 linklayer; u16 overhead; s16 cell_align;
+        // u16 mpu; u32 rate (bytes/s) }. linklayer 1 (Ethernet) spares the kernel the old
+        // rate table.
+        let bytes_per_sec = (rate_bps / 8).min(u64::from(u32::MAX)) as u32;
+        let mut parms = Vec::with_capacity(36);
+        parms.extend_from_slice(&[0u8, 1]);
+        parms.extend_from_slice(&0u16.to_ne_bytes());
+        parms.extend_from_slice(&0i16.to_ne_bytes());
+        parms.extend_from_slice(&0u16.to_ne_bytes());
+        parms.extend_from_slice(&bytes_per_sec.to_ne_bytes());
+        // peakrate: none.
+        parms.extend_from_slice(&[0u8; 12]);
+        // limit (bytes of the default bfifo, replaced below), buffer (ticks; TCA_TBF_BURST
+        // gives it in bytes instead), mtu (peakrate only).
+        let limit = queue.saturating_mul(burst.max(1514));
+        for v in [limit, 0u32, 0u32] {
+            parms.extend_from_slice(&v.to_ne_bytes());
+        }
+        let mut opts = Vec::new();
+        push_nla(&mut opts, 1, &parms); // TCA_TBF_PARMS
+        push_nla(&mut opts, 6, &burst.to_ne_bytes()); // TCA_TBF_BURST
+        let mut m = TcMessage::default();
+        m.header.index = index as i32;
+        m.header.parent = TcHandle::ROOT;
+        m.header.handle = TcHandle { major: 1, minor: 0 };
+        m.attributes.push(TcAttribute::Kind("tbf".into()));
+        m.attributes
+            .push(TcAttribute::Other(DefaultNla::new(2, opts)));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )?;
+        // The queue under it, counted in packets: pfifo with struct tc_fifo_qopt { u32 limit }.
+        let mut m = TcMessage::default();
+        m.header.index = index as i32;
+        m.header.parent = TcHandle { major: 1, minor: 1 };
+        m.header.handle = TcHandle {
+            major: 10,
+            minor: 0,
+        };
+        m.attributes.push(TcAttribute::Kind("pfifo".into()));
+        m.attributes.push(TcAttribute::Other(DefaultNla::new(
+            2,
+            queue.to_ne_bytes().to_vec(),
+        )));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )?;
+        Ok(())
+    }
+
     /// Remove the queueing discipline [`Rtnl::add_netem`] added.
     pub fn del_root_qdisc(&mut self, index: u32) -> io::Result<()> {
         let mut m = TcMessage::default();
@@ -376,6 +467,17 @@ impl Rtnl {
         m.header.parent = TcHandle::ROOT;
         self.request(RouteNetlinkMessage::DelQueueDiscipline(m), 0)?;
         Ok(())
+    }
+}
+
+/// Append one netlink attribute (length, type, value, padding to 4 bytes) to `buf`.
+fn push_nla(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    let len = 4 + value.len();
+    buf.extend_from_slice(&(len as u16).to_ne_bytes());
+    buf.extend_from_slice(&kind.to_ne_bytes());
+    buf.extend_from_slice(value);
+    while buf.len() % 4 != 0 {
+        buf.push(0);
     }
 }
 
