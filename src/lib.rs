@@ -27,6 +27,7 @@
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
 //!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
+//! * [`escape`]: text a peer wrote, made safe to print (no raw ESC, BEL, CR reaches a terminal).
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`demos`]: lessons that make traffic themselves, such as the hand-made TCP handshake.
 //! * [`instructor`]: instructor mode: `--step` and `--slow`, one packet at a time for a class.
@@ -71,6 +72,7 @@ pub mod cli;
 pub mod commands;
 pub mod demos;
 pub mod dissect;
+pub mod escape;
 pub mod filter;
 pub mod glossary;
 pub mod instructor;
