@@ -473,7 +473,7 @@ async fn accept_loop(
                     continue;
                 };
                 if refused_now > 0 {
-                    log(format!("accepting  connections again ({refused_now} refused with 503 meanwhile)"));
+                    log(format!("accepting connections again ({refused_now} refused with 503 meanwhile)"));
                     refused_now = 0;
                 }
                 // Chat messages are small and should leave at once: turn off Nagle's
