@@ -122,6 +122,20 @@ pub struct SioServeArgs {
     /// Log connections and refusals only, not every event (for benchmarks).
     #[arg(long)]
     pub quiet: bool,
+    /// The time a client has to send the whole HTTP head of each request, in seconds; a
+    /// connection that is slower, or idle between requests for longer, is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub head_timeout: f64,
+    /// The most connections open at once; one more is answered 503 Service Unavailable.
+    /// Default: as many as the file-descriptor limit (ulimit -n) leaves room for, at most
+    /// 10,000.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// The most packets waiting to be written to one client (socketioxide's buffer). A
+    /// client that reads too slowly to stay under it is disconnected, and the server says how
+    /// many messages it missed.
+    #[arg(long, value_name = "PACKETS", default_value_t = 1024)]
+    pub queue: usize,
 }
 
 #[derive(Debug, Args)]
@@ -469,6 +483,11 @@ pub struct TcpServeArgs {
     /// After a connection ends, wait for the next one.
     #[arg(long, short = 'k')]
     pub keep: bool,
+    /// Write the bytes received to standard output exactly as they came (for a pipe or a
+    /// file). Without it, control characters are shown escaped (`\x1b`), so a peer cannot
+    /// drive your terminal.
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub sock: crate::demos::SockOpts,
 }
@@ -477,6 +496,10 @@ pub struct TcpServeArgs {
 pub struct TcpConnectArgs {
     /// Where to connect, as HOST:PORT (e.g. 127.0.0.1:7007).
     pub addr: String,
+    /// Write the bytes received to standard output exactly as they came (for a pipe or a
+    /// file). Without it, control characters are shown escaped (`\x1b`).
+    #[arg(long)]
+    pub raw: bool,
     #[command(flatten)]
     pub sock: crate::demos::SockOpts,
 }
@@ -572,6 +595,10 @@ pub struct UdpRecvArgs {
     /// Send each datagram back to its sender.
     #[arg(long)]
     pub echo: bool,
+    /// Write each datagram to standard output exactly as it came (then a newline). Without
+    /// it, each datagram is one line with its control characters (a newline too) escaped.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]
@@ -698,9 +725,31 @@ pub struct WsServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message: usize,
 
-    /// Close a connection (code 1001) after this many seconds without a message from it.
+    /// Close a connection (code 1001) after this many seconds without a text or binary
+    /// message from it (pings and pongs do not count: a client that only pings is idle).
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<f64>,
+
+    /// The time a client has to send its whole HTTP request head, in seconds; a slower one
+    /// is answered 408 and closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub head_timeout: f64,
+
+    /// The most connections open at once; one more is answered 503 Service Unavailable.
+    /// Default: as many as the file-descriptor limit (ulimit -n) leaves room for, at most
+    /// 10,000.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Chat: the most messages waiting to be written to one client. A client that reads too
+    /// slowly to stay under it is disconnected (code 1008), and the server says how many
+    /// messages it missed.
+    #[arg(long, value_name = "MESSAGES", default_value_t = 1024)]
+    pub queue: usize,
+
+    /// Chat: the most bytes of messages waiting for one client (one message always fits).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub queue_bytes: usize,
 
     /// Print nothing per connection (for benchmarks and test suites).
     #[arg(long, short = 'q')]

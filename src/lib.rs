@@ -56,6 +56,7 @@
 //! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
 //!   call is narrated next to the packets it caused; the hand-made TCP handshake; traceroute
 //!   and path MTU discovery across the lab's routers ([`demos::ip`]).
+//! * [`escape`]: text a peer wrote, made safe to print (no raw ESC, BEL, CR reaches a terminal).
 //! * [`glossary`]: the course vocabulary in our own words, and the two layer models side by side.
 //! * [`instructor`]: instructor mode: `--step` and `--slow`, one packet at a time for a class.
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
@@ -99,6 +100,7 @@ pub mod cli;
 pub mod commands;
 pub mod demos;
 pub mod dissect;
+pub mod escape;
 pub mod filter;
 pub mod glossary;
 pub mod instructor;

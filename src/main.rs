@@ -27,7 +27,11 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("wirelab: error: {e}");
+            // An error may quote what a peer sent (a server's refusal): escaped, lines kept.
+            eprintln!(
+                "wirelab: error: {}",
+                wirelab::escape::escape_lines(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }

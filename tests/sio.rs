@@ -402,6 +402,66 @@ async fn polling_transport_bad_body_closes_session() {
     s.stop().await;
 }
 
+/// The chat page's list (`watch`, then `rooms` events): everyone by public id, the rooms
+/// clients joined and nothing else (not the server's own rooms). A burst of joins and leaves
+/// ends with a list that is right (the test prints how many lists the burst made: changes
+/// that come while a list is waiting to be made are in that list).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_names_clients_and_their_rooms_and_settles_after_a_burst() {
+    let s = start(ServerOptions::default()).await;
+    let (mut watcher, wid) = client(&s).await;
+    let (busy, bid) = client(&s).await;
+    let list = watcher.emit_with_ack("watch", &[], WAIT).await.unwrap();
+    let mut everyone = vec![wid.clone(), bid.clone()];
+    everyone.sort();
+    assert_eq!(list[0], json!({ "everyone": everyone, "rooms": {} }));
+    // The same list as an event, for the page.
+    let e = watcher
+        .wait_for("rooms", WAIT, &mut Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(e.arg(), &list[0]);
+
+    const CHANGES: usize = 400;
+    for i in 0..CHANGES / 2 {
+        let room = json!(format!("r{}", i % 5));
+        busy.emit("join", std::slice::from_ref(&room)).unwrap();
+        busy.emit("leave", &[room]).unwrap();
+    }
+    busy.emit_with_ack("join", &[json!("lab")], WAIT)
+        .await
+        .unwrap();
+    let mut lists = Vec::new();
+    for i in watcher.drain(Duration::from_secs(1)).await {
+        if let Incoming::Event(e) = i
+            && e.name == "rooms"
+        {
+            lists.push(e.arg().clone());
+        }
+    }
+    println!(
+        "{} changes made {} rooms events for the watcher",
+        CHANGES + 1,
+        lists.len()
+    );
+    // socketioxide runs each event's handler as a task of its own, so a join and the leave
+    // right after it may be handled in either order: which of r0..r4 `busy` is left in is the
+    // server's to say. The last list must be what the server's rooms say now.
+    let server::Io::Local(io) = &s.io else {
+        unreachable!("no Redis here")
+    };
+    let now = wirelab::sio::roster::roster(io, &[]).await;
+    assert_eq!(now["everyone"], json!(everyone));
+    assert!(now["rooms"]["lab"] == json!([bid]), "{now}");
+    assert_eq!(
+        lists.last(),
+        Some(&now),
+        "the last list is not the final state"
+    );
+    assert!(lists.len() <= CHANGES + 1);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn redis_pair_shares_rooms() {
     let redis = match LocalRedis::available() {
@@ -452,6 +512,19 @@ async fn redis_pair_shares_rooms() {
     on_b.wait_for("question", WAIT, &mut Vec::new())
         .await
         .unwrap();
+
+    // The roster seen from server A names the clients of both servers and the room they
+    // joined, and none of the servers' own rooms (`server:…`, the watchers' room).
+    let list = on_a.emit_with_ack("watch", &[], WAIT).await.unwrap();
+    let mut lab = vec![a_id.clone(), b_id.clone()];
+    lab.sort();
+    assert_eq!(
+        list[0]["everyone"].as_array().map(Vec::len),
+        Some(3),
+        "{list:?}"
+    );
+    assert_eq!(list[0]["rooms"], json!({ "lab": lab }), "{list:?}");
+    on_a.wait_for("rooms", WAIT, &mut Vec::new()).await.unwrap();
 
     // chat reaches everyone on both servers.
     other_b.emit("chat", &[json!("all")]).unwrap();

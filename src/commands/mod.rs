@@ -20,6 +20,7 @@ pub use elsewhere::{handshake, lab};
 pub mod lessons;
 pub mod progress;
 pub mod sio;
+pub mod stop;
 pub mod synth;
 pub mod tcp;
 pub mod tour;

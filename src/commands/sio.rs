@@ -12,9 +12,11 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::Error;
+use super::stop::Signals;
 use crate::cli::{SioCommand, SioConnectArgs, SioDemoArgs, SioServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
 use crate::dissect::engineio;
+use crate::escape::{escape, escape_lines, escaped};
 use crate::sio::client::{self, Client, ClientOptions, Dir, Incoming, Trace};
 use crate::sio::demo::{self, DemoOptions};
 use crate::sio::id::ID_BITS;
@@ -34,6 +36,15 @@ pub fn run(cmd: SioCommand, color: bool) -> Result<ExitCode, Error> {
 }
 
 async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
+    // Catch Ctrl-C and SIGTERM before anything else: from now on they stop the server cleanly.
+    let mut signals = Signals::new()?;
+    if !(a.head_timeout > 0.0 && a.head_timeout.is_finite()) {
+        return Err(format!(
+            "--head-timeout {}: the time must be a positive number of seconds",
+            a.head_timeout
+        )
+        .into());
+    }
     let bind = if a.public {
         eprintln!(
             "{} --public: listening on every interface; anyone who can reach this machine can connect and chat",
@@ -50,6 +61,11 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
         name: a.name.clone(),
         max_payload: a.max_payload,
         verbose: !a.quiet,
+        buffer: a.queue.max(1),
+        head_timeout: Duration::from_secs_f64(a.head_timeout),
+        max_connections: a
+            .max_connections
+            .unwrap_or_else(crate::ws::server::default_max_connections),
         ..ServerOptions::default()
     };
     let log: Log = Arc::new(|line: String| println!("{line}"));
@@ -66,40 +82,51 @@ async fn serve(a: SioServeArgs) -> Result<ExitCode, Error> {
         opts.max_payload
     );
     println!(
+        "at most {} connections, {} s for a request head, {} packets waiting for a client",
+        opts.max_connections, a.head_timeout, opts.buffer
+    );
+    println!(
         "open http://{} for the chat page; type /help for the console (Ctrl-C stops)",
         running.addr
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
-    loop {
+    let signal = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            sig = signals.recv() => break sig,
             line = lines.next_line(), if stdin_open => match line {
+                // Answers quote what clients sent (their acks): escaped, lines kept.
                 Ok(Some(line)) => match server::console(&running.io, &line, opts.ack_timeout).await {
                     Ok(out) if out.is_empty() => {}
-                    Ok(out) => println!("{out}"),
-                    Err(e) => println!("{} {e}", "console:".red()),
+                    Ok(out) => println!("{}", escape_lines(&out)),
+                    Err(e) => println!("{} {}", "console:".red(), escape(&e.to_string())),
                 },
                 // No keyboard (started by a script): keep serving until Ctrl-C or a signal.
                 _ => stdin_open = false,
             },
         }
-    }
-    println!("stopping");
+    };
+    println!("stopping ({})", super::stop::stopped_by(signal));
+    let stats = running.stats.clone();
     running.stop().await;
+    println!("server stopped: {}", stats.summary());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print each packet raw, with its meaning under it.
+/// Print each packet as it went over the wire, with its meaning under it. The server wrote
+/// these: control characters in them are shown escaped ([`crate::escape`]), not obeyed.
 async fn print_traces(mut rx: mpsc::UnboundedReceiver<Trace>, raw: bool) {
     while let Some(t) = rx.recv().await {
         let arrow = match t.dir {
             Dir::Sent => t.dir.arrow().yellow().bold(),
             Dir::Received => t.dir.arrow().green().bold(),
         };
-        println!("{arrow} {}", t.text);
+        println!("{arrow} {}", escape(&t.text));
         if !raw {
-            println!("    {}", engineio::explain(&t.text).dimmed());
+            println!(
+                "    {}",
+                escape(&engineio::explain(&t.text)).into_owned().dimmed()
+            );
         }
     }
 }
@@ -120,10 +147,10 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
         };
         println!(
             "    {}",
-            format!(
-                "the server asked for an ack of {event:?}; answering {}",
+            escaped(format!(
+                "the server asked for an ack of \"{event}\"; answering {}",
                 Value::Array(answer.clone())
-            )
+            ))
             .cyan()
         );
         answer
@@ -150,10 +177,11 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
                     Err(e) => {
                         failed += 1;
                         println!(
-                            "{} {}:{}: {e}",
+                            "{} {}:{}: {}",
                             "failed:".red().bold(),
                             path.display(),
-                            n + 1
+                            n + 1,
+                            escape(&e.to_string())
                         );
                     }
                 }
@@ -172,13 +200,13 @@ async fn connect(a: SioConnectArgs) -> Result<ExitCode, Error> {
                         Ok(Some(line)) => match command(&mut c, &line).await {
                             Ok(Flow::Quit) => break,
                             Ok(Flow::Go) => {}
-                            Err(e) => println!("{} {e}", "error:".red()),
+                            Err(e) => println!("{} {}", "error:".red(), escape(&e.to_string())),
                         },
                         _ => break,
                     },
                     got = c.next(Duration::from_secs(3600)) => {
                         if let Some(Incoming::Closed(why)) = got {
-                            println!("{} {why}", "closed:".red().bold());
+                            println!("{} {}", "closed:".red().bold(), escape(&why));
                             break;
                         }
                     }
@@ -231,7 +259,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
             let v = c.emit_with_ack(word, &args(data), ACK_WAIT).await?;
             println!(
                 "    {}",
-                format!("ack for {word:?}: {}", Value::Array(v)).cyan()
+                escaped(format!("ack for \"{word}\": {}", Value::Array(v))).cyan()
             );
         }
         "/join" | "/leave" if !word.is_empty() => {
@@ -240,7 +268,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
                 .await?;
             println!(
                 "    {}",
-                format!("{}: {}", &cmd[1..], Value::Array(v)).cyan()
+                escaped(format!("{}: {}", &cmd[1..], Value::Array(v))).cyan()
             );
         }
         "/raw" if !rest.is_empty() => c.send_raw(rest)?,
@@ -268,7 +296,7 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
             {
                 Some(e) => println!(
                     "    {}",
-                    format!("got {:?} {}", e.name, Value::Array(e.args)).cyan()
+                    escaped(format!("got \"{}\" {}", e.name, Value::Array(e.args))).cyan()
                 ),
                 None => return Err(format!("no {word:?} event within {secs} s").into()),
             }
@@ -283,13 +311,15 @@ async fn command(c: &mut Client, line: &str) -> Result<Flow, Error> {
 
 /// Say which id is which: the Engine.IO session (private), and "your id", the public one
 /// others address you by (wirelab's server sends it in a `welcome` event; other servers'
-/// socket id in the CONNECT answer is already public).
+/// socket id in the CONNECT answer is already public). The server chose every one of these
+/// ids: they are shown escaped ([`crate::escape`]), not obeyed.
 async fn say_ids(c: &mut Client) {
     let session = c.handshake.sid.clone().unwrap_or_else(|| "?".into());
     println!(
-        "{} Engine.IO session {session}: private (it authorises this connection; the server \
+        "{} Engine.IO session {}: private (it authorises this connection; the server \
          tells no one else)",
-        "connected.".bold()
+        "connected.".bold(),
+        escape(&session)
     );
     let mut skipped = Vec::new();
     match c
@@ -306,13 +336,13 @@ async fn say_ids(c: &mut Client) {
             println!(
                 "{} {} (public: others whisper to you with it; from the server's welcome event)",
                 "your id:".bold(),
-                id.bold()
+                escape(&id).bold()
             );
         }
         None => println!(
             "{} {} (the socket id in the server's CONNECT answer{})",
             "your id:".bold(),
-            c.socket_id.bold(),
+            escape(&c.socket_id).bold(),
             if c.socket_id == session {
                 "; this server sent no welcome event, and uses the private session id as the \
                  socket id too"

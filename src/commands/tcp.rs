@@ -8,23 +8,29 @@ use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use colored::Colorize;
 use socket2::{Domain, Socket, Type};
 
 use super::Error;
 use super::dissect::options;
+use super::stop::{Stop, TICK, until_stopped};
 use crate::cli::{TcpArgs, TcpCommand, TcpConnectArgs, TcpEchoArgs, TcpServeArgs, ViewArgs};
-use crate::demos::narrate::{Event, Recorder, RenderOptions, Who, kernel_tcp_state, render};
+use crate::demos::narrate::{
+    Event, Recorder, RenderOptions, Who, kernel_tcp_state, parse_proc_tcp, render,
+};
 use crate::demos::tcp::{EchoOptions, describe_recv};
 use crate::demos::{
     AsRawFd, Captured, NetChoice, Place, Recording, Stage, bundled_trace, quote, touches_port,
 };
+use crate::escape::{Style, escape_bytes};
 use crate::filter::Filter;
 use crate::render::{Printer, View};
 use crate::source::OwnedFrame;
 use crate::source::file::{CaptureWriter, read_all};
+use crate::stream::state::State;
 
 pub fn run(args: &TcpArgs, color: bool) -> Result<ExitCode, Error> {
     match &args.command {
@@ -265,74 +271,180 @@ fn echo(a: &TcpEchoArgs, color: bool) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Talk over a connected socket: lines from standard input are sent, what arrives is printed.
-/// At the end of standard input the sending direction is shut down (a FIN); when the other
-/// side closes, the socket is closed.
-fn talk(
-    sock: Socket,
-    rec: Arc<Recorder>,
-    who: Who,
+/// Standard input, read by one thread for the whole session. Each line is sent on the
+/// connection of the moment; when input ends, that connection's sending half is shut down (a
+/// FIN), and so is every later one's as soon as it starts. A server that serves thousands of
+/// connections (`--keep`) thus keeps one thread for the keyboard, not one per connection.
+struct Keyboard {
+    state: Mutex<KeyboardState>,
+}
+
+#[derive(Default)]
+struct KeyboardState {
+    /// The connection lines go to, if one is open.
+    current: Option<Current>,
+    /// Standard input has ended.
+    ended: bool,
+}
+
+/// The connection of the moment, as the keyboard thread needs it.
+struct Current {
+    sock: Weak<Socket>,
+    /// The descriptor's number, as the narration shows it.
+    fd: String,
     local: SocketAddrV4,
     peer: SocketAddrV4,
-) -> io::Result<()> {
-    let fd = sock.as_raw_fd();
-    let sock = Arc::new(sock);
-    // The sending half runs on its own thread, so typing and receiving happen at once. It
-    // holds only a weak reference, so that when this side closes the socket it is really
-    // closed, even while that thread still waits for a line.
-    let writer = Arc::downgrade(&sock);
-    let rec2 = rec.clone();
-    std::thread::spawn(move || {
-        let stdin = io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(mut line) = line else { break };
-            line.push('\n');
-            let Some(writer) = writer.upgrade() else {
-                return;
-            };
-            if rec2
-                .call(
-                    who,
-                    "send",
-                    format!("fd {fd}, {}", quote(line.as_bytes())),
-                    || (&*writer).write(line.as_bytes()),
-                    |n| n.to_string(),
-                )
-                .is_err()
-            {
-                return;
-            }
-        }
-        let Some(writer) = writer.upgrade() else {
+}
+
+impl Current {
+    /// Shut down the sending half (narrated), and show the state it leaves the socket in.
+    fn shutdown(&self, rec: &Recorder, who: Who) {
+        let Some(sock) = self.sock.upgrade() else {
             return;
         };
-        let _ = rec2.call(
+        let fd = &self.fd;
+        let _ = rec.call(
             who,
             "shutdown",
             format!("fd {fd}, SHUT_WR"),
-            || writer.shutdown(Shutdown::Write),
+            || sock.shutdown(Shutdown::Write),
             |_| "0".into(),
         );
-        rec2.observe(
+        let (local, peer) = (self.local, self.peer);
+        rec.observe(
             who,
             format!("fd {fd}"),
             || kernel_tcp_state(local, Some(peer)),
             "/proc/net/tcp",
         );
-    });
+    }
+}
+
+impl Keyboard {
+    /// Start the thread that reads standard input.
+    fn start(rec: Arc<Recorder>, who: Who, tally: Arc<Tally>) -> Arc<Keyboard> {
+        let kb = Arc::new(Keyboard {
+            state: Mutex::new(KeyboardState::default()),
+        });
+        let k = kb.clone();
+        std::thread::spawn(move || {
+            for line in io::stdin().lock().lines() {
+                let Ok(mut line) = line else { break };
+                line.push('\n');
+                let state = k.lock();
+                let Some(sock) = state.current.as_ref().and_then(|c| c.sock.upgrade()) else {
+                    rec.note(who, "no connection is open: that line was not sent");
+                    continue;
+                };
+                let fd = sock.as_raw_fd();
+                if let Ok(n) = rec.call(
+                    who,
+                    "send",
+                    format!("fd {fd}, {}", quote(line.as_bytes())),
+                    || (&*sock).write(line.as_bytes()),
+                    |n| n.to_string(),
+                ) {
+                    tally.sent.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+            let mut state = k.lock();
+            state.ended = true;
+            if let Some(c) = &state.current {
+                c.shutdown(&rec, who);
+            }
+        });
+        kb
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyboardState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a `serve` or `connect` session did, for the summary at its end.
+#[derive(Default)]
+struct Tally {
+    connections: AtomicU64,
+    received: AtomicU64,
+    sent: AtomicU64,
+}
+
+impl Tally {
+    fn summary(&self, what: &str, stop: &Stop) -> String {
+        let n = self.connections.load(Ordering::Relaxed);
+        let mut s = format!(
+            "wirelab {what}: {n} connection{}, {} bytes received, {} bytes sent",
+            if n == 1 { "" } else { "s" },
+            self.received.load(Ordering::Relaxed),
+            self.sent.load(Ordering::Relaxed),
+        );
+        if stop.requested() {
+            s.push_str("; ");
+            s.push_str(&stop.why());
+        }
+        s
+    }
+}
+
+/// Everything a session's connections share.
+struct Session {
+    rec: Arc<Recorder>,
+    who: Who,
+    keyboard: Arc<Keyboard>,
+    tally: Arc<Tally>,
+    stop: Stop,
+    /// Write what arrives as it came (`--raw`), or escaped.
+    raw: bool,
+}
+
+/// Talk over a connected socket: lines from standard input are sent (by the [`Keyboard`]),
+/// what arrives is printed. At the end of standard input the sending direction is shut down
+/// (a FIN); when the other side closes, or a signal asks to stop, the socket is closed.
+fn talk(sock: Socket, ses: &Session, local: SocketAddrV4, peer: SocketAddrV4) -> io::Result<()> {
+    let (rec, who) = (&ses.rec, ses.who);
+    let fd = sock.as_raw_fd();
+    ses.tally.connections.fetch_add(1, Ordering::Relaxed);
+    // Wait at most a TICK in recv, to notice a stop request.
+    sock.set_read_timeout(Some(TICK))?;
+    // The keyboard thread sends typed lines on it; it holds only a weak reference, so that
+    // when this side closes the socket it is really closed.
+    let sock = Arc::new(sock);
+    let me = Current {
+        sock: Arc::downgrade(&sock),
+        fd: fd.to_string(),
+        local,
+        peer,
+    };
+    {
+        // Input that has already ended shuts this connection's sending half down at once.
+        let mut state = ses.keyboard.lock();
+        if state.ended {
+            me.shutdown(rec, who);
+        }
+        state.current = Some(me);
+    }
     let mut buf = vec![0u8; 65536];
     let mut out = io::stdout();
+    let mut carry = Vec::new();
     loop {
-        let data = rec.call(
+        let got = rec.call(
             who,
             "recv",
             format!("fd {fd}, {} bytes max", buf.len()),
             || {
-                let n = (&*sock).read(&mut buf)?;
-                Ok(buf[..n].to_vec())
+                until_stopped(&ses.stop, || {
+                    let n = (&*sock).read(&mut buf)?;
+                    Ok(buf[..n].to_vec())
+                })
             },
             |d| describe_recv(d),
-        )?;
+        );
+        let data = match got {
+            Ok(d) => d,
+            // A signal asked to stop: close the connection and go.
+            Err(_) if ses.stop.requested() => break,
+            Err(e) => return Err(e),
+        };
         if data.is_empty() {
             rec.observe(
                 who,
@@ -342,9 +454,21 @@ fn talk(
             );
             break;
         }
-        out.write_all(&data)?;
+        ses.tally
+            .received
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        if ses.raw {
+            out.write_all(&data)?;
+        } else {
+            out.write_all(printable(&mut carry, &data).as_bytes())?;
+        }
         out.flush()?;
     }
+    if !carry.is_empty() {
+        out.write_all(escape_bytes(&carry, Style::Lines).as_bytes())?;
+        out.flush()?;
+    }
+    ses.keyboard.lock().current = None;
     let _ = rec.call(
         who,
         "close",
@@ -361,6 +485,36 @@ fn talk(
     Ok(())
 }
 
+/// Received bytes as text safe for a terminal ([`crate::escape`]): lines and tabs kept,
+/// control characters shown as `\x1b`, `\r`. A UTF-8 character that the stream cut in two (its
+/// first bytes at the end of one `recv`, the rest in the next) waits in `carry` for its end.
+fn printable(carry: &mut Vec<u8>, data: &[u8]) -> String {
+    carry.extend_from_slice(data);
+    let keep = incomplete_tail(carry);
+    let tail = carry.split_off(carry.len() - keep);
+    let text = escape_bytes(carry, Style::Lines);
+    *carry = tail;
+    text
+}
+
+/// How many bytes at the end of `b` begin a UTF-8 character whose end has not come yet.
+fn incomplete_tail(b: &[u8]) -> usize {
+    for back in 1..=b.len().min(3) {
+        let byte = b[b.len() - back];
+        if byte & 0xc0 == 0x80 {
+            continue; // a continuation byte: the character starts further back
+        }
+        let need = match byte {
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => return 0,
+        };
+        return if need > back { back } else { 0 };
+    }
+    0
+}
+
 fn live_recorder(color: bool) -> Arc<Recorder> {
     Arc::new(Recorder::with(
         color && io::IsTerminal::is_terminal(&io::stderr()),
@@ -368,8 +522,95 @@ fn live_recorder(color: bool) -> Arc<Recorder> {
     ))
 }
 
+/// The error for a port that cannot be bound, with the reason in words when it is "Address
+/// already in use": for TCP, most often the TIME-WAIT of an earlier connection. `reuse` says
+/// whether this socket had SO_REUSEADDR.
+pub fn bind_error(proto: &str, addr: SocketAddrV4, e: &io::Error, reuse: bool) -> String {
+    let verb = if proto == "udp" { "receive" } else { "listen" };
+    let mut s = format!("cannot {verb} on {addr}: {e}");
+    if e.kind() == io::ErrorKind::AddrInUse {
+        s.push('\n');
+        s.push_str(&address_in_use(proto, addr.port(), reuse));
+    }
+    s
+}
+
+/// Why a port is in use, read from the kernel's table of sockets (`/proc/net/tcp`).
+fn address_in_use(proto: &str, port: u16, reuse: bool) -> String {
+    if proto == "udp" {
+        return format!(
+            "Another program already receives on UDP port {port} (`ss -ulnp 'sport = :{port}'` \
+             names it). UDP has no connections, so no TIME-WAIT: the port is free as soon as \
+             that program closes its socket. Or choose another port (--port 0 lets the kernel \
+             pick one)."
+        );
+    }
+    let table = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap_or_default();
+    let here: Vec<_> = parse_proc_tcp(&table)
+        .into_iter()
+        .filter(|e| e.local.port() == port)
+        .collect();
+    let waiting = here.iter().filter(|e| e.state == State::TimeWait).count();
+    if here.iter().any(|e| e.state == State::Listen) {
+        return format!(
+            "Another program is listening on port {port} (`ss -ltnp 'sport = :{port}'` names \
+             it): stop it, or choose another port (--port 0 lets the kernel pick one)."
+        );
+    }
+    if waiting == 0 {
+        return format!(
+            "Something else holds port {port} (`ss -tanp 'sport = :{port}'` lists it); \
+             --reuseaddr (SO_REUSEADDR) helps when it is an old connection in TIME-WAIT."
+        );
+    }
+    let why = format!(
+        "The port is still held by {waiting} earlier connection{} in TIME-WAIT. The side that \
+         closes a TCP connection first keeps it for 2·MSL (RFC 9293, section 3.3.2; Linux waits \
+         60 s), so that late segments of the old connection cannot be taken for part of a new \
+         one.",
+        if waiting == 1 { "" } else { "s" }
+    );
+    // Linux lets a socket bind over TIME-WAIT connections only if both it and they (through
+    // the listening socket they were accepted on) had SO_REUSEADDR.
+    let fix = if reuse {
+        "This server set --reuseaddr (SO_REUSEADDR), but Linux allows it only when the old \
+         connections had it too, and the server they belonged to did not set it. Wait for \
+         their TIME-WAIT to end; from then on, start the server with --reuseaddr every time, \
+         as most servers do, and a restart will not have to wait."
+    } else {
+        "Wait a minute, or start the server with --reuseaddr (SO_REUSEADDR), which lets a \
+         listening socket bind the port anyway. On Linux that works when the earlier server \
+         set it as well (its connections inherit it), which is why servers set it every time."
+    };
+    format!("{why} {fix}")
+}
+
+/// After a bind to port 0, ask the kernel which port it chose (getsockname), narrated.
+pub fn chosen_port(
+    rec: &Recorder,
+    who: Who,
+    s: &Socket,
+    asked: SocketAddrV4,
+) -> io::Result<SocketAddrV4> {
+    if asked.port() != 0 {
+        return Ok(asked);
+    }
+    rec.note(
+        who,
+        "port 0 asks the kernel to choose a free port; getsockname() says which",
+    );
+    rec.call(
+        who,
+        "getsockname",
+        format!("fd {}", s.as_raw_fd()),
+        || Ok(crate::demos::v4(&s.local_addr()?)),
+        |a| a.to_string(),
+    )
+}
+
 fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
     const W: Who = Who::Server;
+    let stop = Stop::on_signals()?;
     let rec = live_recorder(color);
     let ip = if a.public {
         eprintln!(
@@ -397,7 +638,8 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
         || l.bind(&addr.into()),
         |_| "0".into(),
     )
-    .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    .map_err(|e| bind_error("tcp", addr, &e, a.sock.reuseaddr))?;
+    let bound = chosen_port(&rec, W, &l, addr)?;
     rec.call(
         W,
         "listen",
@@ -408,19 +650,31 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
     rec.observe(
         W,
         format!("fd {lfd}"),
-        || kernel_tcp_state(addr, None),
+        || kernel_tcp_state(bound, None),
         "/proc/net/tcp",
     );
     eprintln!(
-        "wirelab: listening on {addr}; in another terminal: wirelab tcp connect 127.0.0.1:{}",
-        a.port
+        "wirelab: listening on {bound}; in another terminal: wirelab tcp connect 127.0.0.1:{}; \
+         Ctrl-C stops",
+        bound.port()
     );
+    // Wait at most a TICK in accept (Linux applies SO_RCVTIMEO to it), to notice Ctrl-C.
+    l.set_read_timeout(Some(TICK))?;
+    let tally = Arc::new(Tally::default());
+    let ses = Session {
+        rec: rec.clone(),
+        who: W,
+        keyboard: Keyboard::start(rec.clone(), W, tally.clone()),
+        tally,
+        stop,
+        raw: a.raw,
+    };
     loop {
-        let (c, peer) = rec.call(
+        let accepted = rec.call(
             W,
             "accept",
             format!("fd {lfd}"),
-            || l.accept(),
+            || until_stopped(&stop, || l.accept()),
             |(c, p)| {
                 format!(
                     "fd {} (connected to {})",
@@ -428,7 +682,12 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
                     crate::demos::v4(p)
                 )
             },
-        )?;
+        );
+        let (c, peer) = match accepted {
+            Ok(x) => x,
+            Err(_) if stop.requested() => break,
+            Err(e) => return Err(e.into()),
+        };
         let peer = crate::demos::v4(&peer);
         let local = crate::demos::v4(&c.local_addr()?);
         if a.sock.nodelay {
@@ -440,16 +699,25 @@ fn serve(a: &TcpServeArgs, color: bool) -> Result<ExitCode, Error> {
             || kernel_tcp_state(local, Some(peer)),
             "/proc/net/tcp",
         );
-        talk(c, rec.clone(), W, local, peer)?;
-        if !a.keep {
+        talk(c, &ses, local, peer)?;
+        if !a.keep || stop.requested() {
             break;
         }
     }
+    let _ = rec.call(
+        W,
+        "close",
+        format!("fd {lfd}"),
+        || crate::demos::closed(l),
+        |_| "0".into(),
+    );
+    eprintln!("{}", ses.tally.summary("tcp serve", &stop));
     Ok(ExitCode::SUCCESS)
 }
 
 fn connect(a: &TcpConnectArgs, color: bool) -> Result<ExitCode, Error> {
     const W: Who = Who::Client;
+    let stop = Stop::on_signals()?;
     let rec = live_recorder(color);
     let target = a
         .addr
@@ -484,6 +752,40 @@ fn connect(a: &TcpConnectArgs, color: bool) -> Result<ExitCode, Error> {
         || kernel_tcp_state(local, Some(target)),
         "/proc/net/tcp",
     );
-    talk(s, rec, W, local, target)?;
+    let tally = Arc::new(Tally::default());
+    let ses = Session {
+        rec: rec.clone(),
+        who: W,
+        keyboard: Keyboard::start(rec.clone(), W, tally.clone()),
+        tally,
+        stop,
+        raw: a.raw,
+    };
+    talk(s, &ses, local, target)?;
+    eprintln!("{}", ses.tally.summary("tcp connect", &stop));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_waits_for_the_end_of_a_cut_character() {
+        let mut carry = Vec::new();
+        // "é" is C3 A9: the stream cut it after its first byte.
+        assert_eq!(printable(&mut carry, b"caf\xc3"), "caf");
+        assert_eq!(printable(&mut carry, b"\xa9!\x1b[2J\n"), "é!\\x1b[2J\n");
+        assert!(carry.is_empty());
+        // A byte that can never start a character is shown at once.
+        assert_eq!(printable(&mut carry, b"\xff"), "\\xff");
+    }
+
+    #[test]
+    fn incomplete_tail_counts_only_a_started_character() {
+        assert_eq!(incomplete_tail(b"abc"), 0);
+        assert_eq!(incomplete_tail(b"a\xe2\x82"), 2);
+        assert_eq!(incomplete_tail(b"a\xe2\x82\xac"), 0);
+        assert_eq!(incomplete_tail(b"\xf0"), 1);
+    }
 }

@@ -20,6 +20,7 @@ use std::time::Instant;
 use colored::Colorize;
 
 use super::Error;
+use super::stop::Stop;
 use crate::cli::TourArgs;
 use crate::dissect::model::LinkType;
 use crate::instructor::{Capture, Flow, Stepper, stdout_stepper};
@@ -63,12 +64,21 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         w.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Ctrl-C and SIGTERM end the tour where it is, with its closing summary (exit 130 or 143).
+    let stop = Stop::on_signals()?;
     let started = Instant::now();
     let width = super::term_width();
-    let mut st = stdout_stepper(args.pace.pace(), color).unit("step");
+    let mut st = stdout_stepper(args.pace.pace(), color)
+        .unit("step")
+        .cancel_on(stop.flag());
     if args.opening {
-        // Lesson 1's own demo: the opening alone, not the other lessons' demos.
+        // Lesson 1's own demo: the opening alone, not the other lessons' demos. Ctrl-C ends
+        // it like the whole tour: a line saying so, exit 130 (143 for SIGTERM).
         opening(&mut st, color, width)?;
+        if stop.requested() {
+            st.text(&format!("\nThe tour's opening was {}.\n", stop.why()))?;
+            return Ok(stop.exit_code());
+        }
         st.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -84,7 +94,12 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
     }
 
     let mut ran = Vec::new();
+    let mut interrupted = None;
     for (i, lesson) in lessons.iter().enumerate() {
+        if stop.requested() {
+            interrupted = Some(i);
+            break;
+        }
         st.new_part();
         let plan = plan(lesson, args.replay);
         let shown_cmd = match &plan {
@@ -97,12 +112,22 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         };
         let head = section(i + 1, lessons.len(), lesson, &shown_cmd, color, width);
         if st.show(&head)? == Flow::Quit {
+            if stop.requested() {
+                interrupted = Some(i);
+                break;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         let (result, quit) = match plan {
             Plan::Opening => (Ran::Live, opening(&mut st, color, width)? == Flow::Quit),
             Plan::Demo(a) => {
                 let out = demo::run(&demo::resolve(&a), color, width, &mut st)?;
+                // Ctrl-C reaches the demo too (the terminal signals the whole foreground
+                // group), so a demo ended by it counts as interrupted as well.
+                if stop.requested() || ended_by_signal(&out) {
+                    interrupted = Some(i);
+                    break;
+                }
                 if out.quit {
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -122,18 +147,57 @@ pub fn run(args: &TourArgs, color: bool) -> Result<ExitCode, Error> {
         };
         ran.push((lesson, result));
         if quit {
+            if stop.requested() {
+                interrupted = Some(i + 1);
+                break;
+            }
             return Ok(ExitCode::SUCCESS);
         }
     }
     st.new_part();
-    st.show(&closing(
-        &ran,
-        started.elapsed().as_secs_f64(),
-        color,
-        width,
-    ))?;
-    st.flush()?;
-    Ok(ExitCode::SUCCESS)
+    let mut end = closing(&ran, started.elapsed().as_secs_f64(), color, width);
+    if let Some(at) = interrupted {
+        let why = stop
+            .signal()
+            .map(super::stop::stopped_by)
+            .unwrap_or_else(|| "stopped by a signal".into());
+        let during = lessons
+            .get(at)
+            .map(|l| format!(" during lesson {} ({})", at + 1, l.id))
+            .unwrap_or_default();
+        end.push_str(&wrapped(
+            &format!(
+                "The tour was {why}{during}: {} of {} lessons shown.",
+                ran.len(),
+                lessons.len()
+            ),
+            width,
+            "",
+        ));
+    }
+    if interrupted.is_none() {
+        st.show(&end)?;
+        st.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A cancelled stepper pauses no more: the summary goes straight out.
+    st.text(&end)?;
+    Ok(stop.exit_code())
+}
+
+/// Did the demo end because a signal (Ctrl-C's SIGINT, SIGTERM) killed it?
+#[cfg(unix)]
+fn ended_by_signal(out: &Outcome) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    out.status
+        .and_then(|s| s.signal())
+        .is_some_and(|s| s == libc::SIGINT || s == libc::SIGTERM)
+}
+
+/// Windows has no signals that end a process with a trace in its exit status.
+#[cfg(not(unix))]
+fn ended_by_signal(_: &Outcome) -> bool {
+    false
 }
 
 /// Is the lab available? `Ok(())`, or the reason it is not, as `wirelab lab` says it.
@@ -412,7 +476,7 @@ fn replay<W: Write>(
 
 /// The first lesson's demo: the two layer models, then a conversation wirelab builds itself.
 fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Result<Flow> {
-    if st.show(&super::define::layers_text(width))? == Flow::Quit {
+    if shown(st, &super::define::layers_text(width))? == Flow::Quit {
         return Ok(Flow::Quit);
     }
     let text = wrapped(
@@ -423,7 +487,7 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
         width,
         "",
     );
-    if st.show(&format!("\n{text}\n"))? == Flow::Quit {
+    if shown(st, &format!("\n{text}\n"))? == Flow::Quit {
         return Ok(Flow::Quit);
     }
     let sink = Capture::default();
@@ -440,7 +504,7 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
     let mut pipe = Pipeline::new(Config::summary());
     for f in sample_conversation() {
         p.print(pipe.push(&f.as_frame()))?;
-        if st.show(&sink.take())? == Flow::Quit {
+        if shown(st, &sink.take())? == Flow::Quit {
             return Ok(Flow::Quit);
         }
     }
@@ -450,6 +514,13 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
         width,
         "\n",
     ))
+}
+
+/// Show one step of the opening; Ctrl-C (the stepper's cancel flag) ends it like `q`, also
+/// when it only pauses by itself (`--slow`).
+fn shown<W: Write>(st: &mut Stepper<W>, chunk: &str) -> io::Result<Flow> {
+    let flow = st.show(chunk)?;
+    Ok(if st.cancelled() { Flow::Quit } else { flow })
 }
 
 fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> String {

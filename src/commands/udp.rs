@@ -1,5 +1,6 @@
 //! `wirelab udp echo | send | recv`, and the hidden `flood` used by the capture benchmark.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
@@ -9,11 +10,13 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Socket, Type};
 
 use super::Error;
+use super::stop::{Stop, TICK, until_stopped};
 use super::tcp::{Shown, present, replay, start_recording};
 use crate::cli::{FloodArgs, UdpArgs, UdpCommand, UdpEchoArgs, UdpRecvArgs, UdpSendArgs};
 use crate::demos::narrate::{Recorder, Who};
 use crate::demos::udp::{UdpOptions, UdpReport};
 use crate::demos::{AsRawFd, Captured, NetChoice, Place, Stage, quote};
+use crate::escape::{Style, escape_bytes};
 use crate::pipeline::{Config, Pipeline};
 use crate::render::View;
 
@@ -246,8 +249,9 @@ fn send(a: &UdpSendArgs, color: bool) -> Result<ExitCode, Error> {
                 |(n, from)| format!("{n} from {from}"),
             ) {
                 Ok((n, _)) => {
+                    // A reply is one line, its control characters escaped.
                     let mut out = io::stdout();
-                    out.write_all(&buf[..n])?;
+                    out.write_all(escape_bytes(&buf[..n], Style::Line).as_bytes())?;
                     out.write_all(b"\n")?;
                 }
                 Err(e)
@@ -274,6 +278,7 @@ fn send(a: &UdpSendArgs, color: bool) -> Result<ExitCode, Error> {
 
 fn recv(a: &UdpRecvArgs, color: bool) -> Result<ExitCode, Error> {
     const W: Who = Who::Server;
+    let stop = Stop::on_signals()?;
     let rec = live(color);
     let ip = if a.public {
         eprintln!(
@@ -300,40 +305,58 @@ fn recv(a: &UdpRecvArgs, color: bool) -> Result<ExitCode, Error> {
         || s.bind(&addr.into()),
         |_| "0".into(),
     )
-    .map_err(|e| format!("cannot receive on {addr}: {e}"))?;
+    .map_err(|e| super::tcp::bind_error("udp", addr, &e, false))?;
+    let bound = super::tcp::chosen_port(&rec, W, &s, addr)?;
     let s: UdpSocket = s.into();
+    // Wait at most a TICK in recvfrom, to notice Ctrl-C.
+    s.set_read_timeout(Some(TICK))?;
     eprintln!(
-        "wirelab: receiving on {addr}; try: wirelab udp send 127.0.0.1:{} hello world",
-        a.port
+        "wirelab: receiving on {bound}; try: wirelab udp send 127.0.0.1:{} hello world; \
+         Ctrl-C stops",
+        bound.port()
     );
     let mut buf = vec![0u8; 65536];
-    let mut n_got = 0u64;
-    while a.count.is_none_or(|c| n_got < c) {
+    let mut tally = Received::default();
+    while a.count.is_none_or(|c| tally.datagrams < c) {
         let max = buf.len();
-        let (data, from) = rec.call(
+        let got = rec.call(
             W,
             "recvfrom",
             format!("fd {fd}, {max} bytes max"),
             || {
-                let (n, from) = s.recv_from(&mut buf)?;
-                Ok((buf[..n].to_vec(), from))
+                until_stopped(&stop, || {
+                    let (n, from) = s.recv_from(&mut buf)?;
+                    Ok((buf[..n].to_vec(), from))
+                })
             },
             |(d, from)| format!("{} {} from {from}", d.len(), quote(d)),
-        )?;
+        );
+        let (data, from) = match got {
+            Ok(x) => x,
+            Err(_) if stop.requested() => break,
+            Err(e) => return Err(e.into()),
+        };
         let n = data.len();
-        n_got += 1;
+        tally.add(n, from);
         let mut out = io::stdout();
-        out.write_all(&data)?;
+        if a.raw {
+            out.write_all(&data)?;
+        } else {
+            // One datagram, one line: its own newlines are shown as \n, which keeps the
+            // boundaries visible (and a peer's control characters harmless).
+            out.write_all(escape_bytes(&data, Style::Line).as_bytes())?;
+        }
         out.write_all(b"\n")?;
         out.flush()?;
         if a.echo {
-            rec.call(
+            let sent = rec.call(
                 W,
                 "sendto",
                 format!("fd {fd}, {n} bytes, {from}"),
                 || s.send_to(&data, from),
                 |n| n.to_string(),
             )?;
+            tally.sent += sent as u64;
         }
     }
     rec.call(
@@ -343,7 +366,58 @@ fn recv(a: &UdpRecvArgs, color: bool) -> Result<ExitCode, Error> {
         || crate::demos::closed(s),
         |_| "0".into(),
     )?;
+    eprintln!("{}", tally.summary(&stop));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `udp recv` received, for its summary.
+#[derive(Default)]
+struct Received {
+    datagrams: u64,
+    bytes: u64,
+    sent: u64,
+    /// The senders seen, up to [`Received::SENDERS`] of them (the set must not grow without
+    /// bound: anyone may send to the port).
+    senders: HashSet<SocketAddr>,
+    more_senders: bool,
+}
+
+impl Received {
+    const SENDERS: usize = 10_000;
+
+    fn add(&mut self, len: usize, from: SocketAddr) {
+        self.datagrams += 1;
+        self.bytes += len as u64;
+        if self.senders.len() < Self::SENDERS {
+            self.senders.insert(from);
+        } else if !self.senders.contains(&from) {
+            self.more_senders = true;
+        }
+    }
+
+    fn summary(&self, stop: &Stop) -> String {
+        let n = self.senders.len();
+        let mut s = format!(
+            "wirelab udp recv: {} datagram{} ({} bytes) from {}{n} sender{}",
+            self.datagrams,
+            if self.datagrams == 1 { "" } else { "s" },
+            self.bytes,
+            if self.more_senders { "more than " } else { "" },
+            if n == 1 && !self.more_senders {
+                ""
+            } else {
+                "s"
+            },
+        );
+        if self.sent > 0 {
+            s.push_str(&format!(", {} bytes echoed", self.sent));
+        }
+        if stop.requested() {
+            s.push_str("; ");
+            s.push_str(&stop.why());
+        }
+        s
+    }
 }
 
 /// Send a bounded flood of small datagrams to 127.0.0.1 (for `bench/capture.sh`): `rate`

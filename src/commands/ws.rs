@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::Error;
+use super::stop::Signals;
 use crate::cli::{ViewArgs, WsCommand, WsConnectArgs, WsEchoArgs, WsLoadArgs, WsServeArgs};
 use crate::demos::{NetChoice, Place, Stage};
 use crate::filter::Filter;
@@ -19,7 +20,7 @@ use crate::source::lab::Host;
 use crate::ws::client::{self, Ending};
 use crate::ws::server::{self, Mode, ServerConfig};
 use crate::ws::show::{Shower, Side};
-use crate::ws::tap::Event;
+use crate::ws::tap::{Event, Pending};
 use crate::ws::{lesson, load};
 
 pub fn run(cmd: WsCommand, color: bool) -> Result<ExitCode, Error> {
@@ -51,13 +52,30 @@ fn options(view: &ViewArgs, color: bool, default_layers: bool) -> Options {
     opts
 }
 
-/// Print events until every sender is gone.
+/// Print events until every sender is gone. With `pending`, say how many frames were not
+/// shown because the terminal could not keep up.
 fn printer(
     mut shower: Shower<io::Stdout>,
     mut rx: mpsc::UnboundedReceiver<Event>,
+    pending: Option<Arc<Pending>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(e) = rx.recv().await {
+            if let Some(p) = &pending {
+                p.taken();
+                let dropped = p.take_dropped();
+                if dropped > 0 {
+                    let note = format!(
+                        "({dropped} frames not shown: they came faster than they could be printed; --quiet prints none)"
+                    );
+                    // Standard output may be JSON Lines only: the note goes with the narration.
+                    if shower.view() == View::Json {
+                        eprintln!("{note}");
+                    } else {
+                        let _ = shower.note(&note);
+                    }
+                }
+            }
             if shower.show(&e).is_err() {
                 // stdout is gone (a closed pipe): keep draining so senders never block.
                 while rx.recv().await.is_some() {}
@@ -69,6 +87,15 @@ fn printer(
 }
 
 async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
+    // Catch Ctrl-C and SIGTERM before anything else: from now on they stop the server cleanly.
+    let mut signals = Signals::new()?;
+    if !(args.head_timeout > 0.0 && args.head_timeout.is_finite()) {
+        return Err(format!(
+            "--head-timeout {}: the time must be a positive number of seconds",
+            args.head_timeout
+        )
+        .into());
+    }
     let host = if args.public { "0.0.0.0" } else { "127.0.0.1" };
     // With --view json, standard output carries JSON Lines only; the server's sentences go
     // to standard error.
@@ -93,12 +120,28 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
             Mode::Chat => "chat: every message goes to every client",
         }
     );
-    crate::say!("listening on {addr}; Ctrl-C stops");
+    let max_connections = args
+        .max_connections
+        .unwrap_or_else(server::default_max_connections);
+    crate::say!(
+        "listening on {addr}; at most {max_connections} connections, {} s for a request head; Ctrl-C stops",
+        args.head_timeout
+    );
     let cfg = ServerConfig {
         mode,
         max_message: args.max_message,
         idle_timeout: args.idle_timeout.map(Duration::from_secs_f64),
         preview: 4096,
+        head_timeout: Duration::from_secs_f64(args.head_timeout),
+        max_connections,
+        queue_messages: args.queue,
+        queue_bytes: args.queue_bytes,
+        // Warnings (the cap reached, a client that fell behind) always go to standard error,
+        // --quiet or not.
+        warn: Some(server::Warn(Arc::new(|line: String| {
+            eprintln!("wirelab ws serve: {}", crate::escape::escape(&line))
+        }))),
+        pending: (!args.quiet).then(|| Arc::new(Pending::default())),
     };
     let (events, task) = if args.quiet {
         (None, None)
@@ -110,16 +153,23 @@ async fn serve(args: WsServeArgs, color: bool) -> Result<ExitCode, Error> {
             Side::Server,
         )
         .explaining();
-        (Some(tx), Some(printer(shower, rx)))
+        (Some(tx), Some(printer(shower, rx, cfg.pending.clone())))
     };
-    server::serve(listener, cfg, events, async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut stopped_by = None;
+    let report = server::serve(listener, cfg, events, async {
+        stopped_by = Some(signals.recv().await);
     })
     .await?;
     if let Some(t) = task {
         let _ = t.await;
     }
-    crate::say!("server stopped");
+    crate::say!(
+        "server stopped{}: {}",
+        stopped_by
+            .map(|s| format!(" ({})", super::stop::stopped_by(s)))
+            .unwrap_or_default(),
+        report.summary()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -135,7 +185,7 @@ async fn connect(args: WsConnectArgs, color: bool) -> Result<ExitCode, Error> {
         Side::Client,
     )
     .explaining();
-    let task = printer(shower, rx);
+    let task = printer(shower, rx, None);
     let mut ws = client::connect(&args.url, 1, Some(tx), 4096, args.max_message).await?;
     if io::stdin().is_terminal() {
         eprintln!("connected to {}; /help lists the commands", args.url);

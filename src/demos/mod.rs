@@ -374,7 +374,7 @@ pub struct SockOpts {
     pub nodelay: bool,
     /// SO_REUSEADDR: let a server bind its port again at once, even while old connections
     /// on it sit in TIME-WAIT.
-    #[arg(long)]
+    #[arg(long, alias = "reuse-addr")]
     pub reuseaddr: bool,
     /// listen() backlog: how many finished handshakes the kernel queues for accept().
     #[arg(long, default_value_t = 128, value_name = "N")]
@@ -473,25 +473,10 @@ pub fn closed<T>(sock: T) -> io::Result<()> {
     Ok(())
 }
 
-/// A byte string as a short quoted literal: `"hello\n"`, cut after 40 bytes.
+/// A byte string as a short quoted literal: `"hello\n"`, cut after 40 bytes (escaped by
+/// [`crate::escape`], so a peer's bytes never reach the terminal raw).
 pub fn quote(data: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &b in data.iter().take(40) {
-        match b {
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    if data.len() > 40 {
-        s.push_str(&format!("… ({} bytes)", data.len()));
-    }
-    s
+    crate::escape::quote(data, 40)
 }
 
 /// An IPv4 socket address from socket2's address type.

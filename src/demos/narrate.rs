@@ -88,12 +88,17 @@ pub struct Event {
 }
 
 /// Collects events from every role thread.
+///
+/// A *live* recorder writes each event to standard error as it happens and then forgets it:
+/// the interactive commands (`tcp serve`, `udp recv`…) never read their events back, and a
+/// server that runs for days must not keep every line it ever printed. Only a recorder that
+/// is not live keeps its events, for [`Recorder::take`].
 #[derive(Default)]
 pub struct Recorder {
     events: Mutex<Vec<Event>>,
     next_id: AtomicU64,
-    /// When set, each event is also written to standard error as it happens (for the
-    /// interactive `serve` and `connect` commands).
+    /// When set, each event is written to standard error as it happens, and not kept (for
+    /// the interactive `serve` and `connect` commands).
     pub live: bool,
     pub color: bool,
 }
@@ -126,10 +131,16 @@ impl Recorder {
             who,
             what,
         };
+        self.keep(e);
+    }
+
+    /// Print a live event (and forget it), or keep it for [`Recorder::take`].
+    fn keep(&self, e: Event) {
         if self.live {
             let mut s = String::new();
             event_line(&e, None, self.color, &mut s);
             let _ = io::stderr().write_all(s.as_bytes());
+            return;
         }
         self.events
             .lock()
@@ -227,22 +238,14 @@ impl Recorder {
                 source,
             },
         };
-        if self.live {
-            let mut s = String::new();
-            event_line(&e, None, self.color, &mut s);
-            let _ = io::stderr().write_all(s.as_bytes());
-        }
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(e);
+        self.keep(e);
     }
 
     pub fn note(&self, who: Who, text: impl Into<String>) {
         self.push(who, What::Note(text.into()));
     }
 
-    /// Everything recorded so far, in time order.
+    /// Everything recorded so far, in time order (nothing, for a live recorder).
     pub fn take(&self) -> Vec<Event> {
         let mut v = std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()));
         v.sort_by_key(|e| e.ts);
@@ -259,6 +262,7 @@ pub fn errno_name(e: &io::Error) -> String {
         Some(libc::EADDRINUSE) => "EADDRINUSE",
         Some(libc::ECONNRESET) => "ECONNRESET",
         Some(libc::EPIPE) => "EPIPE",
+        Some(libc::EINTR) => "EINTR",
         Some(libc::EACCES) => "EACCES",
         Some(libc::EPERM) => "EPERM",
         Some(libc::EMSGSIZE) => "EMSGSIZE",

@@ -309,8 +309,13 @@ pub fn validate(d: &Dissection) -> Result<(), String> {
 }
 
 /// A short description of one layer, as the summary view and the layer tree's headings show
-/// it: `TCP 52000 → 80 [SYN] seq=0 win=64240`.
+/// it: `TCP 52000 → 80 [SYN] seq=0 win=64240`. Text from the packet in it (an HTTP path, an
+/// event name) is escaped ([`crate::escape`]): the description is printed to terminals.
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    crate::escape::escaped(describe_raw(d, layer))
+}
+
+fn describe_raw(d: &Dissection, layer: &Layer) -> String {
     match layer.proto {
         Proto::Frame => frame::describe(d, layer),
         Proto::Ethernet => ethernet::describe(d, layer),

@@ -406,20 +406,24 @@ impl Field {
     }
 
     /// The value as a person reads it: the tshark form, plus the meaning where there is one.
+    /// Text from the packet is escaped ([`crate::escape`]): a peer's ESC or CR is shown as
+    /// `\x1b` or `\r`, never sent to the terminal.
     pub fn display(&self, frame: &[u8]) -> String {
-        let mut s = match self.value {
-            Value::Bool(b) => if b { "1 (set)" } else { "0 (not set)" }.to_string(),
+        let mut s = match &self.value {
+            Value::Bool(b) => if *b { "1 (set)" } else { "0 (not set)" }.to_string(),
             Value::Bytes if self.len > 32 => {
                 format!("{} bytes", self.len)
             }
+            Value::Text(t) => crate::escape::escape(t).into_owned(),
             _ => self.tshark(frame),
         };
         if !self.meaning.is_empty() {
+            let meaning = crate::escape::escape(&self.meaning);
             if s.is_empty() {
-                s.push_str(&self.meaning);
+                s.push_str(&meaning);
             } else {
                 s.push_str(" (");
-                s.push_str(&self.meaning);
+                s.push_str(&meaning);
                 s.push(')');
             }
         }

@@ -743,13 +743,18 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     s
 }
 
-/// A value in quotes, cut to 60 characters.
+/// A value in quotes, cut to 60 characters, escaped by [`crate::escape`].
 fn quoted(t: &str) -> String {
-    let mut out: String = t.chars().take(60).collect();
-    if out.len() < t.len() {
-        out.push('…');
+    let mut out = String::from("\"");
+    for (n, c) in t.chars().enumerate() {
+        if n == 60 {
+            out.push('…');
+            break;
+        }
+        crate::escape::push_char(&mut out, c, crate::escape::Style::Quoted);
     }
-    format!("{out:?}")
+    out.push('"');
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -283,6 +283,13 @@ impl<W: Write> Stepper<W> {
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+
+    /// Has the flag given to [`Stepper::cancel_on`] been raised (Ctrl-C)?
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Show the prompt: on the terminal, where it is erased after the key; else on standard

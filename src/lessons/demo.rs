@@ -168,7 +168,18 @@ pub fn run_program<W: Write>(
     });
     let mut quit = false;
     let mut shown = String::new();
-    for chunk in rx.iter() {
+    loop {
+        // Look at the stepper's cancel flag (Ctrl-C or SIGTERM in `tour`) now and then.
+        let chunk = match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(chunk) => chunk,
+            Err(mpsc::RecvTimeoutError::Timeout) if stepper.cancelled() => {
+                interrupt(&mut child);
+                quit = true;
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         shown.push_str(&chunk);
         match stepper.show(&chunk) {
             Ok(Flow::Quit) => {
@@ -212,6 +223,20 @@ pub fn run_program<W: Write>(
         quit,
         shown,
     })
+}
+
+/// Ask a demo to stop as Ctrl-C would (SIGINT: a demo cleans up on it, a Redis it started is
+/// stopped); the caller then waits for it.
+#[cfg(target_os = "linux")]
+fn interrupt(child: &mut std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+}
+
+/// Elsewhere the demo is ended.
+#[cfg(not(target_os = "linux"))]
+fn interrupt(child: &mut std::process::Child) {
+    let _ = child.kill();
 }
 
 #[cfg(test)]

@@ -159,19 +159,14 @@ pub(crate) fn flag_words(flags: Flags) -> String {
     }
 }
 
-/// The first bytes of a payload, as text with everything unprintable escaped.
+/// The first bytes of a payload, as text with everything unprintable escaped (by
+/// [`crate::escape`]), cut to `max` characters.
 pub(crate) fn preview(bytes: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
+    let mut piece = String::new();
     for &b in bytes {
-        let piece = match b {
-            b'\r' => "\\r".to_string(),
-            b'\n' => "\\n".to_string(),
-            b'\t' => "\\t".to_string(),
-            b'"' => "\\\"".to_string(),
-            b'\\' => "\\\\".to_string(),
-            0x20..=0x7e => (b as char).to_string(),
-            _ => format!("\\x{b:02x}"),
-        };
+        piece.clear();
+        crate::escape::push_byte(&mut piece, b, crate::escape::Style::Quoted);
         if s.chars().count() + piece.len() + 1 > max {
             s.push('…');
             return s;

@@ -327,7 +327,7 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
 fn problem(p: &Problem, width: usize, color: bool, out: &mut String) {
     let tag = format!("!! {} at byte {}:", p.kind.name(), p.at);
     let indent = FIELD_INDENT;
-    let text = format!("{tag} {}", p.message);
+    let text = format!("{tag} {}", crate::escape::escape(&p.message));
     let lines = wrap(&text, width.saturating_sub(indent + 3).max(20));
     for (n, line) in lines.iter().enumerate() {
         if n == 0 {

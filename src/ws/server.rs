@@ -17,21 +17,35 @@
 //!
 //! # Limits, and how a WebSocket says no
 //!
-//! A server facing the network must refuse what it cannot handle, and say why:
+//! A server facing the network must refuse what it cannot handle, and say why. Every buffer a
+//! client can fill is bounded, and every wait a client can stretch has a deadline:
 //!
+//! * the whole HTTP request head must arrive within `head_timeout` (10 s by default), counted
+//!   from the connection's start, not from the last byte: a client that sends one byte a
+//!   second ("slowloris") is answered `408 Request Timeout` and closed when the time is up;
+//! * at most `max_connections` connections are open at once; one more is answered
+//!   `503 Service Unavailable` and closed, and the server says (once) that it is refusing;
 //! * a bad handshake gets `400 Bad Request` with the reason in the body;
 //! * a message larger than `max_message` (16 MiB by default) closes the connection with code
 //!   1009 (*message too big*): tungstenite stops reading it as soon as the header announces
 //!   the length, so the bytes are never buffered;
 //! * an unmasked frame from a client, or any other breach of RFC 6455, closes with 1002
 //!   (*protocol error*); text that is not UTF-8 with 1007;
-//! * a client silent for `idle_timeout` is closed with 1001 (*going away*).
-//!
-//! Every message the server accepts is delivered: each client has its own unbounded queue,
-//! so a slow reader delays only itself and loses nothing.
+//! * a client that sends no *data* message (text or binary) for `idle_timeout` is closed with
+//!   1001 (*going away*). Pings, pongs and the messages the server sends it do not count: a
+//!   client that only pings is idle;
+//! * in chat mode each client has a queue of the messages waiting to be written to it,
+//!   bounded by `queue_messages` and `queue_bytes` (a `wirelab.chat` client's queue of
+//!   wrapped messages too). A client that reads too slowly falls behind; when its queue is
+//!   full it is disconnected with 1008 (*policy violation*) and a reason, and the server logs
+//!   which connection it was and how many messages it missed. Nothing is lost silently, and
+//!   one slow reader cannot make the server hold every message for it.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,7 +53,8 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tokio::sync::watch;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -48,7 +63,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::handshake;
 use super::labels;
-use super::tap::{Event, Found, Tap, Watcher};
+use super::tap::{Event, Found, Pending, Tap, Watcher};
 use crate::dissect::http::{self, HeadError};
 use crate::dissect::websocket::Dir;
 
@@ -58,8 +73,17 @@ pub const PAGE: &str = include_str!("page.html");
 /// The default largest message: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
 
-/// How long a client may take to send its HTTP head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its whole HTTP head, by default.
+pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most messages waiting for one chat client, by default (as socketioxide's buffer).
+pub const DEFAULT_QUEUE_MESSAGES: usize = 1024;
+
+/// The most bytes of messages waiting for one chat client, by default.
+pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
+
+/// How many refusals (503) may be under way at once; beyond that a connection is just closed.
+const REFUSING_AT_ONCE: usize = 64;
 
 /// How long to wait for the peer's close frame after sending ours.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
@@ -70,13 +94,36 @@ pub enum Mode {
     Chat,
 }
 
+/// Where the server's warnings go (a connection cap reached, a client disconnected for
+/// falling behind): one line each, to a person.
+#[derive(Clone)]
+pub struct Warn(pub Arc<dyn Fn(String) + Send + Sync>);
+
+impl fmt::Debug for Warn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Warn")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub mode: Mode,
     pub max_message: usize,
+    /// Close a client that sent no text or binary message for this long.
     pub idle_timeout: Option<Duration>,
     /// Payload bytes of each frame kept for showing; 0 with `events: None` costs nothing.
     pub preview: usize,
+    /// The time a client has for its whole HTTP request head.
+    pub head_timeout: Duration,
+    /// The most connections open at once; more are answered 503.
+    pub max_connections: usize,
+    /// The most messages, and bytes, waiting to be written to one chat client.
+    pub queue_messages: usize,
+    pub queue_bytes: usize,
+    /// Where warnings go; `None`: to the events, as notes, if there are events.
+    pub warn: Option<Warn>,
+    /// A limit on the frame events waiting to be printed, shared with the printer.
+    pub pending: Option<Arc<Pending>>,
 }
 
 impl Default for ServerConfig {
@@ -86,22 +133,154 @@ impl Default for ServerConfig {
             max_message: DEFAULT_MAX_MESSAGE,
             idle_timeout: None,
             preview: 4096,
+            head_timeout: DEFAULT_HEAD_TIMEOUT,
+            max_connections: 10_000,
+            queue_messages: DEFAULT_QUEUE_MESSAGES,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+            warn: None,
+            pending: None,
         }
     }
 }
 
-/// The chat room: every connected client's queue.
+/// The default for `max_connections`: what the file-descriptor limit leaves room for (each
+/// connection is one descriptor; 64 are kept for everything else), at most 10,000. A cap below
+/// the limit means the server can still answer 503 when it is reached, instead of failing to
+/// accept at all.
+pub fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(1024);
+    soft.saturating_sub(64).clamp(16, 10_000)
+}
+
+/// What a server did, for the summary when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Connections accepted (the refused ones not included).
+    pub connections: u64,
+    /// Connections answered 503 because `max_connections` were open.
+    pub refused: u64,
+    /// Connections closed because their HTTP head did not arrive in time.
+    pub head_timeouts: u64,
+    /// Text and binary messages received.
+    pub messages: u64,
+    /// Chat clients disconnected because they fell behind, and the messages they missed.
+    pub fell_behind: u64,
+    pub missed: u64,
+}
+
+impl Report {
+    /// One line for a person: `12 connections, 340 messages; …`.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} connection{}, {} message{} received",
+            self.connections,
+            if self.connections == 1 { "" } else { "s" },
+            self.messages,
+            if self.messages == 1 { "" } else { "s" },
+        );
+        if self.refused > 0 {
+            s.push_str(&format!(
+                "; {} refused with 503 (at --max-connections)",
+                self.refused
+            ));
+        }
+        if self.head_timeouts > 0 {
+            s.push_str(&format!(
+                "; {} closed for a request head that came too slowly (408)",
+                self.head_timeouts
+            ));
+        }
+        if self.fell_behind > 0 {
+            s.push_str(&format!(
+                "; {} disconnected for falling behind ({} messages they missed)",
+                self.fell_behind, self.missed
+            ));
+        }
+        s
+    }
+}
+
+/// The counters behind [`Report`], shared by every connection.
 #[derive(Default)]
+struct Counters {
+    connections: AtomicU64,
+    refused: AtomicU64,
+    head_timeouts: AtomicU64,
+    messages: AtomicU64,
+    fell_behind: AtomicU64,
+    missed: AtomicU64,
+}
+
+impl Counters {
+    fn report(&self) -> Report {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Report {
+            connections: get(&self.connections),
+            refused: get(&self.refused),
+            head_timeouts: get(&self.head_timeouts),
+            messages: get(&self.messages),
+            fell_behind: get(&self.fell_behind),
+            missed: get(&self.missed),
+        }
+    }
+}
+
+/// What is waiting for one chat client, counted so the queue can be bounded.
+#[derive(Default)]
+struct Backlog {
+    messages: AtomicUsize,
+    bytes: AtomicUsize,
+    /// Messages that did not fit, since the client fell behind.
+    missed: AtomicU64,
+    fell_behind: AtomicBool,
+    /// Wakes the client's connection when it has fallen behind.
+    kick: Notify,
+}
+
+/// One chat client: its queue and what is in it. The channel itself has no limit: the
+/// [`Backlog`] counts what is in it, and the hub gives a full queue nothing more.
+struct Outbox {
+    tx: UnboundedSender<Message>,
+    backlog: Arc<Backlog>,
+}
+
+impl Outbox {
+    /// Queue one message, counted in the backlog (the limits are the hub's to check).
+    fn push(&self, msg: Message) {
+        self.backlog.messages.fetch_add(1, Ordering::Relaxed);
+        self.backlog.bytes.fetch_add(msg.len(), Ordering::Relaxed);
+        let _ = self.tx.send(msg);
+    }
+}
+
+/// The chat room: every connected client's queue.
 struct Hub {
-    clients: Mutex<HashMap<u64, UnboundedSender<Message>>>,
+    clients: Mutex<HashMap<u64, Outbox>>,
+    queue_messages: usize,
+    queue_bytes: usize,
 }
 
 impl Hub {
-    fn join(&self, id: u64, tx: UnboundedSender<Message>) {
+    /// An empty room whose clients' queues have the configured limits.
+    fn new(cfg: &ServerConfig) -> Hub {
+        Hub {
+            clients: Mutex::new(HashMap::new()),
+            queue_messages: cfg.queue_messages.max(1),
+            queue_bytes: cfg.queue_bytes,
+        }
+    }
+
+    fn join(&self, id: u64, out: Outbox) {
         self.clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
+            .insert(id, out);
     }
 
     fn leave(&self, id: u64) {
@@ -111,6 +290,7 @@ impl Hub {
             .remove(&id);
     }
 
+    /// Is nobody here? (The labelled hub usually is: then no message is wrapped for it.)
     fn is_empty(&self) -> bool {
         self.clients
             .lock()
@@ -118,11 +298,30 @@ impl Hub {
             .is_empty()
     }
 
-    /// Queue a message for everyone. The lock keeps the order the same for all clients.
+    /// Queue a message for everyone. The lock keeps the order the same for all clients. A
+    /// client whose queue is full is not given the message: it has fallen behind, and its
+    /// connection is woken to disconnect it.
     fn broadcast(&self, msg: &Message) {
+        let len = msg.len();
         let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        for tx in clients.values() {
-            let _ = tx.send(msg.clone());
+        for out in clients.values() {
+            let b = &out.backlog;
+            let (n, bytes) = (
+                b.messages.load(Ordering::Relaxed),
+                b.bytes.load(Ordering::Relaxed),
+            );
+            // A queue always takes one message, however large (it is within max_message).
+            if b.fell_behind.load(Ordering::Relaxed)
+                || n >= self.queue_messages
+                || (n > 0 && bytes + len > self.queue_bytes)
+            {
+                b.missed.fetch_add(1, Ordering::Relaxed);
+                if !b.fell_behind.swap(true, Ordering::Relaxed) {
+                    b.kick.notify_one();
+                }
+                continue;
+            }
+            out.push(msg.clone());
         }
     }
 }
@@ -139,41 +338,77 @@ pub fn ws_config(max_message: usize) -> WebSocketConfig {
 }
 
 /// Accept connections until `shutdown` completes; then ask every open connection to close
-/// (1001, going away) and wait for them.
+/// (1001, going away) and wait for them (a few seconds at most). Returns what was done.
 pub async fn serve(
     listener: TcpListener,
     cfg: ServerConfig,
     events: Option<UnboundedSender<Event>>,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let hub = Arc::new(Hub::default());
+) -> std::io::Result<Report> {
+    let hub = Arc::new(Hub::new(&cfg));
     // The clients that asked for the `wirelab.chat` subprotocol: they get each message
-    // wrapped with its sender's name (see `super::labels`).
-    let labelled = Arc::new(Hub::default());
+    // wrapped with its sender's name (see `super::labels`), through queues bounded exactly
+    // like the plain hub's.
+    let labelled = Arc::new(Hub::new(&cfg));
+    let counters = Arc::new(Counters::default());
+    let open = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
     let cfg = Arc::new(cfg);
+    let warn = warner(&cfg, &events);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let mut next_id = 0u64;
+    // Refused since the cap was reached; the server says once when it starts refusing and once
+    // when it accepts again, not once a connection.
+    let mut refused_now = 0u64;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(x) => x,
                     // Out of file descriptors and the like: wait a moment, keep serving.
                     Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
                 };
+                let Ok(permit) = open.clone().try_acquire_owned() else {
+                    counters.refused.fetch_add(1, Ordering::Relaxed);
+                    if refused_now == 0 {
+                        warn(format!(
+                            "{} connections are open, the most allowed (--max-connections): \
+                             refusing new ones with 503 Service Unavailable (the first: {peer})",
+                            cfg.max_connections
+                        ));
+                    }
+                    refused_now += 1;
+                    match refusing.clone().try_acquire_owned() {
+                        Ok(p) => { tasks.spawn(refuse_busy(stream, cfg.max_connections, p)); }
+                        // Already refusing many at once: close without an answer.
+                        Err(_) => drop(stream),
+                    }
+                    continue;
+                };
+                if refused_now > 0 {
+                    warn(format!(
+                        "accepting connections again ({refused_now} refused with 503 meanwhile)"
+                    ));
+                    refused_now = 0;
+                }
                 let _ = stream.set_nodelay(true);
                 next_id += 1;
+                counters.connections.fetch_add(1, Ordering::Relaxed);
                 let conn = Connection {
                     id: next_id,
+                    peer,
                     cfg: cfg.clone(),
                     hub: hub.clone(),
                     labelled: labelled.clone(),
                     wants_labels: false,
                     events: events.clone(),
                     stop: stop_rx.clone(),
+                    counters: counters.clone(),
+                    warn: warn.clone(),
+                    _permit: permit,
                 };
                 tasks.spawn(conn.run(stream));
             }
@@ -182,12 +417,70 @@ pub async fn serve(
         }
     }
     let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
-    Ok(())
+    // Every connection closes within CLOSE_WAIT of being asked (its writes give up then too);
+    // a little more for the scheduling, then whatever is left is dropped.
+    let all_closed = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(CLOSE_WAIT * 2, all_closed)
+        .await
+        .is_err()
+    {
+        tasks.abort_all();
+    }
+    Ok(counters.report())
+}
+
+/// The function warnings go through: the configured one, else a note in the events.
+fn warner(
+    cfg: &ServerConfig,
+    events: &Option<UnboundedSender<Event>>,
+) -> Arc<dyn Fn(String) + Send + Sync> {
+    match (&cfg.warn, events) {
+        (Some(w), _) => w.0.clone(),
+        (None, Some(tx)) => {
+            let tx = tx.clone();
+            Arc::new(move |text| {
+                let _ = tx.send(Event {
+                    conn: 0,
+                    dir: Dir::ClientToServer,
+                    what: Found::Note(text),
+                });
+            })
+        }
+        (None, None) => Arc::new(|_| {}),
+    }
+}
+
+/// Answer a connection over the cap with 503 and close it (`sio serve` does the same). The answer is written first, then
+/// whatever the client sent is read (briefly) so that closing does not reset the connection
+/// before the client has read the answer; one second in all.
+pub async fn refuse_busy(mut stream: TcpStream, max: usize, _permit: OwnedSemaphorePermit) {
+    let body = format!(
+        "this server has {max} connections open, the most it allows; try again in a moment\n"
+    );
+    let resp = handshake::http_response(
+        503,
+        "Service Unavailable",
+        "text/plain; charset=utf-8",
+        &body,
+        "Retry-After: 5\r\nConnection: close\r\n",
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        if stream.write_all(resp.as_bytes()).await.is_ok() {
+            let _ = stream.shutdown().await;
+            let mut sink = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 struct Connection {
     id: u64,
+    peer: SocketAddr,
     cfg: Arc<ServerConfig>,
     hub: Arc<Hub>,
     labelled: Arc<Hub>,
@@ -195,6 +488,10 @@ struct Connection {
     wants_labels: bool,
     events: Option<UnboundedSender<Event>>,
     stop: watch::Receiver<bool>,
+    counters: Arc<Counters>,
+    warn: Arc<dyn Fn(String) + Send + Sync>,
+    /// This connection's place under `max_connections`, given back when it ends.
+    _permit: OwnedSemaphorePermit,
 }
 
 /// What to close a connection with after an error, if anything can still be sent.
@@ -243,23 +540,22 @@ impl Connection {
     async fn run(mut self, stream: TcpStream) {
         let (reads, writes) = match &self.events {
             Some(tx) => (
-                Some(Watcher::new(
-                    self.id,
-                    Dir::ClientToServer,
-                    self.cfg.preview,
-                    tx.clone(),
-                )),
-                Some(Watcher::new(
-                    self.id,
-                    Dir::ServerToClient,
-                    self.cfg.preview,
-                    tx.clone(),
-                )),
+                Some(
+                    Watcher::new(self.id, Dir::ClientToServer, self.cfg.preview, tx.clone())
+                        .bounded(self.cfg.pending.clone()),
+                ),
+                Some(
+                    Watcher::new(self.id, Dir::ServerToClient, self.cfg.preview, tx.clone())
+                        .bounded(self.cfg.pending.clone()),
+                ),
             ),
             None => (None, None),
         };
         let mut tap = Tap::new(stream, reads, writes);
         let mut buf = Vec::with_capacity(1024);
+        // One deadline for the whole head, not a timeout per read: a client that sends a byte
+        // now and then must not keep the connection forever.
+        let deadline = Instant::now() + self.cfg.head_timeout;
         let head = loop {
             match http::parse_head(&buf) {
                 Ok(h) => break h,
@@ -271,12 +567,32 @@ impl Connection {
                 }
             }
             let mut chunk = [0u8; 4096];
-            match tokio::time::timeout(HEAD_TIMEOUT, tap.read(&mut chunk)).await {
+            let read = tokio::select! {
+                r = tokio::time::timeout_at(deadline, tap.read(&mut chunk)) => r,
+                _ = self.stop.changed() => return,
+            };
+            match read {
                 Ok(Ok(0)) | Ok(Err(_)) => return,
                 Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
                 Err(_) => {
-                    let why = "the request head did not arrive within 10 seconds";
-                    self.refuse(&mut tap, 408, "Request Timeout", why, "").await;
+                    self.counters.head_timeouts.fetch_add(1, Ordering::Relaxed);
+                    let why = format!(
+                        "the request head did not arrive within {} s ({} bytes came)",
+                        self.cfg.head_timeout.as_secs_f64(),
+                        buf.len()
+                    );
+                    // The answer is not waited for: the client is slow on purpose, perhaps.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        self.refuse(
+                            &mut tap,
+                            408,
+                            "Request Timeout",
+                            &why,
+                            "Connection: close\r\n",
+                        ),
+                    )
+                    .await;
                     return;
                 }
             }
@@ -367,64 +683,99 @@ impl Connection {
         let _ = tap.shutdown().await;
     }
 
-    /// The WebSocket session: echo or chat until someone closes.
-    async fn session(mut self, mut ws: WebSocketStream<Tap<TcpStream>>) {
+    /// The WebSocket session: echo or chat until someone closes, the client goes idle or
+    /// falls behind, or the server stops.
+    ///
+    /// Every wait here can be cut short by an [`Interrupt`]: a write to a client that does not
+    /// read would otherwise wait forever.
+    async fn session(self, mut ws: WebSocketStream<Tap<TcpStream>>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-        if self.cfg.mode == Mode::Chat && self.wants_labels {
-            let _ = tx.send(labels::welcome(self.id));
-            self.labelled.join(self.id, tx);
-        } else if self.cfg.mode == Mode::Chat {
-            self.hub.join(self.id, tx);
-        }
-        let idle = self.cfg.idle_timeout;
-        let close = loop {
-            let sleep = async {
-                match idle {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
+        let backlog = Arc::new(Backlog::default());
+        if self.cfg.mode == Mode::Chat {
+            let out = Outbox {
+                tx,
+                backlog: backlog.clone(),
             };
+            if self.wants_labels {
+                // First its own name; that message counts in its queue like any other.
+                out.push(labels::welcome(self.id));
+                self.labelled.join(self.id, out);
+            } else {
+                self.hub.join(self.id, out);
+            }
+        }
+        let mut stop = self.stop.clone();
+        let idle = self.cfg.idle_timeout;
+        // Idle means: no text or binary message from the client (pings do not count).
+        let mut last_data = Instant::now();
+        // A chat client that sends faster than it reads fills its own queue with its own
+        // messages: while its queue is half full, the server writes to it and does not read
+        // from it (TCP then slows the sender down) instead of counting it as fallen behind.
+        let (half_messages, half_bytes) =
+            (self.cfg.queue_messages.max(2) / 2, self.cfg.queue_bytes / 2);
+        let room_to_read = |b: &Backlog| {
+            b.messages.load(Ordering::Relaxed) < half_messages
+                && b.bytes.load(Ordering::Relaxed) <= half_bytes
+        };
+        let ending = loop {
+            let idle_at = idle.map(|d| last_data + d);
             tokio::select! {
-                incoming = ws.next() => match incoming {
-                    None => break None,
-                    Some(Err(e)) => break close_for(&e),
-                    Some(Ok(msg)) => {
-                        if let Err(e) = self.handle(&mut ws, msg).await {
-                            break close_for(&e);
-                        }
-                        // Answer everything that has already arrived, then write it all at
-                        // once: one system call for many small messages.
-                        let mut failed = None;
-                        while let Some(Some(next)) = ws.next().now_or_never() {
-                            match next {
-                                Ok(m) => if let Err(e) = self.handle(&mut ws, m).await { failed = Some(e); break; },
-                                Err(e) => { failed = Some(e); break; }
-                            }
-                        }
-                        if let Some(e) = failed {
-                            break close_for(&e);
-                        }
-                        if let Err(e) = ws.flush().await {
-                            break close_for(&e);
-                        }
-                    }
-                },
+                // Interruptions first, then writing what waits, then reading more.
+                biased;
+                why = interrupt(&mut stop, &backlog, idle_at) => break Ending::Interrupted(why),
                 Some(out) = rx.recv() => {
-                    let mut result = ws.feed(out).await;
-                    while let (Ok(()), Some(more)) = (&result, rx.try_recv().ok()) {
-                        result = ws.feed(more).await;
+                    let mut next = Some(out);
+                    let mut written = Ok(());
+                    while let Some(m) = next.take() {
+                        backlog.messages.fetch_sub(1, Ordering::Relaxed);
+                        backlog.bytes.fetch_sub(m.len(), Ordering::Relaxed);
+                        written = guarded(ws.feed(m), &mut stop, &backlog, idle_at).await;
+                        if written.is_err() {
+                            break;
+                        }
+                        next = rx.try_recv().ok();
                     }
-                    if let Err(e) = result.and(ws.flush().await) {
-                        break close_for(&e);
+                    if written.is_ok() {
+                        written = guarded(ws.flush(), &mut stop, &backlog, idle_at).await;
+                    }
+                    if let Err(end) = written {
+                        break end;
                     }
                 }
-                _ = sleep => {
-                    let secs = idle.map(|d| d.as_secs_f64()).unwrap_or(0.0);
-                    self.note(format!("closing: idle for {secs} s"));
-                    break Some(CloseFrame { code: CloseCode::Away, reason: Utf8Bytes::from(format!("idle for {secs} s")) });
-                }
-                _ = self.stop.changed() => {
-                    break Some(CloseFrame { code: CloseCode::Away, reason: Utf8Bytes::from_static("server shutting down") });
+                incoming = ws.next(), if room_to_read(&backlog) => {
+                    let mut msg = match incoming {
+                        None => break Ending::Closed,
+                        Some(Err(e)) => break Ending::Error(e),
+                        Some(Ok(m)) => m,
+                    };
+                    // Answer everything that has already arrived, then write it all at once:
+                    // one system call for many small messages.
+                    let handled = loop {
+                        if matches!(msg, Message::Text(_) | Message::Binary(_)) {
+                            last_data = Instant::now();
+                            self.counters.messages.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let idle_at = idle.map(|d| last_data + d);
+                        if let Err(end) = self.handle(&mut ws, msg, &mut stop, &backlog, idle_at).await {
+                            break Err(end);
+                        }
+                        if !room_to_read(&backlog) {
+                            break Ok(());
+                        }
+                        match ws.next().now_or_never() {
+                            Some(Some(Ok(m))) => msg = m,
+                            Some(Some(Err(e))) => break Err(Ending::Error(e)),
+                            _ => break Ok(()),
+                        }
+                    };
+                    let idle_at = idle.map(|d| last_data + d);
+                    let flushed = match handled {
+                        Ok(()) => guarded(ws.flush(), &mut stop, &backlog, idle_at).await,
+                        Err(end) => Err(end),
+                    };
+                    if let Err(end) = flushed {
+                        break end;
+                    }
                 }
             }
         };
@@ -432,13 +783,53 @@ impl Connection {
             self.hub.leave(self.id);
             self.labelled.leave(self.id);
         }
+        let close = match ending {
+            Ending::Closed => None,
+            Ending::Error(e) => close_for(&e),
+            Ending::Interrupted(Interrupt::Stop) => Some(CloseFrame {
+                code: CloseCode::Away,
+                reason: Utf8Bytes::from_static("server shutting down"),
+            }),
+            Ending::Interrupted(Interrupt::Idle) => {
+                let secs = idle.map(|d| d.as_secs_f64()).unwrap_or(0.0);
+                self.note(format!(
+                    "closing: no text or binary message for {secs} s (--idle-timeout)"
+                ));
+                Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: Utf8Bytes::from(format!("idle for {secs} s")),
+                })
+            }
+            Ending::Interrupted(Interrupt::FellBehind) => {
+                // Left the hub above: nothing more is counted for it after this.
+                let missed = backlog.missed.load(Ordering::Relaxed)
+                    + backlog.messages.load(Ordering::Relaxed) as u64;
+                self.counters.fell_behind.fetch_add(1, Ordering::Relaxed);
+                self.counters.missed.fetch_add(missed, Ordering::Relaxed);
+                (self.warn)(format!(
+                    "conn {} ({}) fell behind: it did not read its messages and its queue \
+                     reached the limit ({} messages or {} bytes); disconnected with 1008 \
+                     (policy violation); it missed {missed} messages",
+                    self.id, self.peer, self.cfg.queue_messages, self.cfg.queue_bytes
+                ));
+                Some(CloseFrame {
+                    code: CloseCode::Policy,
+                    reason: Utf8Bytes::from(cut_reason(&format!(
+                        "too slow: you missed {missed} messages (the server keeps at most {} for a client)",
+                        self.cfg.queue_messages
+                    ))),
+                })
+            }
+        };
         if let Some(frame) = close {
             self.note(format!(
                 "closing with {} ({})",
                 u16::from(frame.code),
                 frame.reason
             ));
-            if ws.close(Some(frame)).await.is_ok() {
+            // A client that does not read may never take the close frame either: both
+            // halves of the closing handshake have a deadline.
+            if let Ok(Ok(())) = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(frame))).await {
                 // Wait (briefly) for the client's close frame, as the closing handshake asks.
                 let _ = tokio::time::timeout(CLOSE_WAIT, async {
                     while let Some(Ok(_)) = ws.next().await {}
@@ -451,13 +842,16 @@ impl Connection {
     /// React to one message. Pings are answered by tungstenite itself; a close from the
     /// client is echoed back by tungstenite too, and the next read ends the loop.
     async fn handle(
-        &mut self,
+        &self,
         ws: &mut WebSocketStream<Tap<TcpStream>>,
         msg: Message,
-    ) -> Result<(), WsError> {
+        stop: &mut watch::Receiver<bool>,
+        backlog: &Backlog,
+        idle_at: Option<Instant>,
+    ) -> Result<(), Ending> {
         match msg {
             Message::Text(_) | Message::Binary(_) => match self.cfg.mode {
-                Mode::Echo => ws.feed(msg).await,
+                Mode::Echo => guarded(ws.feed(msg), stop, backlog, idle_at).await,
                 Mode::Chat => {
                     if !self.labelled.is_empty()
                         && let Some(wrapped) = labels::envelope(self.id, &msg)
@@ -470,5 +864,56 @@ impl Connection {
             },
             Message::Close(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
         }
+    }
+}
+
+/// Why a session ended.
+enum Ending {
+    /// The client closed (or the stream ended).
+    Closed,
+    Error(WsError),
+    Interrupted(Interrupt),
+}
+
+/// What may cut a session's wait short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interrupt {
+    /// The server is stopping.
+    Stop,
+    /// A chat client's queue is full.
+    FellBehind,
+    /// No data message from the client for `idle_timeout`.
+    Idle,
+}
+
+/// Wait for the first [`Interrupt`].
+async fn interrupt(
+    stop: &mut watch::Receiver<bool>,
+    backlog: &Backlog,
+    idle_at: Option<Instant>,
+) -> Interrupt {
+    tokio::select! {
+        _ = stop.changed() => Interrupt::Stop,
+        _ = backlog.kick.notified() => Interrupt::FellBehind,
+        _ = async {
+            match idle_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        } => Interrupt::Idle,
+    }
+}
+
+/// Run a write unless an [`Interrupt`] comes first.
+async fn guarded(
+    write: impl Future<Output = Result<(), WsError>>,
+    stop: &mut watch::Receiver<bool>,
+    backlog: &Backlog,
+    idle_at: Option<Instant>,
+) -> Result<(), Ending> {
+    tokio::select! {
+        biased;
+        why = interrupt(stop, backlog, idle_at) => Err(Ending::Interrupted(why)),
+        r = write => r.map_err(Ending::Error),
     }
 }

@@ -12,6 +12,7 @@ use colored::Colorize;
 
 use super::tap::{Event, Found};
 use crate::dissect::websocket::Dir;
+use crate::escape::escape;
 use crate::render::{Options, Printer, View, json};
 
 /// Which end of the connection this program is, to name the directions from its side.
@@ -150,12 +151,19 @@ impl<W: Write> Shower<W> {
         let d = match &e.what {
             Found::Http(d) => d,
             Found::Frame { d, .. } => d,
+            // Notes and errors may quote what the peer sent (a path, a close reason):
+            // escaped, so its control characters are shown, not obeyed.
             Found::Note(text) => {
-                let text = format!("[conn {}] {text}", e.conn);
+                let text = format!("[conn {}] {}", e.conn, escape(text));
                 return self.note(&text);
             }
             Found::Garbage { at, why } => {
-                let line = format!("[conn {}] {}: byte {at}: {why}", e.conn, self.arrow(e.dir));
+                let line = format!(
+                    "[conn {}] {}: byte {at}: {}",
+                    e.conn,
+                    self.arrow(e.dir),
+                    escape(why)
+                );
                 if self.view() == View::Json {
                     let j = serde_json::json!({"conn": e.conn, "direction": dir_name(e.dir), "error": line});
                     return self.printer.text(&format!("{j}\n"));

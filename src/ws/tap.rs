@@ -13,6 +13,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -73,6 +75,44 @@ pub struct Watcher {
     /// For the server-to-client side: did the client ask for a WebSocket? (Then a 101
     /// answer switches to frames.) The client side switches after its upgrade request.
     out: UnboundedSender<Event>,
+    /// The limit shared with the printer, if there is one.
+    pending: Option<Arc<Pending>>,
+}
+
+/// How many events wait to be printed, with a limit: a client can send frames much faster
+/// than a terminal prints them, and the events waiting in between must not grow without
+/// bound. Past [`Pending::MAX`], events are dropped and counted; the printer says how many.
+#[derive(Debug, Default)]
+pub struct Pending {
+    waiting: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl Pending {
+    /// The most events waiting to be printed (each keeps at most a preview of its payload).
+    pub const MAX: usize = 4096;
+
+    /// May one more event be queued? If not, it is counted as dropped.
+    fn admit(&self) -> bool {
+        if self.waiting.fetch_add(1, Ordering::Relaxed) >= Self::MAX {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// The printer has taken one event off the queue.
+    pub fn taken(&self) {
+        let _ = self
+            .waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// How many events were dropped since the last call.
+    pub fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::Relaxed)
+    }
 }
 
 fn now() -> Timestamp {
@@ -98,7 +138,14 @@ impl Watcher {
             number: 0,
             message_opcode: None,
             out,
+            pending: None,
         }
+    }
+
+    /// Queue events only while fewer than [`Pending::MAX`] wait to be printed.
+    pub fn bounded(mut self, pending: Option<Arc<Pending>>) -> Watcher {
+        self.pending = pending;
+        self
     }
 
     /// A watcher that starts directly with frames (after a handshake done elsewhere).
@@ -108,6 +155,9 @@ impl Watcher {
     }
 
     fn emit(&mut self, what: Found) {
+        if self.pending.as_ref().is_some_and(|p| !p.admit()) {
+            return;
+        }
         // Nobody listening any more is not an error for the connection.
         let _ = self.out.send(Event {
             conn: self.conn,
