@@ -373,7 +373,7 @@ pub struct SockOpts {
     #[arg(long)]
     pub nodelay: bool,
     /// SO_REUSEADDR: let a server bind its port again at once, even while old connections
-    /// on it sit in TIME_WAIT.
+    /// on it sit in TIME-WAIT.
     #[arg(long)]
     pub reuseaddr: bool,
     /// listen() backlog: how many finished handshakes the kernel queues for accept().

@@ -283,7 +283,7 @@ pub fn explain(call: &str) -> &'static str {
             "takes the next finished connection from the queue, as a new socket; it waits if there is none"
         }
         "connect" => {
-            "for TCP, sends a SYN and waits for the three-way handshake to finish; the kernel picks our port"
+            "for TCP, sends a SYN and waits for the three-way handshake to finish; for UDP, sends nothing and only fixes the peer (a connected UDP socket: send() needs no address, ICMP errors come back as errors of later calls); either way the kernel picks our port if we did not bind one"
         }
         "send" => {
             "copies bytes into the kernel's send buffer and returns; TCP decides when and how to put them in segments"
@@ -295,7 +295,7 @@ pub fn explain(call: &str) -> &'static str {
             "SHUT_WR: we will send no more; the kernel sends a FIN, but we can still receive"
         }
         "close" => {
-            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME_WAIT)"
+            "gives the descriptor back. For UDP nothing is sent: there is no connection to end. For TCP the kernel ends the connection by itself: a FIN (or a RST if data that arrived was never read, RFC 2525 §2.17), the last ACKs, and TIME-WAIT for the side that closed first"
         }
         "sendto" => {
             "sends one datagram to an address: one call, one datagram, one packet (or its fragments); no connection first"
@@ -308,21 +308,24 @@ pub fn explain(call: &str) -> &'static str {
 }
 
 /// The socket states of the Linux TCP code (`include/net/tcp_states.h`), as `/proc/net/tcp`
-/// numbers them.
+/// numbers them, named as RFC 9293 § 3.3.2 names them (the names `stream::state::State` gives;
+/// tests/teaching.rs checks that they agree).
 pub fn tcp_state_name(n: u8) -> &'static str {
     match n {
         1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT_1",
-        5 => "FIN_WAIT_2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
+        2 => "SYN-SENT",
+        3 => "SYN-RECEIVED",
+        4 => "FIN-WAIT-1",
+        5 => "FIN-WAIT-2",
+        6 => "TIME-WAIT",
+        7 => "CLOSED",
+        8 => "CLOSE-WAIT",
+        9 => "LAST-ACK",
         10 => "LISTEN",
         11 => "CLOSING",
-        12 => "NEW_SYN_RECV",
+        // Linux's NEW_SYN_RECV: a half-open connection kept as a small request socket, which
+        // RFC 9293 calls SYN-RECEIVED.
+        12 => "SYN-RECEIVED",
         _ => "?",
     }
 }
@@ -331,14 +334,16 @@ pub fn tcp_state_name(n: u8) -> &'static str {
 pub fn tcp_state_meaning(s: &str) -> &'static str {
     match s {
         "LISTEN" => "waiting for connections",
-        "SYN_SENT" => "SYN sent, waiting for the SYN-ACK",
-        "SYN_RECV" => "SYN-ACK sent, waiting for the last ACK",
+        "SYN-SENT" => "SYN sent, waiting for the SYN-ACK",
+        "SYN-RECEIVED" => "SYN-ACK sent, waiting for the last ACK",
         "ESTABLISHED" => "connected: data may flow both ways",
-        "FIN_WAIT_1" => "our FIN is sent, not yet acknowledged",
-        "FIN_WAIT_2" => "our FIN is acknowledged; waiting for the other side's FIN",
-        "CLOSE_WAIT" => "the other side sent its FIN; waiting for our program to close",
-        "LAST_ACK" => "our FIN is sent after theirs; waiting for its ACK",
-        "TIME_WAIT" => "both FINs done; kept 60 s so late packets of this connection die out",
+        "FIN-WAIT-1" => "our FIN is sent, not yet acknowledged",
+        "FIN-WAIT-2" => "our FIN is acknowledged; waiting for the other side's FIN",
+        "CLOSE-WAIT" => "the other side sent its FIN; waiting for our program to close",
+        "LAST-ACK" => "our FIN is sent after theirs; waiting for its ACK",
+        "TIME-WAIT" => {
+            "both FINs done; kept for 2·MSL (60 s on Linux) so that a lost last ACK can be sent again and old duplicates die out (RFC 9293 §3.3.2)"
+        }
         "CLOSING" => "both sides sent FIN at the same time",
         "CLOSED" => "the kernel has forgotten the connection",
         _ => "",
@@ -715,6 +720,6 @@ mod tests {
         assert_eq!(v[0].state, "LISTEN");
         assert_eq!(v[1].remote, "192.0.2.2:7007".parse().unwrap());
         assert_eq!(v[1].local.port(), 0xa1b2);
-        assert_eq!(v[1].state, "TIME_WAIT");
+        assert_eq!(v[1].state, "TIME-WAIT");
     }
 }

@@ -8,7 +8,7 @@
 //! only then does `connect` return. The server's `accept` hands over the finished connection
 //! as a new socket. Data written with `send` is acknowledged by the receiving kernel; a
 //! `shutdown` or `close` sends a FIN, which the other side's `recv` sees as 0 bytes. The side
-//! that closes first waits in TIME_WAIT afterwards.
+//! that closes first waits in TIME-WAIT afterwards.
 //!
 //! Each step below is a real call on a real socket; [`crate::demos::narrate`] records it, and
 //! the kernel's state of the socket is read back from `/proc/net/tcp` after each step.
@@ -165,7 +165,7 @@ fn server(
                 PROC,
             );
             // A real server would finish its work here; the pause also lets the client's
-            // FIN_WAIT_2 show: its FIN is acknowledged, the server's has not come yet.
+            // FIN-WAIT-2 show: its FIN is acknowledged, the server's has not come yet.
             rec.note(
                 W,
                 "takes 100 ms before closing, as a program finishing its work would",
