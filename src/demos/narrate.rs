@@ -323,7 +323,7 @@ pub fn tcp_state_name(n: u8) -> &'static str {
         9 => "LAST-ACK",
         10 => "LISTEN",
         11 => "CLOSING",
-        // Linux's NEW_SYN_RECV: a half-open connection kept as a small request socket, which
+        // Linux's state 12: a half-open connection, kept as a small request socket, which
         // RFC 9293 calls SYN-RECEIVED.
         12 => "SYN-RECEIVED",
         _ => "?",

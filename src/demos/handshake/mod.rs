@@ -418,11 +418,11 @@ impl<'a> Session<'a> {
                 format!(
                     "The kernel picked its initial sequence number (ISN), {}, from a clock and a \
                      keyed hash of the addresses and ports, so that nobody who cannot see the \
-                     traffic can predict it (RFC 9293 §3.4.1, RFC 6528). It announces a maximum \
-                     segment size (MSS) of {} and a window of {} bytes.{opts}",
+                     traffic can predict it (RFC 9293 §3.4.1, RFC 6528). It announces a window \
+                     of {} bytes and a maximum segment size (MSS) of {}.{opts}",
                     seg.seq,
-                    mss_why(seg.mss),
                     seg.window,
+                    mss_why(seg.mss),
                 ),
             )?;
         }
