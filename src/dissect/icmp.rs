@@ -82,7 +82,7 @@ pub const ECHO: &[FieldDef] = &[
         4,
         2,
         Fmt::Dec,
-        "Chosen by the sender (ping uses its process number) so it can tell its replies from other programs' replies.",
+        "Chosen by the sender (traditionally ping's process number; for a Linux ping socket the kernel picks it) so it can tell its replies from other programs' replies.",
     ),
     FieldDef::new(
         "icmp.seq",
