@@ -518,6 +518,44 @@ fn every_quoted_command_parses_with_the_real_command_line() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// The names the text hands to `define`, `lesson`, `check` and `hint` exist: a term, a lesson,
+/// an exercise or a question (placeholders in capitals, such as TERM or ID, aside).
+#[test]
+fn every_quoted_term_lesson_and_exercise_exists() {
+    let lessons = wirelab::lessons::load_from(&repo().join("lessons")).expect("lessons");
+    let ids: BTreeSet<String> = lessons
+        .iter()
+        .flat_map(|l| {
+            l.exercises
+                .iter()
+                .map(|e| e.id.clone())
+                .chain(l.questions.iter().map(|q| q.id.clone()))
+        })
+        .collect();
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for (origin, cmd) in every_quoted_command() {
+        let w = argv(&cmd);
+        let rest: Vec<&str> = w.iter().skip(2).map(String::as_str).collect();
+        let arg = rest.join(" ");
+        if arg.is_empty() || arg.starts_with('-') || arg == arg.to_uppercase() {
+            continue;
+        }
+        let known = match w.get(1).map(String::as_str) {
+            Some("define") => glossary::lookup(&arg).is_some(),
+            Some("lesson") | Some("check") => wirelab::lessons::find(&lessons, rest[0]).is_some(),
+            Some("hint") => ids.contains(rest[0]),
+            _ => continue,
+        };
+        seen += 1;
+        if !known {
+            bad.push(format!("{origin}: `{cmd}` names nothing that exists"));
+        }
+    }
+    assert!(seen > 30, "only {seen} names checked");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ports and defaults
 
