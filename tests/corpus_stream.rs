@@ -477,7 +477,7 @@ fn sio_demo_in_the_lab_matches_what_the_clients_logged() {
     // Socket.IO as wirelab reads it agrees with the messages: each event's name.
     let events = layer_values(&lines, "sio.event");
     for e in [
-        "chat", "whisper", "join", "room", "shout", "ping", "question", "dance",
+        "chat", "whisper", "join", "room", "shout", "echo", "question", "dance",
     ] {
         assert!(
             events.iter().any(|x| x == e),

@@ -276,6 +276,19 @@ fn rst_demo_shows_the_kernel_reset_and_the_rule_lets_it_finish() {
             .iter()
             .any(|e| e["event"] == "explain" && e["topic"] == "kernel_rst")
     );
+    // The listener's SYN-ACK comes over the namespace's loopback, whose MTU (65536) is larger
+    // than any IPv4 packet: its MSS of 65495 is 65,535 − 40, not "its MTU minus 40" (issue 16).
+    let syn = events
+        .iter()
+        .find(|e| e["event"] == "explain" && e["topic"] == "their_syn")
+        .and_then(|e| e["text"].as_str())
+        .unwrap_or_else(|| panic!("no explanation of the kernel's SYN:\n{}", brief(&out)));
+    assert!(
+        syn.contains("MSS) of 65495 bytes: 65,535, the largest IPv4 packet"),
+        "{syn}"
+    );
+    assert!(syn.contains("MTU, 65536, is larger"), "{syn}");
+    assert!(!syn.contains("MTU minus 40"), "{syn}");
 
     if rst::find_nft().is_none() {
         common::skip_or_fail(

@@ -206,7 +206,6 @@ fn check_tcp_echo(out: &Output, messages: &[&str]) {
         .filter(|e| e["event"] == "state")
         .map(|e| e["state"].as_str().unwrap())
         .collect();
-    // RFC 9293's names, as every view of wirelab writes them (the kernel's /proc says TIME_WAIT).
     for want in ["LISTEN", "ESTABLISHED", "CLOSE-WAIT", "TIME-WAIT"] {
         assert!(states.contains(&want), "no {want} state in {states:?}");
     }
@@ -214,7 +213,7 @@ fn check_tcp_echo(out: &Output, messages: &[&str]) {
         states
             .iter()
             .any(|s| *s == "FIN-WAIT-1" || *s == "FIN-WAIT-2"),
-        "the client passes FIN_WAIT after shutdown: {states:?}"
+        "the client passes FIN-WAIT after shutdown: {states:?}"
     );
     // connect() starts before the SYN and returns after the handshake's last ACK.
     let time = |v: &Value| v["time"].as_str().unwrap().parse::<f64>().unwrap();

@@ -136,11 +136,11 @@ async fn acks_both_ways() {
     let s = start(ServerOptions::default()).await;
     let (a, a_id) = client(&s).await;
 
-    // Client → server: ping is answered through the ack, with or without an argument.
-    let r = a.emit_with_ack("ping", &[json!(42)], WAIT).await.unwrap();
-    assert_eq!(r, vec![json!({"pong": 42, "server": "A"})]);
-    let r = a.emit_with_ack("ping", &[], WAIT).await.unwrap();
-    assert_eq!(r[0]["pong"], Value::Null);
+    // Client → server: echo is answered through the ack, with or without an argument.
+    let r = a.emit_with_ack("echo", &[json!(42)], WAIT).await.unwrap();
+    assert_eq!(r, vec![json!({"echo": 42, "server": "A"})]);
+    let r = a.emit_with_ack("echo", &[], WAIT).await.unwrap();
+    assert_eq!(r[0]["echo"], Value::Null);
 
     // Server → client: the client's responder answers, the server gets the answer.
     let answers =
@@ -177,10 +177,10 @@ async fn unhandled_event_is_ignored_and_connection_stays() {
     assert!(err.to_string().contains("no ack"), "{err}");
     assert_eq!(heard(&mut a).await, Vec::<String>::new());
     let r = a
-        .emit_with_ack("ping", &[json!("alive?")], WAIT)
+        .emit_with_ack("echo", &[json!("alive?")], WAIT)
         .await
         .unwrap();
-    assert_eq!(r[0]["pong"], "alive?");
+    assert_eq!(r[0]["echo"], "alive?");
     s.stop().await;
 }
 
@@ -305,19 +305,19 @@ async fn malformed_packets_disconnect_only_that_client() {
             panic!("bad packet {i} ({shown}) did not close the connection");
         }
         // The well-behaved client is untouched.
-        let r = good.emit_with_ack("ping", &[json!(i)], WAIT).await.unwrap();
-        assert_eq!(r[0]["pong"], i);
+        let r = good.emit_with_ack("echo", &[json!(i)], WAIT).await.unwrap();
+        assert_eq!(r[0]["echo"], i);
     }
     assert_eq!(closed, 10);
     // One oddity is not treated as malformed by socketioxide: an ack id too large for an i64
     // is dropped and the event handled without an ack (the reference JavaScript parser also
     // accepts any number there). The connection stays up; wirelab's own parser rejects it.
     let mut ws = raw_socket(&s).await;
-    ws.send(Message::Text("4299999999999999999999999[\"ping\"]".into()))
+    ws.send(Message::Text("4299999999999999999999999[\"echo\"]".into()))
         .await
         .unwrap();
     assert!(!closed_by_server_within(&mut ws, QUIET).await);
-    assert!(wirelab::dissect::socketio::parse(b"299999999999999999999999[\"ping\"]").is_err());
+    assert!(wirelab::dissect::socketio::parse(b"299999999999999999999999[\"echo\"]").is_err());
     // More attachments announced than the server allows (16).
     let mut ws = raw_socket(&s).await;
     ws.send(Message::Text("4517-[\"up\"]".into()))
@@ -345,9 +345,9 @@ async fn payload_limit_is_enforced() {
     let (good, _) = client(&s).await;
     // Just under the limit is fine.
     let mut ws = raw_socket(&s).await;
-    let small = format!("42[\"ping\",\"{}\"]", "a".repeat(9_000));
+    let small = format!("42[\"echo\",\"{}\"]", "a".repeat(9_000));
     ws.send(Message::Text(small.into())).await.unwrap();
-    let r = good.emit_with_ack("ping", &[], WAIT).await;
+    let r = good.emit_with_ack("echo", &[], WAIT).await;
     assert!(r.is_ok());
     // Over it: the connection is closed.
     let big = format!("42[\"chat\",\"{}\"]", "a".repeat(20_000));
@@ -357,10 +357,10 @@ async fn payload_limit_is_enforced() {
         "an oversized message must close the connection"
     );
     let r = good
-        .emit_with_ack("ping", &[json!("ok")], WAIT)
+        .emit_with_ack("echo", &[json!("ok")], WAIT)
         .await
         .unwrap();
-    assert_eq!(r[0]["pong"], "ok");
+    assert_eq!(r[0]["echo"], "ok");
     s.stop().await;
 }
 
@@ -394,7 +394,7 @@ async fn polling_transport_bad_body_closes_session() {
     // Connect the namespace, then send a body whose second packet is broken.
     let r = http(s.addr, post("40")).await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    let _ = http(s.addr, post("42[\"ping\"]\x1e9broken")).await;
+    let _ = http(s.addr, post("42[\"echo\"]\x1e9broken")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The session is gone: polling with its id is refused.
     let r = http(s.addr, get(&format!("&sid={sid}"))).await;
@@ -559,7 +559,7 @@ async fn first_event_right_after_connect_is_handled() {
                 break;
             }
         }
-        ws.send(Message::Text(format!("420[\"ping\",{i}]").into()))
+        ws.send(Message::Text(format!("420[\"echo\",{i}]").into()))
             .await
             .unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -574,7 +574,7 @@ async fn first_event_right_after_connect_is_handled() {
             {
                 assert_eq!(
                     t.as_str(),
-                    format!("430[{{\"pong\":{i},\"server\":\"A\"}}]")
+                    format!("430[{{\"echo\":{i},\"server\":\"A\"}}]")
                 );
                 break;
             }

@@ -106,11 +106,11 @@ fn connect_script_against_serve_and_console() {
         &script,
         "# joins, acks both ways, an unhandled event, then waits for the server's console\n\
          /join lab\n\
-         /ack ping {\"n\":1}\n\
+         /ack echo {\"n\":1}\n\
          /emit chat \"hello\"\n\
          /expect chat 5\n\
          /emit no-such-event 1\n\
-         /ack ping 2\n\
+         /ack echo 2\n\
          /expect news 10\n\
          /quit\n",
     )

@@ -44,7 +44,11 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         }
         println!();
     }
-    println!("{}", "See it live:".bold());
+    if term.live.is_empty() {
+        println!("{}", "No wirelab command shows this one live yet.".bold());
+    } else {
+        println!("{}", "See it live:".bold());
+    }
     for (cmd, what) in term.live {
         println!("  {}", cmd.green());
         for line in wrap(what, width.saturating_sub(6)) {
@@ -97,10 +101,18 @@ pub fn layers_text(width: usize) -> String {
         "TCP/IP layer",
     ]);
     for row in OSI_ROWS {
-        let protos: Vec<&str> = glossary::protocols_at(row.layer)
+        // A protocol the TCP/IP model puts elsewhere than this row's TCP/IP layer (ARP) says
+        // so, rather than inheriting the row's column.
+        let protos: Vec<String> = glossary::protocols_at(row.layer)
             .iter()
             .filter(|p| **p != Proto::Frame)
-            .map(|p| p.name())
+            .map(|p| {
+                if p.tcpip() == row.layer.tcpip() {
+                    p.name().to_string()
+                } else {
+                    format!("{} (TCP/IP: {})", p.name(), p.tcpip().name())
+                }
+            })
             .collect();
         let protos = if row.layer == Osi::Physical {
             "(the capture's record of each frame)".to_string()
@@ -147,7 +159,7 @@ pub fn layers_text(width: usize) -> String {
     out.push_str("\n\nWhere the two models disagree:\n");
     for line in [
         "- TCP/IP has no session or presentation layer: TLS, HTTP and WebSocket do those jobs inside the application layer.",
-        "- ARP serves the network layer (it finds the MAC address for an IP address) but travels straight inside Ethernet; RFC 1122 puts it in the TCP/IP link layer, wirelab shows it at OSI layer 3.",
+        "- ARP serves the network layer (it finds the MAC address for an IP address) but travels straight inside Ethernet: wirelab places it at OSI layer 3, and, as RFC 1122 §2.3.2 does, in the TCP/IP link layer (marked \"TCP/IP: Link\" in the table).",
         "- ICMP rides inside IP yet is part of IP itself (its error and control channel), so both models put it at the network/internet layer.",
     ] {
         for (i, l) in wrap(line, width.clamp(40, 100) - 2).into_iter().enumerate() {
@@ -158,12 +170,18 @@ pub fn layers_text(width: usize) -> String {
     }
     out.push_str("\nSee each layer in real traffic:\n");
     for row in OSI_ROWS {
-        out.push_str(&format!(
-            "  L{} {:<13} {}\n",
-            row.layer.number(),
-            row.layer.name(),
-            row.command
-        ));
+        let lines = wrap(row.command, width.clamp(40, 100).saturating_sub(19));
+        for (i, line) in lines.iter().enumerate() {
+            if i == 0 {
+                out.push_str(&format!(
+                    "  L{} {:<13} {line}\n",
+                    row.layer.number(),
+                    row.layer.name()
+                ));
+            } else {
+                out.push_str(&format!("{:19}{line}\n", ""));
+            }
+        }
     }
     out
 }

@@ -274,7 +274,7 @@ fn default_watch(demo: &[String]) -> &'static str {
         }
         ["ws", ..] => {
             "an HTTP request asking to upgrade, the 101 answer, then frames: the client's \
-             masked, the server's not"
+             payloads masked, the server's not"
         }
         ["sio", ..] if demo.iter().any(|a| a == "--servers") => {
             "a room emit on server A reaching a client of server B: the two servers share \

@@ -290,7 +290,7 @@ pub fn explain(call: &str) -> &'static str {
             "takes the next finished connection from the queue, as a new socket; it waits if there is none"
         }
         "connect" => {
-            "for TCP, sends a SYN and waits for the three-way handshake to finish; the kernel picks our port"
+            "for TCP, sends a SYN and waits for the three-way handshake to finish; for UDP, sends nothing and only fixes the peer (a connected UDP socket: send() needs no address, ICMP errors come back as errors of later calls); either way the kernel picks our port if we did not bind one"
         }
         "send" => {
             "copies bytes into the kernel's send buffer and returns; TCP decides when and how to put them in segments"
@@ -302,7 +302,7 @@ pub fn explain(call: &str) -> &'static str {
             "SHUT_WR: we will send no more; the kernel sends a FIN, but we can still receive"
         }
         "close" => {
-            "gives the descriptor back; for TCP the kernel finishes the connection by itself (FIN, ACKs, TIME-WAIT)"
+            "gives the descriptor back. For UDP nothing is sent: there is no connection to end. For TCP the kernel ends the connection by itself: a FIN (or a RST if data that arrived was never read, RFC 2525 §2.17), the last ACKs, and TIME-WAIT for the side that closed first"
         }
         "sendto" => {
             "sends one datagram to an address: one call, one datagram, one packet (or its fragments); no connection first"

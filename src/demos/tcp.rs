@@ -165,7 +165,7 @@ fn server(
                 PROC,
             );
             // A real server would finish its work here; the pause also lets the client's
-            // FIN_WAIT_2 show: its FIN is acknowledged, the server's has not come yet.
+            // FIN-WAIT-2 show: its FIN is acknowledged, the server's has not come yet.
             rec.note(
                 W,
                 "takes 100 ms before closing, as a program finishing its work would",

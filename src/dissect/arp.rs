@@ -138,7 +138,7 @@ const TARGET_HW: Addr = Addr {
     typed: "arp.dst.hw_mac",
     raw: "arp.dst.hw",
     label: "Target MAC address",
-    explain: "The link address being asked about; in a request it is still unknown, so it is zero.",
+    explain: "The link address being asked about: in a request it is not known yet and is left as zeros; in a reply it is the MAC address of the host that asked (RFC 826).",
 };
 const TARGET_PROTO: Addr = Addr {
     typed: "arp.dst.proto_ipv4",

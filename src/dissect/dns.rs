@@ -906,7 +906,7 @@ fn rdata(cx: &mut Cx, m: Msg, ty: u16, at: usize, len: usize) -> Option<String> 
                 (
                     "dns.soa.serial_number",
                     "Serial number",
-                    "The zone's version; secondary servers copy the zone when it grows.",
+                    "The zone's version; secondary servers copy the zone again when this number goes up.",
                 ),
                 (
                     "dns.soa.refresh_interval",

@@ -39,7 +39,7 @@ pub fn dissect(cx: &mut Cx) {
         0,
         0,
         Value::Uint(wire),
-        "How many bytes the frame had on the wire.",
+        "How many bytes the frame had on the wire, as the capture saw them: without the preamble and usually without the 4-byte FCS, which the card adds or checks and removes.",
     );
     cx.add(
         "frame.cap_len",

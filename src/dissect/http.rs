@@ -513,7 +513,7 @@ impl Head {
                     code_at,
                     Value::Uint(*code as u64),
                     0,
-                    "Three digits saying how the request went: 1xx more to come, 2xx success, 3xx go elsewhere, 4xx the client's fault, 5xx the server's.",
+                    "Three digits saying how the request went: 1xx informational (an interim answer before the final one, or with 101 a switch of protocol), 2xx success, 3xx go elsewhere, 4xx the client's fault, 5xx the server's (RFC 9110 §15).",
                 );
                 c.meaning = Cow::Borrowed(status_meaning(*code));
                 out.push(c);
@@ -679,12 +679,12 @@ fn known_header(lower: &str) -> Option<(&'static str, &'static str, &'static str
         "upgrade" => (
             "http.upgrade",
             "Upgrade",
-            "The protocol the client would like to switch this connection to (websocket).",
+            "In a request, the protocols the client offers to switch this connection to; in a 101 response, the one the server switches to (websocket here; RFC 9110 §7.8).",
         ),
         "connection" => (
             "http.connection",
             "Connection",
-            "Options for this connection only; `Upgrade` here says the Upgrade header is meant seriously.",
+            "Names the headers meant for this connection only, which a proxy must not pass on; a message with an Upgrade header must name `Upgrade` here (RFC 9110 §7.6.1, §7.8).",
         ),
         "user-agent" => (
             "http.user_agent",

@@ -61,7 +61,7 @@ pub const FIELDS: &[FieldDef] = &[
         1,
         1,
         Fmt::Dec,
-        "More detail within the type: for destination unreachable, 3 means nobody listens on that port.",
+        "More detail within the type: for destination unreachable, 3 means no program listens on that port, 4 that the packet was too big for the next link and said Don't Fragment.",
     ),
     FieldDef::new(
         "icmp.checksum",
@@ -82,7 +82,7 @@ pub const ECHO: &[FieldDef] = &[
         4,
         2,
         Fmt::Dec,
-        "Chosen by the sender (ping uses its process number) so it can tell its replies from other programs' replies.",
+        "Chosen by the sender (traditionally ping's process number; for a Linux ping socket the kernel picks it) so it can tell its replies from other programs' replies.",
     ),
     FieldDef::new(
         "icmp.seq",

@@ -180,7 +180,7 @@ pub const FIELDS: &[FieldDef] = &[
         10,
         2,
         Fmt::Hex,
-        "A checksum over the header only (not the data), recomputed by every router because the TTL changes.",
+        "A checksum over the header only (not the data), updated by every router because the TTL changes.",
     ),
     FieldDef::new(
         "ip.src",

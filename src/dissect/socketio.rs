@@ -152,8 +152,9 @@ impl Packet {
             PacketType::Connect => match self.payload.as_ref().and_then(|p| p.get("sid")) {
                 Some(sid) => format!(
                     "Socket.IO CONNECT accepted{ns}: the socket id is {} (Socket.IO v5 keeps it \
-                     apart from the private Engine.IO session id; socketioxide uses one value \
-                     for both)",
+                     apart from the private Engine.IO session id of the open packet; a server \
+                     that sends the same value for both, as socketioxide does, must keep this \
+                     one private too)",
                     sid.as_str().unwrap_or("?")
                 ),
                 None => format!(
@@ -475,6 +476,9 @@ const EXPLAIN_ACK_ID: &str = "On an event: the sender wants an answer and number
 const EXPLAIN_EVENT: &str = "The event's name, the first element of the payload array: what the receiver's handler is registered under.";
 const EXPLAIN_ARGS: &str =
     "The arguments, as JSON: what the sender passed after the event name (or as the ack's answer).";
+const EXPLAIN_CONNECT_DATA: &str = "Handshake data, not event arguments (Socket.IO protocol v5): from the server, the socket id (sid) it gave this client in this namespace; from the client, an optional auth object such as a token.";
+const EXPLAIN_CONNECT_ERROR: &str =
+    "Why the server refused the connection to this namespace, usually an object with a message.";
 
 /// Dissect one Socket.IO packet into `cx` as a [`Proto::SocketIo`] layer. `bytes` are the
 /// packet (after Engine.IO's `4`); `base` is where its first byte sits in the frame.
@@ -555,7 +559,11 @@ pub fn dissect(cx: &mut Cx, bytes: &[u8], base: usize) {
                 base + r.start,
                 r.len(),
                 Value::Text(shown),
-                EXPLAIN_ARGS,
+                match p.kind {
+                    PacketType::Connect => EXPLAIN_CONNECT_DATA,
+                    PacketType::ConnectError => EXPLAIN_CONNECT_ERROR,
+                    _ => EXPLAIN_ARGS,
+                },
             );
         }
     }

@@ -197,7 +197,7 @@ pub const FIELDS: &[FieldDef] = &[
         0,
         2,
         Fmt::Dec,
-        "The port of the program that sent the segment; a client usually gets a random high one from its operating system.",
+        "The port of the program that sent the segment; a client's is usually an ephemeral port its operating system picked (Linux: 32768–60999).",
     ),
     FieldDef::new(
         "tcp.dstport",
@@ -665,7 +665,7 @@ fn option_body(cx: &mut Cx, kind: u8, i: usize, len: usize) {
             i + 2,
             2,
             Value::Uint(cx.u16_at(i + 2).unwrap_or(0) as u64),
-            "The largest segment data this end wants to receive, so segments fit in one packet on its link.",
+            "The most data bytes (headers not counted) this end takes in one segment: its link's MTU minus the IP and TCP headers, so a segment fits one packet (RFC 9293 §3.7.1).",
         ),
         (3, 3) => {
             let shift = cx.u8_at(i + 2).unwrap_or(0);

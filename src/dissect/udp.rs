@@ -82,7 +82,7 @@ pub const FIELDS: &[FieldDef] = &[
         6,
         2,
         Fmt::Hex,
-        "A checksum over header, data and the IP addresses; 0 over IPv4 means the sender did not compute one.",
+        "A checksum over header, data and the IP addresses; 0 over IPv4 means the sender did not compute one, which IPv6 does not allow (RFC 8200 §8.1).",
     ),
 ];
 

@@ -12,7 +12,7 @@
 //!    │◀── 40{"sid":…}                         accepted: the socket's id
 //!    │◀── 2           ──▶ 3                   Engine.IO ping / pong, every pingInterval
 //!    │──▶ 42["chat","hi"]                     an event
-//!    │──▶ 421["ping",{}]  ◀── 431[{…}]        an event asking for an ack, and the ack
+//!    │──▶ 421["echo",{}]  ◀── 431[{…}]        an event asking for an ack, and the ack
 //!    │◀── 420["ask",…]    ──▶ 430[…]          the server asks *us* for an ack; we answer
 //!    │──▶ 41  then WebSocket close            leave the namespace, end the session
 //! ```

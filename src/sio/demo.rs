@@ -231,15 +231,15 @@ pub async fn run_with(
     // 5. Client asks, server acknowledges.
     heading(
         5,
-        "ack, client → server: carol emits ping with an ack id; the answer comes back to her alone",
+        "ack, client → server: carol emits echo with an ack id; the answer comes back to her alone (an event of this chat, unrelated to Engine.IO's ping and pong packets)",
     );
     let ack = clients[2]
-        .emit_with_ack("ping", &[json!("are you there?")], WAIT)
+        .emit_with_ack("echo", &[json!("are you there?")], WAIT)
         .await;
     let mut r = observe(
         &mut clients,
         "ack (client→server)",
-        "carol: ping with ack id",
+        "carol: echo with ack id",
         "",
         [false, false, false],
     )
@@ -303,10 +303,10 @@ pub async fn run_with(
     )
     .await;
     match clients[1]
-        .emit_with_ack("ping", &[json!("still here?")], WAIT)
+        .emit_with_ack("echo", &[json!("still here?")], WAIT)
         .await
     {
-        Ok(_) => r.got[1] = "nothing; ping still answered".into(),
+        Ok(_) => r.got[1] = "nothing; echo still answered".into(),
         Err(e) => {
             r.got[1] = format!("disconnected? {e}");
             r.ok = false;

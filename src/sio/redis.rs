@@ -46,7 +46,7 @@ impl LocalRedis {
             .unwrap_or(0);
         if major < 7 {
             return Err(format!(
-                "redis-server {version} is too old: the Redis adapter needs RESP3 (Redis 7 or later); {HOW_TO_GET}"
+                "redis-server {version} is too old: socketioxide's Redis adapter asks for Redis 7 or later (it speaks RESP3, which Redis has had since 6.0); {HOW_TO_GET}"
             ));
         }
         Ok(version)

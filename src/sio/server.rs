@@ -13,7 +13,7 @@
 //! | `join` / `leave` room | (changes which rooms the socket is in) | `socket.join` / `leave`    |
 //! | `room` {room, text}   | everyone in that room                | `io.to(room).emit`           |
 //! | `shout` text          | everyone but the sender              | `socket.broadcast().emit`    |
-//! | `ping` data, with ack | only the sender, as the ack's answer | `AckSender::send`            |
+//! | `echo` data, with ack | only the sender, as the ack's answer | `AckSender::send`            |
 //! | `watch`               | the sender, then on every change: who is here, who is in which room ([`super::roster`]) | `io.to(room).emit` |
 //! | anything else         | nobody: logged as ignored, the connection stays up | `on_fallback` |
 //!
@@ -75,7 +75,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::id::{ID_BITS, PublicId, looks_like_id};
+use super::id::{ID_BITS, ID_CHARS, PublicId, looks_like_id};
 use super::roster;
 use crate::Error;
 
@@ -560,8 +560,9 @@ impl AsyncWrite for Counted {
     }
 }
 
-/// The Redis adapter speaks RESP3 (Redis 7 and later), which the `redis` crate only uses when
-/// the URL asks for it: add `protocol=resp3` when it is missing.
+/// The Redis adapter speaks RESP3 (which Redis has had since 6.0; socketioxide-redis asks for
+/// Redis 7 or later), and the `redis` crate only uses RESP3 when the URL asks for it: add
+/// `protocol=resp3` when it is missing.
 pub fn resp3_url(url: &str) -> String {
     if url.to_ascii_lowercase().contains("protocol=resp3") {
         url.to_string()
@@ -626,7 +627,7 @@ async fn setup<A: Adapter>(
     socket.on("leave", on_leave::<A>);
     socket.on("room", on_room::<A>);
     socket.on("shout", on_shout::<A>);
-    socket.on("ping", on_ping::<A>);
+    socket.on("echo", on_echo::<A>);
     socket.on("watch", on_watch::<A>);
     socket.on_fallback(on_unhandled::<A>);
     socket.on_disconnect(on_disconnect::<A>);
@@ -636,10 +637,18 @@ async fn setup<A: Adapter>(
 /// Runs after the CONNECT answer: log, and tell the client its public id.
 async fn on_connect<A: Adapter>(socket: SocketRef<A>, io: SocketIo<A>, State(sh): State<Shared>) {
     let id = socket.extensions.get::<PublicId>().unwrap_or_default();
+    // Two ids, two jobs: the public id (the room others reach this socket through) and the
+    // Engine.IO session id, which authorises the connection and is told to no one else.
+    let transport = match socket.transport_type() {
+        socketioxide::TransportType::Websocket => "WebSocket",
+        socketioxide::TransportType::Polling => "HTTP long-polling",
+    };
     sh.log(format!(
-        "connect     {id}  ({ID_BITS}-bit public id; Engine.IO session {} over {:?} stays private)",
+        "connect     {id}  (public id: {ID_BITS} random bits in {ID_CHARS} characters, the room \
+         others reach this socket through; the {}-character Engine.IO session id {} authorises \
+         its connection over {transport} and stays private)",
+        socket.id.as_str().len(),
         socket.id,
-        socket.transport_type()
     ));
     let _ = socket.emit(
         "welcome",
@@ -1064,7 +1073,7 @@ async fn on_shout<A: Adapter>(
     reply(&sh, &socket, ack, json!({ "ok": r.is_ok() }));
 }
 
-async fn on_ping<A: Adapter>(
+async fn on_echo<A: Adapter>(
     socket: SocketRef<A>,
     data: TryData<Value>,
     ack: AckSender<A>,
@@ -1075,10 +1084,10 @@ async fn on_ping<A: Adapter>(
     let v = arg(data);
     if sh.verbose {
         sh.log(format!(
-            "ping        {from} asks for an ack; answering with pong"
+            "echo        {from} asks for an ack; answering with its data"
         ));
     }
-    reply(&sh, &socket, ack, json!({ "pong": v, "server": &*sh.name }));
+    reply(&sh, &socket, ack, json!({ "echo": v, "server": &*sh.name }));
 }
 
 async fn on_unhandled<A: Adapter>(

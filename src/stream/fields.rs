@@ -136,7 +136,7 @@ pub fn annotate_tcp(d: &mut Dissection, li: usize, o: &SegmentOut, flags: Flags)
             "Sequence number (relative)",
             seq_at,
             Value::Uint(o.seq as u64),
-            "The sequence number counted from this side's initial sequence number (ISN): the SYN is 0 and the first data byte is 1. Easier to read than the raw number below, which starts at a random value.",
+            "The sequence number counted from this side's initial sequence number (ISN): the SYN is 0 and the first data byte is 1. Easier to read than the raw number below, which starts at a value no one off the path can guess.",
         )
     } else {
         field(

@@ -100,7 +100,8 @@ impl State {
             State::CloseWait => "the other side sent its FIN; waiting for our program to close",
             State::LastAck => "our FIN is sent after theirs; waiting for its ACK",
             State::TimeWait => {
-                "both FINs done; kept 60 s so late packets of this connection die out"
+                "both FINs done; kept for 2·MSL (60 s on Linux) so that a lost last ACK can be \
+                 sent again and old duplicates die out (RFC 9293 §3.3.2)"
             }
             State::Closing => "both sides sent FIN at the same time",
             State::Closed => "the kernel has forgotten the connection",

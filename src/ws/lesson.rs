@@ -115,7 +115,7 @@ fn explain_frame(d: &Dissection) -> Vec<String> {
             .and_then(|f| d.data.get(f.range()))
             .unwrap_or(&[]);
         out.push(format!(
-            "  websocket.mask = 1, websocket.masking_key = {}: the client masks every frame it sends",
+            "  websocket.mask = 1, websocket.masking_key = {}: the client masks the payload of every frame it sends (RFC 6455 §5.3)",
             hex_bytes(key)
         ));
         if let (Some(p), true) = (d.field("websocket.masked_payload"), key.len() == 4) {

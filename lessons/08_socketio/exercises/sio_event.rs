@@ -11,7 +11,7 @@
 //! After the two digits come, in order and only when needed:
 //!
 //! * the namespace, if it is not the main one `/`, followed by a comma: `42/admin,["x"]`;
-//! * an acknowledgment id, if the sender wants an answer: `421["ping"]` asks for ack 1, and the
+//! * an acknowledgment id, if the sender wants an answer: `421["echo"]` asks for ack 1, and the
 //!   receiver answers `431[...]` (type 3, ACK, with the same id);
 //! * a JSON array: the event's name, then its arguments.
 //!

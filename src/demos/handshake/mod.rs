@@ -416,14 +416,13 @@ impl<'a> Session<'a> {
             self.explain(
                 "their_syn",
                 format!(
-                    "The kernel picked its initial sequence number (ISN), {}, so that nobody can \
-                     predict it, as RFC 9293 §3.4.1 asks. It announces a maximum segment size (MSS) of {} bytes (its \
-                     MTU minus 40 bytes of IPv4 and TCP headers) and a window of {} bytes.{opts}",
+                    "The kernel picked its initial sequence number (ISN), {}, from a clock and a \
+                     keyed hash of the addresses and ports, so that nobody who cannot see the \
+                     traffic can predict it (RFC 9293 §3.4.1, RFC 6528). It announces a window \
+                     of {} bytes and a maximum segment size (MSS) of {}.{opts}",
                     seg.seq,
-                    seg.mss
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "(none, so 536)".into()),
                     seg.window,
+                    mss_why(seg.mss),
                 ),
             )?;
         }
@@ -586,6 +585,25 @@ pub fn show_bytes(data: &[u8]) -> String {
 pub fn free_port(ip: std::net::Ipv4Addr) -> io::Result<u16> {
     let l = std::net::TcpListener::bind(SocketAddrV4::new(ip, 0))?;
     Ok(l.local_addr()?.port())
+}
+
+/// The MSS a kernel's SYN announces, and where the number comes from (RFC 9293 § 3.7.1: the
+/// largest IP packet the interface takes, less 20 bytes of IPv4 and 20 of TCP header).
+fn mss_why(mss: Option<u16>) -> String {
+    match mss {
+        // The loopback's MTU (65536) is larger than any IPv4 packet: the limit is then IPv4's
+        // own, the 16-bit total length.
+        Some(65495) => "65495 bytes: 65,535, the largest IPv4 packet (its total length field has 16 \
+                        bits, RFC 791), minus 20 bytes of IPv4 and 20 of TCP header. The loopback's \
+                        MTU, 65536, is larger than any IPv4 packet, so IPv4's own limit applies"
+            .to_string(),
+        Some(m) => format!(
+            "{m} bytes: the MTU of the interface it sends on, {}, minus 20 bytes of IPv4 and 20 \
+             of TCP header",
+            u32::from(m) + 40
+        ),
+        None => "none, so the other side must assume 536 bytes".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -834,5 +852,21 @@ mod tests {
         let (mut tcb, _) = Tcb::connect(US, KERNEL, IsnClock::fixed(100));
         assert!(tcb.on_packet(&bytes).dropped());
         assert_eq!(tcb.state, State::SynSent);
+    }
+
+    #[test]
+    fn the_mss_is_explained_by_where_it_comes_from() {
+        // The loopback (issue 16): 65495 is not "its MTU minus 40" (lo's MTU is 65536).
+        let lo = mss_why(Some(65495));
+        assert!(lo.contains("65,535, the largest IPv4 packet"), "{lo}");
+        assert!(lo.contains("MTU, 65536, is larger"), "{lo}");
+        assert!(!lo.contains("its MTU minus 40"), "{lo}");
+        // An Ethernet-sized interface such as the TUN device: 1500 − 40.
+        let tun = mss_why(Some(1460));
+        assert!(
+            tun.contains("the MTU of the interface it sends on, 1500"),
+            "{tun}"
+        );
+        assert!(mss_why(None).contains("536"));
     }
 }

@@ -1,6 +1,6 @@
 // The chat page at / in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): two pages connect with the page's own ~150-line Socket.IO client, chat,
-// whisper, join a room, ping with an ack; the raw packets are shown; a screenshot is kept in
+// whisper, join a room, echo with an ack; the raw packets are shown; a screenshot is kept in
 // tests/artifacts/sio/chat.png.
 "use strict";
 const fs = require("fs");
@@ -66,9 +66,9 @@ const ARTIFACTS = path.join(ROOT, "tests/artifacts/sio");
       const wire = await p1.textContent("#wire");
       assert(/→ 42\d+\["join","lab"\]/.test(wire) && /← 43\d+\[\{"ok":true,"room":"lab"\}\]/.test(wire), "ack packets shown");
     });
-    await suite.check("ping with ack, and the page answers the server's ack request", async () => {
-      await p1.click("#ping");
-      await p1.waitForFunction(() => document.getElementById("log").textContent.includes("ack: pong"), null, { timeout: 5000 });
+    await suite.check("echo with ack, and the page answers the server's ack request", async () => {
+      await p1.click("#echo");
+      await p1.waitForFunction(() => document.getElementById("log").textContent.includes("ack: echoed"), null, { timeout: 5000 });
       await p2.evaluate(() => window.wirelabSocket.on("question", (q, cb) => cb({ answer: 42 })));
       server.send(`/ack ${id2} question "6x7?"`);
       assert(await server.waitLog(new RegExp(`ack from ${id2} .*"answer":42`)), server.log().slice(-400));

@@ -30,7 +30,7 @@ function runConnect(url, script, extra = []) {
   try {
     const script = [
       "/join lab",
-      "/ack ping {\"n\":1}",
+      "/ack echo {\"n\":1}",
       "/emit chat \"hello node\"",
       "/expect chat 5",
       "/emit room {\"room\":\"lab\",\"text\":\"to the lab\"}",
@@ -38,7 +38,7 @@ function runConnect(url, script, extra = []) {
       "/emit askme",
       "/expect answer-received 5",
       "/emit no-such-event 1",
-      "/ack ping 2",
+      "/ack echo 2",
       "/quit",
     ].join("\n");
     const { code, out } = await runConnect(server.url, script);
@@ -48,10 +48,10 @@ function runConnect(url, script, extra = []) {
       assert(out.includes("Engine.IO OPEN: session id"), "explanation");
       assert(/→ 40\n/.test(out) && /← 40\{"sid":"/.test(out), "connect and its answer");
     });
-    await suite.check("join and ping acks: 420[...] answered by 430[...]", async () => {
+    await suite.check("join and echo acks: 420[...] answered by 430[...]", async () => {
       assert(out.includes('→ 420["join","lab"]'), "join with ack id 0");
       assert(out.includes('← 430[{"ok":true,"room":"lab"}]'), "join ack");
-      assert(out.includes('→ 421["ping",{"n":1}]') && out.includes('← 431[{"pong":{"n":1},"server":"node"}]'), "ping ack");
+      assert(out.includes('→ 421["echo",{"n":1}]') && out.includes('← 431[{"echo":{"n":1},"server":"node"}]'), "echo ack");
     });
     await suite.check("events from the node server arrive: chat and room", async () => {
       assert(/← 42\["chat",\{"from":"[^"]+","text":"hello node"\}\]/.test(out), "chat");
@@ -65,7 +65,7 @@ function runConnect(url, script, extra = []) {
     });
     await suite.check("unhandled event: ignored by node, connection stays up", async () => {
       assert(log.some((l) => l.includes('sent "no-such-event", which has no handler')), log.join("\n"));
-      assert(out.includes('→ 422["ping",2]') && out.includes('← 432[{"pong":2,"server":"node"}]'), "ping after it");
+      assert(out.includes('→ 422["echo",2]') && out.includes('← 432[{"echo":2,"server":"node"}]'), "echo after it");
     });
     await suite.check("the client leaves cleanly (41)", async () => assert(/→ 41\n/.test(out), "41"));
     await suite.check("a failed /expect makes the script fail (exit 1)", async () => {

@@ -68,9 +68,9 @@ async function run(suite, server, transports) {
     assert(rec[1].got.length === 0, "sender heard " + rec[1].got);
   });
 
-  await suite.check(tag + "ack client→server: ping is answered through the ack", async () => {
-    const r = await a.timeout(5000).emitWithAck("ping", { n: 7 });
-    assert(r.pong.n === 7, JSON.stringify(r));
+  await suite.check(tag + "ack client→server: echo is answered through the ack", async () => {
+    const r = await a.timeout(5000).emitWithAck("echo", { n: 7 });
+    assert(r.echo.n === 7, JSON.stringify(r));
   });
 
   await suite.check(tag + "ack server→client: the console's /ack gets the client's answer", async () => {
@@ -98,8 +98,8 @@ async function run(suite, server, transports) {
     assert(logged, "server did not log the ignored event");
     await sleep(QUIET);
     assert(a.connected, "client was disconnected");
-    const r = await a.timeout(5000).emitWithAck("ping", "still?");
-    assert(r.pong === "still?", JSON.stringify(r));
+    const r = await a.timeout(5000).emitWithAck("echo", "still?");
+    assert(r.echo === "still?", JSON.stringify(r));
   });
 
   for (const s of [a, b, c]) s.disconnect();

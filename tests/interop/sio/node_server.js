@@ -16,7 +16,7 @@ function start({ port = 0, quiet = false, log = console.log } = {}) {
     socket.join(id);
     say(`connect     ${id}`);
     socket.emit("welcome", { id, server: "node", bits: 144 });
-    const known = new Set(["chat", "whisper", "join", "leave", "room", "shout", "ping", "askme"]);
+    const known = new Set(["chat", "whisper", "join", "leave", "room", "shout", "echo", "askme"]);
     const reply = (cb, v) => { if (typeof cb === "function") cb(v); };
     const isId = (s) => typeof s === "string" && /^[A-Za-z0-9_-]{24}$/.test(s);
     socket.on("chat", (text, cb) => { say(`chat        ${id}: ${JSON.stringify(text)}`); io.emit("chat", { from: id, text }); reply(cb, { ok: true }); });
@@ -34,7 +34,7 @@ function start({ port = 0, quiet = false, log = console.log } = {}) {
       io.to(m.room).emit("room", { from: id, room: m.room, text: m.text }); reply(cb, { ok: true });
     });
     socket.on("shout", (text, cb) => { socket.broadcast.emit("shout", { from: id, text }); reply(cb, { ok: true }); });
-    socket.on("ping", (data, cb) => reply(typeof data === "function" ? data : cb, { pong: typeof data === "function" ? null : data, server: "node" }));
+    socket.on("echo", (data, cb) => reply(typeof data === "function" ? data : cb, { echo: typeof data === "function" ? null : data, server: "node" }));
     // Ask the client for an ack, and tell it what came back: checks that a client answers.
     socket.on("askme", async () => {
       try {

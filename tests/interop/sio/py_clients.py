@@ -162,8 +162,8 @@ def main():
             assert b.names() == [], b.names()
 
         def ack_client_to_server():
-            r = a.sio.call("ping", {"n": 7}, timeout=5)
-            assert r["pong"] == {"n": 7}, r
+            r = a.sio.call("echo", {"n": 7}, timeout=5)
+            assert r["echo"] == {"n": 7}, r
 
         def ack_server_to_client():
             server.send(f'/ack {c.id} question "6x7?"')
@@ -175,14 +175,14 @@ def main():
             assert server.wait_log(rf'{a.id} sent "dance", which has no handler'), server.out[-500:]
             time.sleep(QUIET)
             assert a.sio.connected
-            assert a.sio.call("ping", "still?", timeout=5)["pong"] == "still?"
+            assert a.sio.call("echo", "still?", timeout=5)["echo"] == "still?"
 
         check("ids are 24 base64url characters, distinct from the session id", ids)
         check("all: chat reaches every client, the sender too", all_)
         check("one: whisper reaches only its target", one)
         check("room: join (with ack), then only members hear it", room)
         check("all but sender: shout skips the sender", all_but_sender)
-        check("ack client->server: ping answered through the ack", ack_client_to_server)
+        check("ack client->server: echo answered through the ack", ack_client_to_server)
         check("ack server->client: the console's /ack gets the client's answer", ack_server_to_client)
         check("unhandled: ignored, logged, the connection stays up", unhandled)
         for p in (a, b, c):
