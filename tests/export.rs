@@ -254,7 +254,9 @@ fn export_caps_large_captures_and_says_so() {
 }
 
 /// The page in headless Chromium: tests/interop/export/run.sh (needs node, npm and
-/// chromium; under CI=true they must be there).
+/// chromium; under CI=true they must be there). It also checks the projector layout at
+/// 1280×720 (no sideways scrolling, list beside detail, bytes beside fields, the A−/A+
+/// control) and keeps screenshots in tests/artifacts/export/.
 #[test]
 fn html_export_in_chromium() {
     let test = "html_export_in_chromium";
@@ -272,7 +274,7 @@ fn html_export_in_chromium() {
     if !has("node") || !has("npm") {
         return common::skip_or_fail(test, "node and npm are not installed");
     }
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/export-interop");
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts/export");
     let out = Command::new("bash")
         .arg(here.join("run.sh"))
         .env("WIRELAB_BIN", bin())
@@ -287,8 +289,10 @@ fn html_export_in_chromium() {
         .unwrap_or_else(|| panic!("no result line from run.sh:\n{stdout}"));
     assert!(line.ends_with(" 0 failed"), "{line}");
     assert!(out.status.success(), "{line}");
-    assert!(
-        artifacts.join("export-packet.png").is_file(),
-        "the screenshot is kept"
-    );
+    for shot in ["export-packet.png", "export-1280x720.png"] {
+        assert!(
+            artifacts.join(shot).is_file(),
+            "the screenshot {shot} is kept"
+        );
+    }
 }

@@ -36,7 +36,14 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         );
         return Ok(ExitCode::from(2));
     };
-    println!("{} — {}", term.name.bold(), term.short);
+    // The heading: the name in bold and its meaning, wrapped when the line is too long.
+    let head = format!("{} — {}", term.name, term.short);
+    for (i, line) in wrap(&head, width).iter().enumerate() {
+        match line.strip_prefix(term.name) {
+            Some(rest) if i == 0 => println!("{}{rest}", term.name.bold()),
+            _ => println!("{line}"),
+        }
+    }
     println!();
     for para in term.text.split("\n\n") {
         for line in wrap(para, width) {
@@ -50,24 +57,42 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         println!("{}", "See it live:".bold());
     }
     for (cmd, what) in term.live {
-        println!("  {}", cmd.green());
+        // A command too long for the screen wraps at its spaces (it still reads as one).
+        for (i, line) in wrap(cmd, width - 4).iter().enumerate() {
+            let pad = if i == 0 { "  " } else { "    " };
+            println!("{pad}{}", line.green());
+        }
         for line in wrap(what, width.saturating_sub(6)) {
             println!("      {line}");
         }
     }
     if !term.see_also.is_empty() {
         println!();
-        println!("{} {}", "See also:".bold(), term.see_also.join(", "));
+        let also = format!("See also: {}", term.see_also.join(", "));
+        for (i, line) in wrap(&also, width - 2).iter().enumerate() {
+            match line.strip_prefix("See also:") {
+                Some(rest) if i == 0 => println!("{}{rest}", "See also:".bold()),
+                _ => println!("  {line}"),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Every term of the glossary with its one-line meaning, the course's ten first.
 pub fn term_list(width: usize) -> String {
-    let mut s = format!(
-        "{} terms wirelab explains; `wirelab define TERM` tells the whole story of one:\n\n",
-        TERMS.len()
-    );
+    let mut s = String::new();
+    for line in wrap(
+        &format!(
+            "{} terms wirelab explains; `wirelab define TERM` tells the whole story of one:",
+            TERMS.len()
+        ),
+        width,
+    ) {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s.push('\n');
     let name_width = TERMS
         .iter()
         .map(|t| t.name.chars().count())
@@ -93,6 +118,7 @@ pub fn layers(_color: bool) -> Result<ExitCode, Error> {
 /// The `wirelab layers` text, laid out for `width` columns.
 pub fn layers_text(width: usize) -> String {
     let mut b = Builder::default();
+    let mut rows = Vec::new();
     b.push_record([
         "OSI layer",
         "its job",
@@ -122,13 +148,15 @@ pub fn layers_text(width: usize) -> String {
             protos.join(", ")
         };
         let tcpip = row.layer.tcpip();
-        b.push_record([
+        let record = [
             format!("{} {}", row.layer.number(), row.layer.name()),
             row.job.to_string(),
             row.pdu.to_string(),
             protos,
             format!("{}: {}", tcpip.name(), glossary::tcpip_job(tcpip)),
-        ]);
+        ];
+        rows.push(record.clone());
+        b.push_record(record);
     }
     let mut table = b.build();
     let total = width.clamp(70, 140);
@@ -153,9 +181,42 @@ pub fn layers_text(width: usize) -> String {
         .with(Merge::vertical())
         .with(BorderCorrection::span());
     let mut out = String::new();
-    out.push_str("The OSI model (left) and the TCP/IP model (right), side by side.\n");
-    out.push_str("Every packet wirelab shows places each header on both.\n\n");
-    out.push_str(&table.to_string());
+    let table = table.to_string();
+    if table.lines().all(|l| crate::render::text_width(l) <= width) {
+        out.push_str("The OSI model (left) and the TCP/IP model (right), side by side.\n");
+        out.push_str("Every packet wirelab shows places each header on both.\n\n");
+        out.push_str(&table);
+    } else {
+        // Too narrow for five columns: one block a layer, the same facts, wrapped.
+        let text = width.clamp(40, 100);
+        for line in wrap(
+            "The OSI model and, under each layer, the TCP/IP model's layer that does its job. \
+             Every packet wirelab shows places each header on both.",
+            text,
+        ) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push('\n');
+        for [osi, job, unit, protos, tcpip] in rows {
+            let head = format!("{osi} ({unit}): {job}");
+            for (i, l) in wrap(&head, text).into_iter().enumerate() {
+                out.push_str(if i == 0 { "" } else { "    " });
+                out.push_str(&l);
+                out.push('\n');
+            }
+            for part in [
+                format!("TCP/IP: {tcpip}"),
+                format!("wirelab shows: {protos}"),
+            ] {
+                for (i, l) in wrap(&part, text - 6).into_iter().enumerate() {
+                    out.push_str(if i == 0 { "    " } else { "      " });
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+        }
+    }
     out.push_str("\n\nWhere the two models disagree:\n");
     for line in [
         "- TCP/IP has no session or presentation layer: TLS, HTTP and WebSocket do those jobs inside the application layer.",

@@ -28,6 +28,7 @@ pub fn options(view: &ViewArgs, color: bool) -> Options {
         color,
         highlight: view.field.clone(),
         width: super::term_width(),
+        fit: super::screen_width().is_some(),
         absolute: view.absolute,
     }
 }

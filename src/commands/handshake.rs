@@ -398,6 +398,7 @@ impl Renderer {
             color,
             highlight: None,
             width,
+            fit: super::screen_width().is_some(),
             // This demo is about the numbers as written (its explanations quote the ISNs
             // and their sums), so the views show those.
             absolute: true,

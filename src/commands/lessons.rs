@@ -18,39 +18,97 @@ use crate::lessons::{Lesson, catalogue, find};
 pub fn list() -> Result<ExitCode, Error> {
     let lessons = catalogue()?;
     let progress = Progress::load();
+    let width = super::term_width();
+    let rows: Vec<LessonRow> = lessons
+        .iter()
+        .map(|l| LessonRow {
+            read: progress.read.contains(&l.id),
+            id: l.id.clone(),
+            title: l.title.clone(),
+            terms: l.terms.join(", "),
+            exercises: (
+                l.exercises
+                    .iter()
+                    .filter(|e| progress.exercises.contains(&e.id))
+                    .count(),
+                l.exercises.len(),
+            ),
+            questions: (
+                l.questions
+                    .iter()
+                    .filter(|q| progress.questions.contains(&format!("{}/{}", l.id, q.id)))
+                    .count(),
+                l.questions.len(),
+            ),
+        })
+        .collect();
+    println!("{}", lessons_table(&rows, width));
+    for line in crate::render::wrap(
+        "Open one with `wirelab lesson ID` (ID as listed, or its number); grade yourself with `wirelab check`.",
+        width,
+    ) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `wirelab lessons`.
+struct LessonRow {
+    read: bool,
+    id: String,
+    title: String,
+    terms: String,
+    /// Done, of how many.
+    exercises: (usize, usize),
+    questions: (usize, usize),
+}
+
+/// The lessons as a table in `width` columns. Wide enough, one row a lesson; narrower, each
+/// lesson's id above its title, exercises and questions in one column, and the widest cells
+/// wrapped at spaces (a rule between lessons keeps them apart): nothing is cut.
+fn lessons_table(rows: &[LessonRow], width: usize) -> String {
+    let mark = |r: &LessonRow| if r.read { "✓" } else { " " }.to_string();
     let mut b = Builder::default();
     b.push_record(["", "lesson", "terms", "exercises", "questions"]);
-    for l in &lessons {
-        let ex_done = l
-            .exercises
-            .iter()
-            .filter(|e| progress.exercises.contains(&e.id))
-            .count();
-        let q_done = l
-            .questions
-            .iter()
-            .filter(|q| progress.questions.contains(&format!("{}/{}", l.id, q.id)))
-            .count();
-        let mark = if progress.read.contains(&l.id) {
-            "✓"
-        } else {
-            " "
-        };
+    for r in rows {
         b.push_record([
-            mark.to_string(),
-            format!("{}  {}", l.id, l.title),
-            l.terms.join(", "),
-            format!("{ex_done}/{}", l.exercises.len()),
-            format!("{q_done}/{}", l.questions.len()),
+            mark(r),
+            format!("{}  {}", r.id, r.title),
+            r.terms.clone(),
+            format!("{}/{}", r.exercises.0, r.exercises.1),
+            format!("{}/{}", r.questions.0, r.questions.1),
         ]);
     }
     let mut t = b.build();
     t.with(Style::rounded());
-    println!("{t}");
-    println!(
-        "Open one with `wirelab lesson ID` (ID as listed, or its number); grade yourself with `wirelab check`."
-    );
-    Ok(ExitCode::SUCCESS)
+    let wide = t.to_string();
+    if wide.lines().all(|l| crate::render::text_width(l) <= width) {
+        return wide;
+    }
+    // Cells wrapped here, at spaces, to widths worked out from the screen: 4 columns take 13
+    // for borders and padding, the mark 1, the progress 9; the lesson column is at least as
+    // wide as the longest id, and gets a little more than half of the rest.
+    let longest_id = rows.iter().map(|r| r.id.chars().count()).max().unwrap_or(0);
+    let rest = width.saturating_sub(13 + 1 + 9).max(30);
+    let lesson_w = longest_id.max(rest * 11 / 20);
+    let terms_w = rest.saturating_sub(lesson_w).max(10);
+    let wrapped = |text: &str, w: usize| crate::render::wrap(text, w).join("\n");
+    let mut b = Builder::default();
+    b.push_record(["", "lesson", "terms", "exercises\nquestions"]);
+    for r in rows {
+        b.push_record([
+            mark(r),
+            format!("{}\n{}", r.id, wrapped(&r.title, lesson_w)),
+            wrapped(&r.terms, terms_w),
+            format!(
+                "{}/{}\n{}/{}",
+                r.exercises.0, r.exercises.1, r.questions.0, r.questions.1
+            ),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::modern_rounded());
+    t.to_string()
 }
 
 /// Show a lesson's text (paged when long), then run its live demo.
@@ -235,41 +293,87 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode, Error> {
 /// Print the hint of an exercise or question; without an id, the list of them.
 pub fn hint(args: &HintArgs) -> Result<ExitCode, Error> {
     let lessons = catalogue()?;
+    let width = super::term_width();
     let Some(id) = &args.id else {
-        print!("{}", hint_list(&lessons));
+        print!("{}", hint_list(&lessons, width));
         return Ok(ExitCode::SUCCESS);
+    };
+    // A hint's lines as written, wrapped where the screen is narrower.
+    let fit = |t: &str| match super::screen_width() {
+        Some(w) => crate::say::fit(t, w),
+        None => t.to_string(),
     };
     for l in &lessons {
         if let Some(e) = l.exercises.iter().find(|e| &e.id == id) {
-            println!("{}", e.hint);
+            println!("{}", fit(&e.hint));
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(q) = l.questions.iter().find(|q| &q.id == id) {
-            println!("{}\n\n{}", q.ask, q.hint);
+            println!("{}\n\n{}", fit(&q.ask), fit(&q.hint));
             return Ok(ExitCode::SUCCESS);
         }
     }
     Err(format!("no exercise or question called {id:?}; `wirelab hint` lists them all").into())
 }
 
-/// Every exercise and trace question that has a hint, lesson by lesson.
-fn hint_list(lessons: &[Lesson]) -> String {
-    let mut s = String::from(
-        "Hints exist for these exercises and trace questions; `wirelab hint ID` shows one.\n",
-    );
+/// Every exercise and trace question that has a hint, lesson by lesson, in `width` columns
+/// (a question's text wraps under itself).
+fn hint_list(lessons: &[Lesson], width: usize) -> String {
+    let mut s = String::new();
+    for line in crate::render::wrap(
+        "Hints exist for these exercises and trace questions; `wirelab hint ID` shows one.",
+        width,
+    ) {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    let id_w = lessons
+        .iter()
+        .flat_map(|l| {
+            l.exercises
+                .iter()
+                .map(|e| e.id.chars().count())
+                .chain(l.questions.iter().map(|q| q.id.chars().count()))
+        })
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    // `  ID  exercise  text`: the text starts after the id and the kind.
+    let indent = 2 + id_w + 1 + 10;
+    let room = width.saturating_sub(indent).max(20);
+    let item = |s: &mut String, id: &str, kind: &str, text: &str| {
+        for (n, line) in crate::render::wrap(text, room).iter().enumerate() {
+            if n == 0 {
+                s.push_str(&format!("  {id:<id_w$} {kind:<9} {line}\n"));
+            } else {
+                s.push_str(&format!("{:indent$}{line}\n", ""));
+            }
+        }
+    };
     for l in lessons {
         if l.exercises.is_empty() && l.questions.is_empty() {
             continue;
         }
-        s.push_str(&format!("\n{}  {}\n", l.id.bold(), l.title));
+        s.push('\n');
+        let head = format!("{}  {}", l.id, l.title);
+        if crate::render::text_width(&head) <= width {
+            s.push_str(&format!("{}  {}\n", l.id.bold(), l.title));
+        } else {
+            for line in crate::render::wrap(&head, width) {
+                s.push_str(&line);
+                s.push('\n');
+            }
+        }
         for e in &l.exercises {
-            s.push_str(&format!(
-                "  {:<22} exercise  lessons/{}/{}\n",
-                e.id, l.id, e.file
-            ));
+            item(
+                &mut s,
+                &e.id,
+                "exercise",
+                &format!("lessons/{}/{}", l.id, e.file),
+            );
         }
         for q in &l.questions {
-            s.push_str(&format!("  {:<22} question  {}\n", q.id, q.ask));
+            item(&mut s, &q.id, "question", &q.ask);
         }
     }
     s

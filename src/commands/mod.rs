@@ -75,12 +75,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
-/// The width to lay text out in: `$COLUMNS` if set, else the terminal's, or 100 when standard
-/// output is not a terminal.
+/// The width to lay text out in: the screen's ([`screen_width`]), or 100 when standard output
+/// is not a terminal and `COLUMNS` is not set.
 pub fn term_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
-        .unwrap_or(100)
+    screen_width().unwrap_or(100)
+}
+
+/// The screen's width, if any: see [`crate::render::screen_width`].
+pub fn screen_width() -> Option<usize> {
+    crate::render::screen_width()
+}
+
+/// Text fitted to the screen when there is one ([`crate::render::fit_text`]: sentences wrap,
+/// table rows are cut and end in `…`); as it is when output goes to a pipe or a file.
+pub fn fitted(text: &str) -> String {
+    match screen_width() {
+        Some(w) => crate::render::fit_text(text, w).0,
+        None => text.to_string(),
+    }
 }

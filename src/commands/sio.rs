@@ -423,7 +423,7 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
     };
     let results = results?;
     crate::say!("\n{}", "Who received what".bold());
-    crate::say!("{}", demo::table(&results));
+    crate::say!("{}", demo::table(&results, super::term_width()));
     let bad = results.iter().filter(|r| !r.ok).count();
     if bad == 0 {
         crate::say!("Every step behaved as Socket.IO promises.");
@@ -443,9 +443,12 @@ async fn run_demo(a: SioDemoArgs, color: bool) -> Result<ExitCode, Error> {
         }
         Some(c) => writeln!(
             out,
-            "\n{} frames were captured on {}; add --view summary|layers|hex|json|ladder to see them.",
-            c.frames.len(),
-            stage.place.iface()
+            "{}",
+            super::fitted(&format!(
+                "\n{} frames were captured on {}; add --view summary|layers|hex|json|ladder to see them.",
+                c.frames.len(),
+                stage.place.iface()
+            ))
         )?,
         None if explicit_view => {
             let why = stage

@@ -498,6 +498,7 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
             color,
             highlight: None,
             width,
+            fit: super::screen_width().is_some(),
             absolute: false,
         },
     );

@@ -81,7 +81,7 @@ fn echo(a: &UdpEchoArgs, color: bool) -> Result<ExitCode, Error> {
         color,
     })?;
     if let Some(s) = summary {
-        print!("{s}");
+        print!("{}", super::fitted(&s));
     }
     result.map_err(|e| format!("the demo stopped early: {e}"))?;
     Ok(ExitCode::SUCCESS)

@@ -351,14 +351,14 @@ async fn echo(args: WsEchoArgs, color: bool) -> Result<ExitCode, Error> {
     match &captured {
         Some(c) => {
             if !json {
-                writeln!(
-                    out,
+                let head = format!(
                     "\n── The same connection on the wire: {} frames captured on {} ──\n",
                     c.frames.len(),
                     stage.place.iface()
-                )?;
+                );
+                writeln!(out, "{}", super::fitted(&head))?;
                 if let Some(note) = super::brief::left_out(&runs) {
-                    writeln!(out, "{note}\n")?;
+                    writeln!(out, "{}\n", super::fitted(&note))?;
                 }
             }
             show_frames(&c.frames, &view, color, port, &mut out)?;

@@ -38,7 +38,8 @@ use std::fmt::Write as _;
 use colored::Colorize;
 use tabled::builder::Builder;
 use tabled::settings::object::Cell;
-use tabled::settings::{Color as TColor, Padding, Style};
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Color as TColor, Padding, Style, Width};
 
 use super::{
     Options, UNCLAIMED_COLOR, bit_pattern, byte_range, packet_heading, paint, proto_color, wrap,
@@ -62,7 +63,7 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     packet_heading(d, first, opts, out);
     let owners = owners(d);
     let keys = keys(d);
-    legend(d, &owners, &keys, color, out);
+    legend(d, &owners, &keys, color, opts.width(), out);
 
     // The highlighted field: which bytes, and a line saying what and where it is.
     let mut marked = vec![false; d.data.len()];
@@ -256,8 +257,16 @@ fn runs(own: &[Owner]) -> Vec<(Owner, usize, usize)> {
 }
 
 /// The legend: one row per layer that holds bytes, with its key (in its colour), name, bytes
-/// and place on both models; then rows for bytes no layer claims.
-fn legend(d: &Dissection, owners: &[Owner], keys: &[String], color: bool, out: &mut String) {
+/// and place on both models; then rows for bytes no layer claims. Laid out in `width` columns:
+/// the widest cells wrap at spaces.
+fn legend(
+    d: &Dissection,
+    owners: &[Owner],
+    keys: &[String],
+    color: bool,
+    width: usize,
+    out: &mut String,
+) {
     let mut b = Builder::default();
     let mut head = vec!["Key", "Layer", "Bytes", "OSI model", "TCP/IP model"];
     if color {
@@ -322,6 +331,12 @@ fn legend(d: &Dissection, owners: &[Owner], keys: &[String], color: bool, out: &
     }
     let mut table = b.build();
     table.with(Style::blank()).with(Padding::new(0, 2, 0, 0));
+    // Two columns of indent, and the last cell's padding is trimmed below.
+    table.with(
+        Width::wrap(width)
+            .priority(Priority::max(true))
+            .keep_words(true),
+    );
     if color {
         table.modify(Cell::new(0, 0), TColor::new("\x1b[2m", "\x1b[0m"));
         for (r, c) in row_colors.iter().enumerate() {

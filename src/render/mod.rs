@@ -68,6 +68,10 @@ pub struct Options {
     pub highlight: Option<String>,
     /// Terminal width to fit into (0 means the default, 100).
     pub width: usize,
+    /// Cut every line to `width` (ending it in `…`) and say so at the end: set when the width
+    /// is the screen's (a terminal, or `COLUMNS`). Output piped to a file or a program keeps
+    /// its whole lines, for `grep` and friends (the views still lay out in `width`).
+    pub fit: bool,
     /// Show TCP sequence and acknowledgment numbers as written on the wire (the summary
     /// instead of the relative ones, the ladder next to them), as tshark does with
     /// `tcp.relative_sequence_numbers:FALSE`.
@@ -96,6 +100,8 @@ pub struct Printer<W: Write> {
     /// Write [`crate::instructor::MARK`] before each packet, for a parent process that steps
     /// through this one's output (`wirelab lesson --step`).
     marks: bool,
+    /// How many lines were cut to the width (see [`Options::fit`]).
+    pub clipped: u64,
 }
 
 impl<W: Write> Printer<W> {
@@ -116,6 +122,7 @@ impl<W: Write> Printer<W> {
             buf: String::with_capacity(4096),
             ladder: ladder::Ladder::new(),
             marks: crate::instructor::marks_wanted(),
+            clipped: 0,
         }
     }
 
@@ -136,14 +143,25 @@ impl<W: Write> Printer<W> {
             View::Json => json::line(d, &mut self.buf),
             View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
         }
+        // JSON Lines are for programs: never cut.
+        if self.opts.fit && self.opts.view != View::Json {
+            self.clipped += fit_lines(&mut self.buf, self.opts.width());
+        }
         if self.marks && !self.buf.is_empty() {
             self.out.write_all(&[crate::instructor::MARK as u8])?;
         }
         self.out.write_all(self.buf.as_bytes())
     }
 
-    /// Write text as it is (a note between packets, a heading).
+    /// Write text (a note between packets, a heading, a report): as it is, or, when lines are
+    /// fitted to the screen ([`Options::fit`]), wrapped to the width ([`fit_text`]). JSON
+    /// Lines are never touched.
     pub fn text(&mut self, s: &str) -> io::Result<()> {
+        if self.opts.fit && self.opts.view != View::Json {
+            let (fitted, cut) = fit_text(s, self.opts.width());
+            self.clipped += cut;
+            return self.out.write_all(fitted.as_bytes());
+        }
         self.out.write_all(s.as_bytes())
     }
 
@@ -153,18 +171,41 @@ impl<W: Write> Printer<W> {
 
     /// The packets are over: write what a view keeps until the end (the ladder's count of
     /// packets it did not draw), then flush.
+    ///
+    /// Lines cut to the width are counted and said once, on standard error (so that standard
+    /// output stays the view itself): [`clip_note`].
     pub fn finish(&mut self) -> io::Result<()> {
         if self.opts.view == View::Ladder {
             self.buf.clear();
             self.ladder.finish(&self.opts, &mut self.buf);
+            if self.opts.fit {
+                self.clipped += fit_lines(&mut self.buf, self.opts.width());
+            }
             self.out.write_all(self.buf.as_bytes())?;
         }
-        self.out.flush()
+        self.out.flush()?;
+        if let Some(note) = clip_note(self.clipped, self.opts.width()) {
+            eprintln!("{note}");
+            self.clipped = 0;
+        }
+        Ok(())
     }
 
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// The screen's width when there is one to fit: `$COLUMNS` if set (a number from 1 up), else
+/// the width of the terminal that standard output is. `None` when output goes to a pipe or a
+/// file: a student who writes to a file wants whole lines there, so nothing is cut (tables and
+/// text are still laid out in 100 columns, see [`Options::width`]).
+pub fn screen_width() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0 as usize))
 }
 
 /// The colour of a protocol, the same in every view, or `None` for the terminal's own text
@@ -285,10 +326,220 @@ pub fn problem_layer(d: &Dissection, p: &Problem) -> usize {
         .unwrap_or(d.layers.len().saturating_sub(1))
 }
 
-/// How many characters wide a text is on screen (every character counted as one column,
-/// which holds for the text wirelab writes).
+/// How many columns wide a text is on screen: each character's display width (a CJK character
+/// or an emoji takes two, a combining accent none), colour escape sequences not counted.
 pub fn text_width(s: &str) -> usize {
-    s.chars().count()
+    use unicode_width::UnicodeWidthChar;
+    let mut w = 0;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            skip_escape(&mut chars);
+            continue;
+        }
+        w += c.width().unwrap_or(0);
+    }
+    w
+}
+
+/// Skip the rest of an escape sequence whose ESC was just read: CSI (`ESC [ … final`), or one
+/// more character.
+fn skip_escape(chars: &mut std::str::Chars<'_>) {
+    if chars.clone().next() == Some('[') {
+        chars.next();
+        for c in chars.by_ref() {
+            if ('@'..='~').contains(&c) {
+                break;
+            }
+        }
+    } else {
+        chars.next();
+    }
+}
+
+/// The mark at the end of a line that was cut to fit the screen.
+pub const CUT: char = '…';
+
+/// `line` (one line, no newline) cut to `width` columns, ending in [`CUT`], or `None` if it
+/// fits. Colour escape sequences are kept whole (and colour is reset after the cut).
+pub fn clip(line: &str, width: usize) -> Option<String> {
+    use unicode_width::UnicodeWidthChar;
+    if text_width(line) <= width {
+        return None;
+    }
+    let room = width.saturating_sub(1);
+    let mut out = String::with_capacity(line.len().min(width * 4));
+    let mut w = 0;
+    let mut colored = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            let before = chars.as_str();
+            skip_escape(&mut chars);
+            let seq = &before[..before.len() - chars.as_str().len()];
+            out.push('\x1b');
+            out.push_str(seq);
+            colored = true;
+            continue;
+        }
+        let cw = c.width().unwrap_or(0);
+        if w + cw > room {
+            break;
+        }
+        w += cw;
+        out.push(c);
+    }
+    out.push(CUT);
+    if colored {
+        out.push_str("\x1b[0m");
+    }
+    Some(out)
+}
+
+/// Cut every line of `text` that is wider than `width` (see [`clip`]); returns how many were.
+pub fn fit_lines(text: &mut String, width: usize) -> u64 {
+    if text.lines().all(|l| text_width(l) <= width) {
+        return 0;
+    }
+    let mut cut = 0;
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let (line, nl) = match piece.strip_suffix('\n') {
+            Some(l) => (l, "\n"),
+            None => (piece, ""),
+        };
+        match clip(line, width) {
+            Some(c) => {
+                cut += 1;
+                out.push_str(&c);
+            }
+            None => out.push_str(line),
+        }
+        out.push_str(nl);
+    }
+    *text = out;
+    cut
+}
+
+/// `text` fitted to `width` columns, and how many lines had to be cut. A line that fits is
+/// left as it is. A wider one wraps, keeping its own spacing (aligned columns stay aligned):
+/// it breaks at the last space that fits (or, in a word longer than the line, at the width),
+/// and its continuation lines hang under the line's second column when it has one (text after
+/// a run of two spaces, as in `name   = meaning`, within the first half of the width), else
+/// two columns in. A line of a table (starting with a box-drawing character, `|` or `+`)
+/// cannot wrap and is cut instead, ending in [`CUT`]. Colour escape sequences count no width.
+pub fn fit_text(text: &str, width: usize) -> (String, u64) {
+    let width = width.max(20);
+    if text.lines().all(|l| text_width(l) <= width) {
+        return (text.to_string(), 0);
+    }
+    let mut cut = 0;
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if text_width(line) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        let table = body
+            .chars()
+            .find(|&c| c != '\x1b')
+            .is_some_and(|c| ('\u{2500}'..='\u{257f}').contains(&c) || c == '|' || c == '+');
+        if table || indent + 10 > width {
+            cut += 1;
+            out.push_str(&clip(line, width).unwrap_or_else(|| line.to_string()));
+            continue;
+        }
+        let hang = hanging_indent(line, indent, width);
+        let mut cur = line.to_string();
+        let mut first = true;
+        loop {
+            if !first {
+                out.push('\n');
+            }
+            let lead = if first { indent } else { hang };
+            if text_width(&cur) <= width {
+                out.push_str(&cur);
+                break;
+            }
+            let (end, resume) = break_at(&cur, width, lead);
+            out.push_str(cur[..end].trim_end_matches(' '));
+            let rest = cur[resume..].trim_start_matches(' ');
+            if rest.is_empty() {
+                break;
+            }
+            cur = format!("{:hang$}{rest}", "");
+            first = false;
+        }
+    }
+    (out, cut)
+}
+
+/// Where a wrapped line's continuation lines start: under the text that follows the first run
+/// of two or more spaces after the indent, if that is within the first half of the width, else
+/// two columns further in than the line.
+fn hanging_indent(line: &str, indent: usize, width: usize) -> usize {
+    let body = &line[indent..];
+    if let Some(at) = body.find("  ") {
+        let after = body[at..].trim_start_matches(' ');
+        let col = text_width(&line[..line.len() - after.len()]);
+        if !after.is_empty() && col <= width / 2 {
+            return col;
+        }
+    }
+    if body.starts_with("- ") || body.starts_with("* ") || body.starts_with("• ") {
+        return indent + 2;
+    }
+    (indent + 2).min(width / 2)
+}
+
+/// Where to break `line` to fit `width` columns: (end of the first piece, start of the rest),
+/// in bytes. At the last space past `lead` columns that fits, else at the width.
+fn break_at(line: &str, width: usize, lead: usize) -> (usize, usize) {
+    use unicode_width::UnicodeWidthChar;
+    let mut w = 0;
+    let mut last_space = None;
+    let mut chars = line.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c == '\x1b' {
+            let mut rest = line[at + 1..].chars();
+            skip_escape(&mut rest);
+            let skipped = line.len() - (at + 1) - rest.as_str().len();
+            for _ in 0..line[at + 1..at + 1 + skipped].chars().count() {
+                chars.next();
+            }
+            continue;
+        }
+        let cw = c.width().unwrap_or(0);
+        if w + cw > width {
+            return match last_space {
+                Some(sp) => (sp, sp),
+                None => (at, at),
+            };
+        }
+        if c == ' ' && w > lead {
+            last_space = Some(at);
+        }
+        w += cw;
+    }
+    (line.len(), line.len())
+}
+
+/// The one line that says lines were cut, if any were.
+pub fn clip_note(cut: u64, width: usize) -> Option<String> {
+    (cut > 0).then(|| {
+        format!(
+            "wirelab: note: {cut} line{} wider than {width} columns {} cut and end in {CUT}; a wider \
+             terminal, COLUMNS=200, or a pipe (`| less -S`, `> file`) shows {} whole",
+            if cut == 1 { "" } else { "s" },
+            if cut == 1 { "was" } else { "were" },
+            if cut == 1 { "it" } else { "them" },
+        )
+    })
 }
 
 /// Break text into lines of at most `width` characters, at spaces where possible; a word
@@ -397,6 +648,55 @@ mod tests {
         assert_eq!(
             wrap("aaaaaaaaaaaaaaaaaaaa", 8),
             vec!["aaaaaaaa", "aaaaaaaa", "aaaa"]
+        );
+    }
+
+    #[test]
+    fn clip_cuts_to_the_display_width() {
+        assert_eq!(clip("abcdef", 6), None);
+        assert_eq!(clip("abcdefg", 6).as_deref(), Some("abcde…"));
+        // Wide characters count two columns, escapes none.
+        assert_eq!(text_width("日本語"), 6);
+        assert_eq!(text_width("\x1b[1;36mab\x1b[0m"), 2);
+        assert_eq!(clip("日本語x", 6).as_deref(), Some("日本…"));
+        let c = clip("\x1b[36mabcdefgh\x1b[0m", 5).unwrap();
+        assert_eq!(text_width(&c), 5);
+        assert!(c.starts_with("\x1b[36mabcd…") && c.ends_with("\x1b[0m"));
+        let mut t = "short\nthis line is long\n".to_string();
+        assert_eq!(fit_lines(&mut t, 10), 1);
+        assert_eq!(t, "short\nthis line…\n");
+        assert!(clip_note(0, 80).is_none());
+        // Wrapping keeps a line's own spacing and hangs under its second column.
+        let (t, n) = fit_text(
+            "  sample R       = time from a segment to the ACK that covers it",
+            40,
+        );
+        assert_eq!(n, 0);
+        assert!(t.lines().all(|l| text_width(l) <= 40), "{t}");
+        assert!(
+            t.starts_with("  sample R       = time from a segment"),
+            "{t}"
+        );
+        assert!(
+            t.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with(&format!("{:17}to", "")),
+            "{t}"
+        );
+        let (t, n) = fit_text(
+            "│ a │ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb │\nok",
+            20,
+        );
+        assert_eq!((t.as_str(), n), ("│ a │ bbbbbbbbbbbbb…\nok", 1));
+        // A word longer than the line is broken, not lost.
+        let long = "x".repeat(50);
+        let (t, _) = fit_text(&long, 20);
+        assert_eq!(t.replace([' ', '\n'], ""), long);
+        assert!(
+            clip_note(2, 80)
+                .unwrap()
+                .contains("2 lines wider than 80 columns were cut")
         );
     }
 

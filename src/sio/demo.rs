@@ -410,8 +410,9 @@ fn record(got: &mut BTreeSet<String>, items: Vec<Incoming>) {
     }
 }
 
-/// The summary table: who received what.
-pub fn table(results: &[StepResult]) -> String {
+/// The summary table: who received what, laid out in `width` columns (the widest cells wrap at
+/// spaces).
+pub fn table(results: &[StepResult], width: usize) -> String {
     let mut b = tabled::builder::Builder::new();
     let mut head = vec!["step".to_string(), "what happened".to_string()];
     head.extend(NAMES.iter().map(|n| n.to_string()));
@@ -425,5 +426,10 @@ pub fn table(results: &[StepResult]) -> String {
     }
     let mut t = b.build();
     t.with(tabled::settings::Style::rounded());
+    t.with(
+        tabled::settings::Width::wrap(width)
+            .priority(tabled::settings::peaker::Priority::max(true))
+            .keep_words(true),
+    );
     t.to_string()
 }

@@ -246,7 +246,10 @@ fn page(title: &str, svg: &str, data: &J, note: Option<String>) -> String {
         s,
         "<header><h1>{}</h1><p>Made by <code>wirelab dissect --export</code>. Click a packet in \
          the list or an arrow of the ladder to take it apart; ↑ and ↓ (or j and k) move \
-         through the packets.</p>",
+         through the packets.</p>\n<div id=\"font\" role=\"group\" aria-label=\"Text size\">\
+         <button type=\"button\" id=\"font-down\" title=\"Smaller text (-)\">A−</button>\
+         <button type=\"button\" id=\"font-up\" title=\"Larger text (+)\">A+</button>\
+         <span id=\"font-size\"></span></div>",
         escape(title)
     );
     if let Some(n) = note {
@@ -256,10 +259,12 @@ fn page(title: &str, svg: &str, data: &J, note: Option<String>) -> String {
             escape(&n)
         );
     }
-    s.push_str("</header>\n<main>\n<section id=\"ladder\" aria-label=\"Ladder diagram\">\n<h2>TCP conversations</h2>\n");
+    // The ladder across the top (foldable), then the list and the chosen packet side by side,
+    // and inside the packet its fields beside its bytes (see page.css).
+    s.push_str("</header>\n<details id=\"ladder\" open aria-label=\"Ladder diagram\">\n<summary>TCP conversations</summary>\n<div id=\"ladder-pane\">\n");
     s.push_str(svg);
-    s.push_str("\n</section>\n<section id=\"list\" aria-label=\"Packets\">\n<h2>Packets</h2>\n<ol id=\"packets\" tabindex=\"0\"></ol>\n</section>\n");
-    s.push_str("<section id=\"detail\" aria-label=\"The selected packet\">\n<h2 id=\"detail-title\">Pick a packet</h2>\n<div id=\"layers\"></div>\n<h3>Bytes</h3>\n<pre id=\"hex\"></pre>\n</section>\n</main>\n");
+    s.push_str("\n</div>\n</details>\n<main>\n<section id=\"list\" aria-label=\"Packets\">\n<h2>Packets</h2>\n<ol id=\"packets\" tabindex=\"0\"></ol>\n</section>\n");
+    s.push_str("<section id=\"detail\" aria-label=\"The selected packet\">\n<h2 id=\"detail-title\">Pick a packet</h2>\n<div id=\"detail-body\">\n<div id=\"layers\"></div>\n<div id=\"bytes\">\n<h3>Bytes</h3>\n<pre id=\"hex\"></pre>\n</div>\n</div>\n</section>\n</main>\n<span id=\"measure\" aria-hidden=\"true\">0</span>\n");
     let _ = writeln!(
         s,
         "<script type=\"application/json\" id=\"data\">{}</script>",

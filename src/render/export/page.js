@@ -95,20 +95,21 @@
       }
     });
     hexEl.textContent = '';
-    for (var row = 0; row < bytes.length; row += 16) {
+    var per = bytesPerRow();
+    for (var row = 0; row < bytes.length; row += per) {
       hexEl.appendChild(el('span', 'off', ('000' + row.toString(16)).slice(-4) + '  '));
       var ascii = '';
-      for (var i = row; i < row + 16; i++) {
+      for (var i = row; i < row + per; i++) {
         if (i < bytes.length) {
           var s = el('span', 'b', ('0' + bytes[i].toString(16)).slice(-2));
           s.id = 'byte-' + i;
           s.style.color = colour[i] || '#78716c';
           s.title = 'byte ' + i + (owner[i] ? ' · ' + owner[i] : ' · no layer');
           hexEl.appendChild(s);
-          hexEl.appendChild(document.createTextNode(i % 16 === 7 ? '  ' : ' '));
+          hexEl.appendChild(document.createTextNode(per === 16 && i % 16 === 7 ? '  ' : ' '));
           ascii += bytes[i] >= 0x20 && bytes[i] < 0x7f ? String.fromCharCode(bytes[i]) : '.';
         } else {
-          hexEl.appendChild(document.createTextNode(i % 16 === 7 ? '    ' : '   '));
+          hexEl.appendChild(document.createTextNode(per === 16 && i % 16 === 7 ? '    ' : '   '));
         }
       }
       hexEl.appendChild(el('span', 'ascii', ' ' + ascii));
@@ -123,6 +124,49 @@
     });
     hexEl.appendChild(legend);
   }
+
+  // Sixteen bytes a row (as Wireshark) when they fit beside the fields, else eight, else four
+  // (large text on a projector): the bytes stay beside the fields, which keep at least 12rem
+  // (see page.css), never below them or cut off.
+  function bytesPerRow() {
+    var detail = document.getElementById('detail');
+    var ch = document.getElementById('measure').getBoundingClientRect().width || 9;
+    var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    var stacked = getComputedStyle(document.getElementById('detail-body')).gridTemplateColumns.split(' ').length < 2;
+    var room = stacked ? detail.clientWidth : detail.clientWidth - 13 * rem;
+    var per = [16, 8, 4];
+    for (var i = 0; i < per.length; i++) {
+      // offset, the bytes, the gap between the halves, the text column, the padding
+      if ((6 + per[i] * 3 + 1 + per[i] + 4) * ch <= room) return per[i];
+    }
+    return 4;
+  }
+
+  // The text size: A− and A+ (or the - and + keys) set the root font size, which every size
+  // on the page is measured in. Remembered in this browser when it allows.
+  var sizes = [12, 14, 16, 18, 20, 22, 24, 28, 32];
+  var size = 16;
+  try {
+    var saved = +localStorage.getItem('wirelab-export-font');
+    if (sizes.indexOf(saved) >= 0) size = saved;
+  } catch (e) { /* storage off: the default size */ }
+  function setSize(s) {
+    size = s;
+    document.documentElement.style.fontSize = s + 'px';
+    document.getElementById('font-size').textContent = s + ' px';
+    document.getElementById('font-down').disabled = s === sizes[0];
+    document.getElementById('font-up').disabled = s === sizes[sizes.length - 1];
+    try { localStorage.setItem('wirelab-export-font', String(s)); } catch (e) { /* ignore */ }
+    if (current >= 0) renderHex(packets[current]);
+  }
+  function stepSize(d) {
+    var i = sizes.indexOf(size) + d;
+    if (i >= 0 && i < sizes.length) setSize(sizes[i]);
+  }
+  document.getElementById('font-down').addEventListener('click', function () { stepSize(-1); });
+  document.getElementById('font-up').addEventListener('click', function () { stepSize(1); });
+  setSize(size);
+  window.addEventListener('resize', function () { if (current >= 0) renderHex(packets[current]); });
 
   function select(i) {
     if (i < 0 || i >= packets.length) return;
@@ -146,6 +190,11 @@
   document.addEventListener('keydown', function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     var step = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1, PageDown: 10, PageUp: -10 }[e.key];
+    if (e.key === '+' || e.key === '=') {
+      stepSize(1); e.preventDefault(); return;
+    } else if (e.key === '-') {
+      stepSize(-1); e.preventDefault(); return;
+    }
     if (step !== undefined) {
       select(Math.max(0, Math.min(packets.length - 1, current < 0 ? 0 : current + step)));
       e.preventDefault();

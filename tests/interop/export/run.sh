@@ -6,14 +6,14 @@
 #
 # Needs: the wirelab binary ($WIRELAB_BIN, default target/debug/wirelab: `cargo build`
 # first), `npm ci` in tests/interop/export, and Debian's chromium (/usr/bin/chromium, or
-# $CHROMIUM). Screenshots go to tests/interop/export/artifacts/ (ignored by git).
+# $CHROMIUM). Screenshots go to tests/artifacts/export/ (ignored by git), or $ARTIFACTS.
 # Prints `export-interop: N passed, N failed` and exits non-zero if anything failed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 bin=${WIRELAB_BIN:-$root/target/debug/wirelab}
 capture=${1:-$root/lessons/03_tcp/trace.pcapng}
-artifacts=${ARTIFACTS:-$here/artifacts}
+artifacts=${ARTIFACTS:-$root/tests/artifacts/export}
 mkdir -p "$artifacts"
 if [ ! -x "$bin" ]; then
   echo "no wirelab binary at $bin (cargo build first, or set WIRELAB_BIN)"
