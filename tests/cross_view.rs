@@ -129,6 +129,7 @@ fn render(frames: &[wirelab::source::OwnedFrame], view: View, filter: Option<&Fi
         highlight: None,
         // Wide, so no label is cut.
         width: 400,
+        fit: false,
         absolute: false,
     };
     let mut p = Printer::new(Vec::new(), opts);

@@ -36,6 +36,8 @@ fn check(frame: &Frame) -> Dissection {
             color: false,
             highlight: None,
             width: 80,
+            // Fitted to the width: cutting lines of any bytes must not panic either.
+            fit: true,
             absolute: false,
         };
         let mut printer = Printer::new(Vec::new(), opts);

@@ -1800,7 +1800,11 @@ mod live {
         // The portable path: real sockets on 127.0.0.1, socketioxide's server.
         let r = sh("wirelab sio demo", true, Duration::from_secs(120));
         assert!(r.ok(), "{}", r.tail());
-        let all = format!("{}{}", r.out, r.err);
+        // Narration wraps to the screen's width: read it with its lines joined.
+        let all = format!("{}{}", r.out, r.err)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
             all.contains("public id: 144 random bits in 24 characters, the room others reach this socket through; the 16-character Engine.IO session id"),
             "{}",

@@ -160,6 +160,7 @@ fn print(view: View, color: bool, highlight: Option<&str>, width: usize) -> Stri
         color,
         highlight: highlight.map(str::to_string),
         width,
+        fit: false,
         absolute: false,
     };
     let mut p = Printer::new(Vec::new(), opts);

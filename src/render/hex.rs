@@ -72,7 +72,16 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     }
     out.push('\n');
 
-    rows(&d.data, &owners, &marked, &keys, d, color, out);
+    rows(
+        &d.data,
+        &owners,
+        &marked,
+        &keys,
+        d,
+        color,
+        opts.width(),
+        out,
+    );
     if d.data.is_empty() {
         out.push_str("(no bytes were captured)\n");
     }
@@ -101,6 +110,7 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
             &keys,
             d,
             color,
+            opts.width(),
             out,
         );
         if shown < src.bytes.len() {
@@ -137,6 +147,7 @@ pub fn dump(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
 }
 
 /// The rows of a dump of `bytes`: offset, hex, ASCII, and without colour the marker rows.
+#[allow(clippy::too_many_arguments)]
 fn rows(
     bytes: &[u8],
     owners: &[Owner],
@@ -144,15 +155,23 @@ fn rows(
     keys: &[String],
     d: &Dissection,
     color: bool,
+    width: usize,
     out: &mut String,
 ) {
     let offset_w = if bytes.len() > 0x1_0000 { 8 } else { 4 };
-    for (row, chunk) in bytes.chunks(16).enumerate() {
-        let base = row * 16;
+    // Sixteen bytes a row, as Wireshark and `xxd`, when the screen has room for them and their
+    // text; else eight.
+    let per = if offset_w + 2 + hex_width(16) + 3 + 16 <= width {
+        16
+    } else {
+        8
+    };
+    for (row, chunk) in bytes.chunks(per).enumerate() {
+        let base = row * per;
         let own = &owners[base..base + chunk.len()];
         let hl = &marked[base..base + chunk.len()];
         let _ = write!(out, "{base:0offset_w$x}  ");
-        hex_cells(chunk, own, hl, d, color, out);
+        hex_cells(chunk, own, hl, d, color, per, out);
         out.push_str("   ");
         ascii(chunk, own, hl, d, color, out);
         out.push('\n');
@@ -491,6 +510,7 @@ fn hex_cells(
     hl: &[bool],
     d: &Dissection,
     color: bool,
+    per: usize,
     out: &mut String,
 ) {
     let mut i = 0;
@@ -517,7 +537,7 @@ fn hex_cells(
         0 => 0,
         n => cell_col(n - 1) + 2,
     };
-    out.push_str(&" ".repeat(HEX_W - written));
+    out.push_str(&" ".repeat(hex_width(per) - written));
 }
 
 fn styled(text: &str, o: Owner, hl: bool, d: &Dissection, color: bool, out: &mut String) {
@@ -559,8 +579,11 @@ fn ascii(chunk: &[u8], own: &[Owner], hl: &[bool], d: &Dissection, color: bool, 
 /// How many bytes of a source (a reassembled message) the dump shows.
 const MAX_SOURCE_DUMP: usize = 4096;
 
-/// Width of a full row of hex cells: 16 cells of 2, 15 spaces, one more between the halves.
-const HEX_W: usize = 48;
+/// Width of a full row of `per` hex cells: for 16, cells of 2, 15 spaces, one more between the
+/// halves (48); for 8, 23.
+fn hex_width(per: usize) -> usize {
+    cell_col(per - 1) + 2
+}
 
 /// Screen column of byte `i` of a row within the hex cells (the halves are two spaces apart).
 fn cell_col(i: usize) -> usize {
@@ -612,6 +635,7 @@ mod tests {
 
     #[test]
     fn cell_columns_leave_a_gap_between_the_halves() {
+        assert_eq!((hex_width(16), hex_width(8)), (48, 23));
         assert_eq!(cell_col(0), 0);
         assert_eq!(cell_col(7), 21);
         assert_eq!(cell_col(8), 25);
