@@ -340,6 +340,26 @@ fn sio_demo_json_narration_goes_to_stderr() {
     assert!(!out.contains("Step 1."));
 }
 
+/// A display filter that matches nothing says so on standard error (finding 6), rather than
+/// leaving an empty screen.
+#[test]
+fn a_filter_that_matches_nothing_says_so() {
+    let trace = repo().join("lessons/03_tcp/trace.pcapng");
+    let o = wirelab(&[
+        "dissect",
+        trace.to_str().unwrap(),
+        "--filter",
+        "ip.src == 10.0.0.1",
+    ]);
+    assert!(o.status.success());
+    let (out, err) = text(&o);
+    assert!(out.trim().is_empty(), "{out}");
+    assert!(
+        err.contains("packets matched the filter \"ip.src == 10.0.0.1\""),
+        "{err}"
+    );
+}
+
 #[test]
 fn reports_are_refused_with_view_json_rather_than_mixed_in() {
     let trace = repo().join("lessons/03_tcp/trace.pcapng");

@@ -397,7 +397,12 @@ impl Renderer {
             view,
             color,
             highlight: None,
-            width,
+            // A summary line follows its sender's label (8 columns).
+            width: if view == View::Summary {
+                width.saturating_sub(8)
+            } else {
+                width
+            },
             fit: super::screen_width().is_some(),
             // This demo is about the numbers as written (its explanations quote the ISNs
             // and their sums), so the views show those.

@@ -164,10 +164,10 @@ mod linux {
         })?;
         if a.view.view != View::Json {
             if let Some(t) = table {
-                print!("{t}");
+                print!("{}", crate::commands::fitted(&t));
             }
             for r in links {
-                print!("{}", r.describe());
+                print!("{}", crate::commands::fitted(&r.describe()));
             }
         }
         let report = result.map_err(|e| format!("the demo stopped early: {e}"))?;
@@ -303,10 +303,10 @@ mod linux {
         })?;
         if a.view.view != View::Json {
             if let Some(s) = summary {
-                print!("{s}");
+                print!("{}", crate::commands::fitted(&s));
             }
             for r in links {
-                print!("{}", r.describe());
+                print!("{}", crate::commands::fitted(&r.describe()));
             }
         }
         result.map_err(|e| format!("the demo stopped early: {e}"))?;

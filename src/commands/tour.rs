@@ -292,11 +292,19 @@ fn default_watch(demo: &[String]) -> &'static str {
 }
 
 fn rule(text: &str, width: usize, color: bool) -> String {
-    let used = text.chars().count();
-    let line = format!(
-        "{text} {}",
-        "━".repeat(width.saturating_sub(used + 1).max(3))
-    );
+    let used = crate::render::text_width(text);
+    let line = if used + 4 <= width {
+        format!(
+            "{text} {}",
+            "━".repeat(width.saturating_sub(used + 1).max(3))
+        )
+    } else {
+        // Too long for one line with its rule: the text wrapped, the rule under it.
+        let mut l = crate::render::wrap(text, width).join("\n");
+        l.push('\n');
+        l.push_str(&"━".repeat(width.max(3)));
+        l
+    };
     if color {
         format!("{}\n", line.bold())
     } else {
@@ -374,7 +382,7 @@ fn section(n: usize, of: usize, lesson: &Lesson, cmd: &str, color: bool, width: 
         .unwrap_or_else(|| default_watch(&lesson.demo).to_string());
     let watch = format!("Watch: {watch}");
     s.push_str(&wrapped(&watch, width, ""));
-    let cmd = format!("$ {cmd}");
+    let cmd = crate::render::fit_text(&format!("$ {cmd}"), width).0;
     s.push_str(&if color {
         format!("{}\n\n", cmd.cyan())
     } else {
@@ -389,7 +397,7 @@ fn show_stderr<W: Write>(st: &mut Stepper<W>, out: &Outcome, color: bool) -> io:
     if text.is_empty() {
         return Ok(());
     }
-    let text = format!("{text}\n");
+    let text = format!("{}\n", super::fitted(text));
     st.text(&if color {
         text.dimmed().to_string()
     } else {
@@ -568,8 +576,7 @@ fn closing(ran: &[(&Lesson, Ran)], secs: f64, color: bool, width: usize) -> Stri
         "wirelab define socket           a term, and the command that shows it",
         "wirelab dissect F --export t.html   a capture as a page to click through",
     ] {
-        s.push_str("  ");
-        s.push_str(line);
+        s.push_str(&crate::render::fit_text(&format!("  {line}"), width).0);
         s.push('\n');
     }
     s

@@ -185,7 +185,7 @@ impl<W: Write> Printer<W> {
         }
         self.out.flush()?;
         if let Some(note) = clip_note(self.clipped, self.opts.width()) {
-            eprintln!("{note}");
+            eprintln!("{}", fit_text(&note, self.opts.width()).0);
             self.clipped = 0;
         }
         Ok(())
