@@ -155,6 +155,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             {
                 return Err(e);
             }
+            printer.say_cut();
             let stats = result?;
             flushed?;
             let read = cap.read_count();

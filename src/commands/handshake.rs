@@ -190,6 +190,7 @@ pub fn run(args: &HandshakeArgs, color: bool) -> Result<ExitCode, Error> {
         }
     }
     out.flush()?;
+    out.printer.say_cut();
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
@@ -371,7 +372,10 @@ fn save(path: &Path, frames: &[OwnedFrame], out: &mut Renderer) -> Result<(), Er
 struct Renderer {
     view: View,
     color: bool,
+    /// The width sentences are wrapped in (the screen's, kept between 60 and 120).
     width: usize,
+    /// The screen's width, which the packet views fit.
+    screen: usize,
     printer: Printer<Stdout>,
     /// The one pipeline, started again for each part (each part is a capture of its own).
     pipe: Pipeline,
@@ -382,12 +386,14 @@ const INDENT: &str = "               ";
 
 impl Renderer {
     fn new(view: View, color: bool) -> Renderer {
-        let width = super::term_width().clamp(60, 120);
+        let screen = super::term_width();
+        let width = screen.clamp(60, 120);
         Renderer {
             view,
             color,
             width,
-            printer: Printer::new(io::stdout(), Self::options(view, color, width)),
+            screen,
+            printer: Printer::new(io::stdout(), Self::options(view, color, screen)),
             pipe: Pipeline::new(Config::full()),
         }
     }
@@ -397,12 +403,7 @@ impl Renderer {
             view,
             color,
             highlight: None,
-            // A summary line follows its sender's label (8 columns).
-            width: if view == View::Summary {
-                width.saturating_sub(8)
-            } else {
-                width
-            },
+            width,
             fit: super::screen_width().is_some(),
             // This demo is about the numbers as written (its explanations quote the ISNs
             // and their sums), so the views show those.
@@ -544,10 +545,11 @@ impl Sink for Renderer {
             Event::Part { title, .. } => {
                 // Each part's times start from its own first frame.
                 self.printer.flush()?;
+                self.printer.say_cut();
                 self.pipe = Pipeline::new(Config::full());
                 self.printer = Printer::new(
                     io::stdout(),
-                    Self::options(self.view, self.color, self.width),
+                    Self::options(self.view, self.color, self.screen),
                 );
                 let line = "─".repeat(title.chars().count().min(self.width));
                 let head = if self.color {
@@ -590,10 +592,14 @@ impl Sink for Renderer {
                 };
                 if self.view == View::Summary {
                     self.printer.text(&label)?;
-                } else {
-                    self.printer
-                        .text(&format!("\n── frame {}, sent by {label}\n", frame.number))?;
+                    // The summary line follows its sender's label (8 columns).
+                    self.printer.opts.width = self.screen.saturating_sub(8);
+                    let printed = self.printer.print(d);
+                    self.printer.opts.width = self.screen;
+                    return printed;
                 }
+                self.printer
+                    .text(&format!("\n── frame {}, sent by {label}\n", frame.number))?;
                 self.printer.print(d)
             }
             Event::Step { step, .. } => self.step_line(&step),

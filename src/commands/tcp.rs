@@ -137,6 +137,7 @@ pub fn present(s: Shown) -> Result<(), Error> {
         }
     }
     printer.flush()?;
+    printer.say_cut();
     write_if_asked(s.write, s.captured.as_ref().map(|c| &c.frames[..]))
 }
 
@@ -206,6 +207,7 @@ pub fn replay(lesson: &str, view: &ViewArgs, color: bool) -> Result<ExitCode, Er
         },
     )?;
     printer.flush()?;
+    printer.say_cut();
     Ok(ExitCode::SUCCESS)
 }
 

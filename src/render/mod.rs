@@ -184,11 +184,18 @@ impl<W: Write> Printer<W> {
             self.out.write_all(self.buf.as_bytes())?;
         }
         self.out.flush()?;
+        self.say_cut();
+        Ok(())
+    }
+
+    /// Say on standard error how many lines were cut to the width since it was last said
+    /// ([`clip_note`]), if any: for a command that ends its output with [`Printer::flush`]
+    /// rather than [`Printer::finish`].
+    pub fn say_cut(&mut self) {
         if let Some(note) = clip_note(self.clipped, self.opts.width()) {
             eprintln!("{}", fit_text(&note, self.opts.width()).0);
             self.clipped = 0;
         }
-        Ok(())
     }
 
     pub fn into_inner(self) -> W {
@@ -533,10 +540,11 @@ fn break_at(line: &str, width: usize, lead: usize) -> (usize, usize) {
 pub fn clip_note(cut: u64, width: usize) -> Option<String> {
     (cut > 0).then(|| {
         format!(
-            "wirelab: note: {cut} line{} wider than {width} columns {} cut and end in {CUT}; a wider \
-             terminal, COLUMNS=200, or a pipe (`| less -S`, `> file`) shows {} whole",
+            "wirelab: note: {cut} line{} wider than {width} columns {} cut and end{} in {CUT}; a \
+             wider terminal, COLUMNS=200, or a pipe (`| less -S`, `> file`) shows {} whole",
             if cut == 1 { "" } else { "s" },
             if cut == 1 { "was" } else { "were" },
+            if cut == 1 { "s" } else { "" },
             if cut == 1 { "it" } else { "them" },
         )
     })
