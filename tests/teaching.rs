@@ -864,6 +864,11 @@ fn tcp_states_have_one_spelling_everywhere() {
     let texts = all_texts();
     assert!(texts.len() > 100, "only {} texts read", texts.len());
     for t in &texts {
+        // The one place that reads the kernel's spellings (`/proc/net/tcp`, `ss`'s SYN_RECV)
+        // into RFC 9293's names must name them.
+        if t.origin == "src/stream/state.rs" {
+            continue;
+        }
         let w = wrong_state_spellings(&t.body);
         if !w.is_empty() {
             bad.push(format!("{}: {}", t.origin, w.join(", ")));
