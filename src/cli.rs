@@ -143,7 +143,7 @@ pub struct SioConnectArgs {
     /// The server: http://127.0.0.1:3000 (a path names a namespace: http://host:3000/admin).
     pub url: String,
     /// Run the commands in this file instead of reading them from the keyboard (one a line;
-    /// /expect EVENT [SECONDS] and /wait MS help scripts); exit 1 if one fails.
+    /// /expect EVENT with its optional SECONDS and /wait MS help scripts); exit 1 if one fails.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// The JSON this client answers the server's ack requests with (default: an object naming

@@ -62,7 +62,7 @@
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 //! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
-//! * [`say`]: where narration goes (standard error when standard output carries JSON Lines).
+//! * [`say`](mod@say): where narration goes (standard error when standard output carries JSON Lines).
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
 //!
