@@ -457,14 +457,14 @@ pub enum TcpCommand {
 }
 
 /// The link `tcp transfer` runs over when no --link is given.
-pub const TRANSFER_LINK: &str = "rate=10mbit,delay=20ms";
+pub const TRANSFER_LINK: &str = "rate=10mbit,delay=20ms,queue=64";
 
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  wirelab tcp transfer\n  wirelab tcp transfer --cc reno --link \
                         rate=10mbit,delay=20ms,loss=1% -w reno.pcapng\n  wirelab tcp transfer \
-                        --compare reno,cubic\n  wirelab tcp transfer --recv-buf 16384 --read-rate \
-                        200000 --bytes 500000\n  wirelab tcp transfer --view json --graph=ts.svg"
+                        --compare reno,cubic\n  wirelab tcp transfer --recv-buf 65536 --read-rate \
+                        200000 --bytes 300000\n  wirelab tcp transfer --view json --graph=ts.svg"
 )]
 pub struct TcpTransferArgs {
     /// How many bytes the client sends (at most 50 MB).
@@ -480,8 +480,8 @@ pub struct TcpTransferArgs {
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., value_name = "CC,CC")]
     pub compare: Vec<crate::demos::transfer::Cc>,
 
-    /// The link's properties, as for `wirelab lab --link` (default: rate=10mbit,delay=20ms;
-    /// delay is one way, so the base RTT is twice it).
+    /// The link's properties, as for `wirelab lab --link` (default:
+    /// rate=10mbit,delay=20ms,queue=64; delay is one way, so the base RTT is twice it).
     #[arg(long = "link", value_name = "SPEC")]
     pub links: Vec<LinkArg>,
 

@@ -801,7 +801,7 @@ protects the receiver; congestion control protects the network.",
                 "a small receive buffer, and the smaller window it advertises",
             ),
             (
-                "wirelab tcp transfer --recv-buf 4096 --read-rate 100000 --bytes 200000",
+                "wirelab tcp transfer --recv-buf 65536 --read-rate 200000 --bytes 300000",
                 "a slow reader: the window closes to zero, probes, window updates",
             ),
             (

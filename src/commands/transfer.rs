@@ -22,10 +22,12 @@ pub fn run(a: &TcpTransferArgs, color: bool) -> Result<ExitCode, Error> {
     match a.net {
         NetChoice::Replay => return replay(LESSON, &a.view, color),
         NetChoice::Host => {
-            return Err("--net host: on the host's loopback nothing is slow, narrow or lossy \
+            return Err(
+                "--net host: on the host's loopback nothing is slow, narrow or lossy \
                         (RTTs of microseconds, 64 KB segments); tcp transfer runs in the lab \
                         (--net lab) or replays the recorded trace (--net replay)"
-                .into());
+                    .into(),
+            );
         }
         NetChoice::Auto | NetChoice::Lab => {}
     }
@@ -83,9 +85,8 @@ mod linux {
         let mut lab = match lab::take() {
             Ok(l) => l,
             Err(e) if a.net == NetChoice::Auto => {
-                let why = format!(
-                    "Not in the lab: {e}\nReplaying the lesson's recorded trace instead."
-                );
+                let why =
+                    format!("Not in the lab: {e}\nReplaying the lesson's recorded trace instead.");
                 if a.view.view == View::Json {
                     eprintln!("{why}\n");
                 } else {
@@ -252,6 +253,7 @@ mod linux {
         s.acked = stats::throughput(d);
         s.retrans_capture = Some(d.retransmissions);
         s.fast_retrans_capture = Some(d.fast_retransmissions);
+        s.out_of_order_capture = Some(d.out_of_order);
         s.zero_windows = Some(back.zero_windows);
         s.window_updates = Some(back.window_updates);
         if d.rtt.samples > 0 {
@@ -377,7 +379,8 @@ mod linux {
         };
         let filter = match &a.view.filter {
             Some(expr) => Some(
-                crate::filter::Filter::parse(expr).map_err(|e| format!("--filter {expr:?}: {e}"))?,
+                crate::filter::Filter::parse(expr)
+                    .map_err(|e| format!("--filter {expr:?}: {e}"))?,
             ),
             None => None,
         };

@@ -141,9 +141,8 @@ impl TcpInfo {
                 .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
         };
         let u64_at = |o: usize| {
-            b.get(o..o + 8).map(|s| {
-                u64::from_ne_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
-            })
+            b.get(o..o + 8)
+                .map(|s| u64::from_ne_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]))
         };
         Some(TcpInfo {
             state: u8_at(off::STATE)?,
@@ -426,6 +425,9 @@ pub struct Summary {
     /// zero-window probes.
     pub retrans_capture: Option<u64>,
     pub fast_retrans_capture: Option<u64>,
+    /// Segments the analysis calls out of order: on a sender's capture, copies resent so soon
+    /// after the original that tshark's rule does not count them as retransmissions.
+    pub out_of_order_capture: Option<u64>,
     pub zero_windows: Option<u64>,
     pub window_updates: Option<u64>,
     /// ACK round-trip times measured in the capture (tcp.analysis.ack_rtt, Karn), seconds:
@@ -457,6 +459,7 @@ impl Summary {
             "elapsed_seconds": self.elapsed,
             "retransmissions_capture": self.retrans_capture,
             "fast_retransmissions_capture": self.fast_retrans_capture,
+            "out_of_order_capture": self.out_of_order_capture,
             "retransmissions_sender": self.story.retransmits,
             "zero_windows": self.zero_windows,
             "window_updates": self.window_updates,
@@ -500,7 +503,11 @@ impl Summary {
             (Some((b, t)), Some(bps)) => {
                 r.push(("transfer time", format!("{t:.3} s (first data → last ACK)")));
                 let of = self.link_rate.map_or(String::new(), |l| {
-                    format!(", {:.0} % of the link's {}", bps / l as f64 * 100.0, mbit(l as f64))
+                    format!(
+                        ", {:.0} % of the link's {}",
+                        bps / l as f64 * 100.0,
+                        mbit(l as f64)
+                    )
                 });
                 r.push(("throughput", format!("{} ({b} bytes acked{of})", mbit(bps))));
             }
@@ -515,10 +522,18 @@ impl Summary {
                 self.story.retransmits
             ),
         ));
+        r.push((
+            "out of order",
+            format!(
+                "{} (in a sender's capture: copies resent too soon after the original for \
+                 tshark to call them retransmissions)",
+                opt(self.out_of_order_capture)
+            ),
+        ));
         if let Some((min, avg, max, n)) = self.rtt {
-            let base = self
-                .base_rtt
-                .map_or(String::new(), |b| format!("; base RTT 2 × delay = {}", ms(b)));
+            let base = self.base_rtt.map_or(String::new(), |b| {
+                format!("; base RTT 2 × delay = {}", ms(b))
+            });
             r.push((
                 "RTT (ack_rtt)",
                 format!(
@@ -745,7 +760,9 @@ mod linux {
         let _ = ready.send(());
         let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
         if poll(&mut fds, PollTimeout::from(5000u16)).map_err(io::Error::from)? == 0 {
-            return Err(io::Error::other("no connection came to the receiver within 5 s"));
+            return Err(io::Error::other(
+                "no connection came to the receiver within 5 s",
+            ));
         }
         let (mut c, _) = l.accept()?;
         let rcvbuf = Socket::from(c.try_clone()?).recv_buffer_size().ok();
@@ -910,7 +927,10 @@ mod tests {
         assert_eq!(i.delivery_rate, Some(1_250_000));
         // An older kernel's shorter struct: the newer fields are absent, not zero.
         let old = TcpInfo::parse(&b[..104]).unwrap();
-        assert_eq!((old.snd_cwnd, old.snd_wnd, old.delivery_rate), (42, None, None));
+        assert_eq!(
+            (old.snd_cwnd, old.snd_wnd, old.delivery_rate),
+            (42, None, None)
+        );
         assert!(TcpInfo::parse(&b[..50]).is_none());
     }
 
@@ -960,6 +980,9 @@ mod tests {
         assert!((s.slow_start_growth() - 8.0).abs() < 1e-9);
         let mut out = String::new();
         cwnd_plot(&v, "cwnd", 60, &mut out);
-        assert!(out.contains('/') && out.contains('R') && out.contains('*'), "{out}");
+        assert!(
+            out.contains('/') && out.contains('R') && out.contains('*'),
+            "{out}"
+        );
     }
 }

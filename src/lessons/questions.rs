@@ -164,9 +164,7 @@ fn first_synack(t: &[Dissection]) -> Result<&TcpSegment, String> {
 /// A segment's data length, where it has one.
 /// Does the stream analysis mark this frame's TCP segment with `flag`?
 fn tcp_marked(d: &Dissection, flag: u32) -> bool {
-    tcp(d)
-        .and_then(|s| s.analysis)
-        .is_some_and(|a| a.has(flag))
+    tcp(d).and_then(|s| s.analysis).is_some_and(|a| a.has(flag))
 }
 
 /// The frames that are ICMP Time Exceeded messages (type 11).
@@ -396,10 +394,12 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
         "sio_room_server_ports" => server_sent(t, "room").0.len().to_string(),
         "min_ack_rtt_ms" => t
             .iter()
-            .filter_map(|d| match d.field("tcp.analysis.ack_rtt").map(|f| &f.value) {
-                Some(Value::Time(ts)) => Some(ts.as_f64()),
-                _ => None,
-            })
+            .filter_map(
+                |d| match d.field("tcp.analysis.ack_rtt").map(|f| &f.value) {
+                    Some(Value::Time(ts)) => Some(ts.as_f64()),
+                    _ => None,
+                },
+            )
             .reduce(f64::min)
             .map(|r| ((r * 1e3).floor() as u64).to_string())
             .ok_or("no ACK round-trip time in the trace")?,

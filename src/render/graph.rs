@@ -165,7 +165,10 @@ pub fn terminal_with(
         }
         put(&mut grid, x, y_of(ack), '.');
     }
-    for &(t, y) in cwnd.iter().filter(|(t, y)| *t >= 0.0 && *t <= s.t_max && *y <= s.y_max) {
+    for &(t, y) in cwnd
+        .iter()
+        .filter(|(t, y)| *t >= 0.0 && *t <= s.t_max && *y <= s.y_max)
+    {
         put(&mut grid, x_of(t), y_of(y), 'c');
     }
     for p in s.data.iter().filter(|p| p.t <= s.t_max) {

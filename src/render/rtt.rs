@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::dissect::Dissection;
-use crate::dissect::model::Value;
+use crate::dissect::model::{Timestamp, Value};
 use crate::dissect::tcp::analysis::flag;
 use crate::stream::rtt::{ALPHA, BETA, K, MIN_RTO, RttEstimator};
 
@@ -31,7 +31,7 @@ struct Seg {
     src_port: u16,
     seq: u32,
     len: u32,
-    t: f64,
+    t: Timestamp,
 }
 
 /// One sample (or one ACK that gave none, by Karn's rule).
@@ -76,7 +76,7 @@ pub struct RttTable {
     dirs: HashMap<(u32, u16), Dir>,
     pub rows: Vec<Row>,
     pub dropped: u64,
-    start: Option<f64>,
+    start: Option<Timestamp>,
 }
 
 fn secs(v: &Value) -> Option<f64> {
@@ -93,7 +93,7 @@ impl RttTable {
 
     /// Take in one dissected frame (after the stream analysis).
     pub fn observe(&mut self, d: &Dissection) {
-        let Some(t) = d.ts.map(|t| t.as_f64()) else {
+        let Some(t) = d.ts else {
             return;
         };
         let start = *self.start.get_or_insert(t);
@@ -176,8 +176,8 @@ impl RttTable {
             acked_frame: *acked_frame,
             seq: s.seq,
             len: s.len,
-            sent: s.t - start,
-            acked: t - start,
+            sent: s.t.since(start),
+            acked: t.since(start),
             covers,
             sample,
             estimated: dir.est.estimated,
@@ -283,8 +283,8 @@ impl RttTable {
                 "acks_frame": r.acked_frame,
                 "seq": r.seq,
                 "len": r.len,
-                "sent": r.sent,
-                "acked": r.acked,
+                "sent": (r.sent * 1e9).round() / 1e9,
+                "acked": (r.acked * 1e9).round() / 1e9,
                 "covers": r.covers,
                 "sample_rtt": r.sample,
                 "karn_skipped": r.sample.is_none(),
