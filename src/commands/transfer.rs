@@ -307,12 +307,6 @@ mod linux {
         );
         let sums: Vec<&Summary> = runs.iter().map(|r| &r.summary).collect();
         transfer::summary_table(&sums, &mut out);
-        let _ = writeln!(
-            out,
-            "  Throughput = bytes the receiver acknowledged ÷ time from the first data segment to \
-             the ACK of the last (as dissect --stats); RTT = tcp.analysis.ack_rtt in the capture, \
-             taken next to the sender, no sample from a retransmitted segment (Karn)."
-        );
         if let Some(b) = runs.first().and_then(|r| r.report.rcvbuf) {
             if a.recv_buf.is_some() {
                 let _ = writeln!(

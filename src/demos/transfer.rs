@@ -479,10 +479,12 @@ impl Summary {
         })
     }
 
-    /// The summary as lines of `(label, value)`, for one column or for two side by side.
+    /// The summary as lines of `(label, value)`, the same labels for every run, so that
+    /// several can stand side by side. What the numbers mean is said once, under the table
+    /// ([`summary_table`]).
     pub fn rows(&self) -> Vec<(&'static str, String)> {
         let mut r = Vec::new();
-        let ms = |s: f64| format!("{:.1} ms", s * 1e3);
+        let ms = |s: f64| format!("{:.1}", s * 1e3);
         r.push((
             "algorithm",
             self.cc.map_or("-".into(), |c| c.name().to_string()),
@@ -493,93 +495,106 @@ impl Summary {
                 "{}{}",
                 self.bytes,
                 if self.complete {
-                    " (all acknowledged)"
+                    " (all acked)"
                 } else {
                     " (NOT finished)"
                 }
             ),
         ));
         match (self.acked, self.throughput_bps()) {
-            (Some((b, t)), Some(bps)) => {
-                r.push(("transfer time", format!("{t:.3} s (first data → last ACK)")));
+            (Some((_, t)), Some(bps)) => {
+                r.push(("transfer time", format!("{t:.3} s")));
                 let of = self.link_rate.map_or(String::new(), |l| {
-                    format!(
-                        ", {:.0} % of the link's {}",
-                        bps / l as f64 * 100.0,
-                        mbit(l as f64)
-                    )
+                    format!(" ({:.0} % of the link)", bps / l as f64 * 100.0)
                 });
-                r.push(("throughput", format!("{} ({b} bytes acked{of})", mbit(bps))));
+                r.push(("throughput", format!("{}{of}", mbit(bps))));
             }
-            _ => r.push(("time", format!("{:.3} s (connect → close)", self.elapsed))),
+            _ => {
+                r.push((
+                    "transfer time",
+                    format!("{:.3} s (connect → close)", self.elapsed),
+                ));
+                r.push(("throughput", "? (nothing captured)".into()));
+            }
         }
         r.push((
             "retransmissions",
             format!(
-                "{} in the capture ({} fast), {} by the sender's count",
+                "{} ({} fast); sender {}",
                 opt(self.retrans_capture),
                 opt(self.fast_retrans_capture),
                 self.story.retransmits
             ),
         ));
+        r.push(("out of order", opt(self.out_of_order_capture)));
         r.push((
-            "out of order",
-            format!(
-                "{} (in a sender's capture: copies resent too soon after the original for \
-                 tshark to call them retransmissions)",
-                opt(self.out_of_order_capture)
-            ),
+            "RTT min/avg/max",
+            self.rtt.map_or("?".into(), |(min, avg, max, n)| {
+                format!("{}/{}/{} ms ({n})", ms(min), ms(avg), ms(max))
+            }),
         ));
-        if let Some((min, avg, max, n)) = self.rtt {
-            let base = self.base_rtt.map_or(String::new(), |b| {
-                format!("; base RTT 2 × delay = {}", ms(b))
-            });
-            r.push((
-                "RTT (ack_rtt)",
-                format!(
-                    "min {} avg {} max {} over {n} samples{base}",
-                    ms(min),
-                    ms(avg),
-                    ms(max)
-                ),
-            ));
-            if let Some(b) = self.base_rtt {
-                r.push((
-                    "queueing delay",
-                    format!("avg {} above the base RTT", ms((avg - b).max(0.0))),
-                ));
-            }
-        }
         r.push((
-            "slow start",
+            "queueing delay",
+            match (self.rtt, self.base_rtt) {
+                (Some((_, avg, _, _)), Some(b)) => format!("avg {} ms", ms((avg - b).max(0.0))),
+                _ => "?".into(),
+            },
+        ));
+        r.push((
+            "slow start cwnd",
             format!(
-                "cwnd {} → {} segments ({:.1}×){}",
+                "{} → {} ({:.1}×)",
                 self.story.first_cwnd,
                 self.story.slow_start_peak,
-                self.story.slow_start_growth(),
-                match (self.story.slow_start_end, self.story.ssthresh_after) {
-                    (Some(t), Some(th)) => format!(", ended at {t:.3} s, ssthresh then {th}"),
-                    (Some(t), None) => format!(", ended at {t:.3} s"),
-                    _ => ", never ended".into(),
-                }
+                self.story.slow_start_growth()
             ),
         ));
-        r.push(("largest cwnd", format!("{} segments", self.story.max_cwnd)));
+        r.push((
+            "slow start ended",
+            match (self.story.slow_start_end, self.story.ssthresh_after) {
+                (Some(t), Some(th)) => format!("{t:.3} s, ssthresh {th}"),
+                (Some(t), None) => format!("{t:.3} s"),
+                _ => "never".into(),
+            },
+        ));
+        r.push(("largest cwnd", self.story.max_cwnd.to_string()));
         r.push((
             "zero windows",
             format!(
-                "{} (window updates {})",
+                "{} (updates {})",
                 opt(self.zero_windows),
                 opt(self.window_updates)
             ),
         ));
-        let phases: Vec<String> = self
-            .story
-            .phases
-            .iter()
-            .map(|(p, d)| format!("{} {:.2} s", p.name(), d))
-            .collect();
-        r.push(("phases", phases.join(", ")));
+        for p in [
+            Phase::SlowStart,
+            Phase::CongestionAvoidance,
+            Phase::Disorder,
+            Phase::FastRecovery,
+            Phase::Timeout,
+            Phase::ZeroWindow,
+            Phase::Bbr,
+        ] {
+            let label = match p {
+                Phase::SlowStart => "  slow start",
+                Phase::CongestionAvoidance => "  cong. avoidance",
+                Phase::Disorder => "  dup ACKs",
+                Phase::FastRecovery => "  fast recovery",
+                Phase::Timeout => "  timeout",
+                Phase::ZeroWindow => "  zero window",
+                _ => "  bbr",
+            };
+            let d = self
+                .story
+                .phases
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map(|(_, d)| *d);
+            if p == Phase::SlowStart {
+                r.push(("time in phase", String::new()));
+            }
+            r.push((label, d.map_or("-".into(), |d| format!("{d:.2} s"))));
+        }
         r
     }
 }
@@ -593,25 +608,54 @@ pub fn mbit(bps: f64) -> String {
     format!("{:.2} Mbit/s", bps / 1e6)
 }
 
-/// One summary, or several side by side.
+/// One summary, or several side by side, then what the numbers mean.
 pub fn summary_table(sums: &[&Summary], out: &mut String) {
     let rows: Vec<Vec<(&str, String)>> = sums.iter().map(|s| s.rows()).collect();
     let Some(first) = rows.first() else { return };
     let label_w = first.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    if rows.len() == 1 {
-        for (l, v) in first {
-            let _ = writeln!(out, "  {l:<label_w$}  {v}");
-        }
-        return;
-    }
-    let col_w = 44usize;
+    let col_w = rows
+        .iter()
+        .flatten()
+        .map(|(_, v)| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
     for (k, (l, _)) in first.iter().enumerate() {
-        let _ = write!(out, "  {l:<label_w$}");
+        let mut line = format!("  {l:<label_w$}");
         for r in &rows {
             let v = r.get(k).map_or("", |(_, v)| v.as_str());
-            let _ = write!(out, "  {v:<col_w$}");
+            let _ = write!(line, "  {v:<col_w$}");
         }
-        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let s = sums[0];
+    let mut notes = vec![
+        "throughput: bytes the receiver acknowledged ÷ time from the first data segment to the \
+         ACK of the last (as dissect --stats)"
+            .to_string(),
+    ];
+    if let (Some(l), Some(b)) = (s.link_rate, s.base_rtt) {
+        notes.push(format!(
+            "the link: {}; base RTT = 2 × the path's one-way delay = {:.1} ms; queueing delay = \
+             average RTT − base RTT",
+            mbit(l as f64),
+            b * 1e3
+        ));
+    }
+    notes.push(
+        "RTT: tcp.analysis.ack_rtt in the capture (taken next to the sender), no sample from a \
+         segment sent twice (Karn)"
+            .into(),
+    );
+    notes.push(
+        "retransmissions: as tshark counts them in the capture, then the sender's own count \
+         (TCP_INFO); out of order: copies resent so soon after the original that tshark's rule \
+         calls them out of order instead"
+            .into(),
+    );
+    notes.push("cwnd in segments (of the MSS); phases from the sender's TCP_INFO".into());
+    for n in notes {
+        let _ = writeln!(out, "  · {n}");
     }
 }
 

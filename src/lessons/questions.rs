@@ -98,7 +98,7 @@ pub const COMPUTATIONS: &[(&str, &str)] = &[
     ),
     (
         "min_ack_rtt_ms",
-        "the smallest tcp.analysis.ack_rtt, in whole milliseconds (rounded down)",
+        "the smallest tcp.analysis.ack_rtt of an ACK of data, in whole milliseconds (rounded down)",
     ),
     (
         "tcp_retransmissions",
@@ -394,6 +394,14 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
         "sio_room_server_ports" => server_sent(t, "room").0.len().to_string(),
         "min_ack_rtt_ms" => t
             .iter()
+            .filter(|d| {
+                // ACKs of data only (an ACK of a SYN or FIN is timed too).
+                d.uint("tcp.analysis.acks_frame").is_some_and(|n| {
+                    t.iter()
+                        .find(|a| a.number == n)
+                        .is_some_and(|a| data_len(a) > 0)
+                })
+            })
             .filter_map(
                 |d| match d.field("tcp.analysis.ack_rtt").map(|f| &f.value) {
                     Some(Value::Time(ts)) => Some(ts.as_f64()),
