@@ -111,7 +111,7 @@ mod linux {
             );
         }
         let (prop, _) = t.path_delay(0);
-        let base_rtt = (!prop.is_zero()).then(|| 2.0 * prop.as_secs_f64());
+        let base_rtt = (!prop.is_zero()).then_some(2.0 * prop.as_secs_f64());
         let link_rate = t.links().iter().filter_map(|l| l.rate).min();
         let mut runs = Vec::new();
         for (k, cc) in a.algorithms().into_iter().enumerate() {

@@ -423,11 +423,14 @@ pub fn sio_event(
     Ok(())
 }
 
+/// (offset in 8-byte units, data bytes, more fragments) of each fragment.
+type Fragments = Vec<(u16, usize, bool)>;
+
 /// Exercise fragments: the fragments router r1 made in the MTU lesson's trace, then built
 /// cases (data that fits, exact multiples, a small MTU).
-pub fn fragments(fragment: fn(usize, usize) -> Vec<(u16, usize, bool)>) -> Result<(), String> {
+pub fn fragments(fragment: fn(usize, usize) -> Fragments) -> Result<(), String> {
     // The trace: link 2's MTU is 1280 (wirelab ip mtu's default).
-    let seen: Vec<(u16, usize, bool)> = trace("10_ip/mtu")
+    let seen: Fragments = trace("10_ip/mtu")
         .iter()
         .filter(|d| d.ip.first().is_some_and(|ip| ip.is_fragment()))
         .map(|d| {
@@ -489,9 +492,12 @@ pub fn fragments(fragment: fn(usize, usize) -> Vec<(u16, usize, bool)>) -> Resul
     Ok(())
 }
 
+/// (EstimatedRTT, DevRTT, TimeoutInterval) after each sample.
+type Estimates = Vec<(f64, f64, f64)>;
+
 /// Exercise rto: RFC 6298's estimator, against wirelab's own, on the RTT samples of the
 /// lesson's trace and on built ones.
-pub fn rto(estimate: fn(&[f64]) -> Vec<(f64, f64, f64)>) -> Result<(), String> {
+pub fn rto(estimate: fn(&[f64]) -> Estimates) -> Result<(), String> {
     let from_trace: Vec<f64> = trace("11_congestion")
         .iter()
         .filter_map(

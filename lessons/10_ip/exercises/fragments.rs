@@ -28,6 +28,6 @@ pub const HEADER: usize = 20;
 /// smallest MTU IPv4 allows).
 pub fn fragment(data_len: usize, mtu: usize) -> Vec<(u16, usize, bool)> {
     // TODO: work out how much data fits in one fragment (a multiple of 8), then cut.
-    let _ = (data_len, mtu);
+    let _ = (data_len, mtu, HEADER);
     Vec::new()
 }

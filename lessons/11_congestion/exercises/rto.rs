@@ -25,6 +25,6 @@ pub const BETA: f64 = 1.0 / 4.0;
 /// (EstimatedRTT, DevRTT, TimeoutInterval) after each of `samples`, in seconds.
 pub fn estimate(samples: &[f64]) -> Vec<(f64, f64, f64)> {
     // TODO: keep EstimatedRTT and DevRTT, update them for each sample, push the three values.
-    let _ = samples;
+    let _ = (samples, ALPHA, BETA);
     Vec::new()
 }
