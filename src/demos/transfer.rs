@@ -299,6 +299,8 @@ pub struct CwndStory {
     /// When slow start first ended (seconds since connect), and ssthresh just after.
     pub slow_start_end: Option<f64>,
     pub ssthresh_after: Option<u32>,
+    /// Why it ended: a loss, or (CUBIC's HyStart) the RTT rising before any loss.
+    pub slow_start_why: Option<&'static str>,
     pub max_cwnd: u32,
     /// Each phase met, with the time spent in it (seconds, sample to sample).
     pub phases: Vec<(Phase, f64)>,
@@ -326,6 +328,16 @@ impl CwndStory {
                     in_ss = false;
                     s.slow_start_end = Some(x.t);
                     s.ssthresh_after = x.info.ssthresh();
+                    let lost = x.info.total_retrans > first.info.total_retrans
+                        || matches!(
+                            x.phase,
+                            Phase::Disorder | Phase::FastRecovery | Phase::Timeout
+                        );
+                    s.slow_start_why = Some(if lost {
+                        " (a loss)"
+                    } else {
+                        " (before any loss: CUBIC's HyStart saw the RTT rise)"
+                    });
                 }
             }
             let dt = samples.get(k + 1).map_or(0.0, |n| n.t - x.t);
@@ -540,23 +552,33 @@ impl Summary {
                 _ => "?".into(),
             },
         ));
-        r.push((
-            "slow start cwnd",
-            format!(
-                "{} → {} ({:.1}×)",
-                self.story.first_cwnd,
-                self.story.slow_start_peak,
-                self.story.slow_start_growth()
-            ),
-        ));
-        r.push((
-            "slow start ended",
-            match (self.story.slow_start_end, self.story.ssthresh_after) {
-                (Some(t), Some(th)) => format!("{t:.3} s, ssthresh {th}"),
-                (Some(t), None) => format!("{t:.3} s"),
-                _ => "never".into(),
-            },
-        ));
+        if self.story.slow_start_peak == 0 {
+            // BBR: no ssthresh, so no slow start in TCP_INFO's terms (its STARTUP state,
+            // which also doubles the rate each round trip, is not in TCP_INFO).
+            r.push(("slow start cwnd", "- (no ssthresh: BBR)".into()));
+            r.push(("slow start ended", "-".into()));
+        } else {
+            r.push((
+                "slow start cwnd",
+                format!(
+                    "{} → {} ({:.1}×)",
+                    self.story.first_cwnd,
+                    self.story.slow_start_peak,
+                    self.story.slow_start_growth()
+                ),
+            ));
+            r.push((
+                "slow start ended",
+                match (self.story.slow_start_end, self.story.ssthresh_after) {
+                    (Some(t), Some(th)) => format!(
+                        "{t:.3} s, ssthresh {th}{}",
+                        self.story.slow_start_why.map_or("", |w| w)
+                    ),
+                    (Some(t), None) => format!("{t:.3} s"),
+                    _ => "never".into(),
+                },
+            ));
+        }
         r.push(("largest cwnd", self.story.max_cwnd.to_string()));
         r.push((
             "zero windows",
@@ -754,6 +776,12 @@ mod linux {
     /// Run one transfer from the lab's client to its server.
     pub fn run(lab: &Lab, o: &TransferOptions) -> io::Result<TransferReport> {
         let addr = SocketAddrV4::new(lab.topology().server_ip(), o.port);
+        // Linux remembers ssthresh and RTT per destination when a connection closes (the
+        // tcp_metrics cache) and starts the next connection from them: a second run would
+        // skip slow start. Switched off in the client's namespace, so every run starts fresh.
+        lab.run_in(Host::Client, || {
+            std::fs::write("/proc/sys/net/ipv4/tcp_no_metrics_save", "1")
+        })??;
         let deadline = Instant::now() + o.timeout;
         let (srv, cli) = std::thread::scope(|s| {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
