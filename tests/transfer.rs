@@ -355,6 +355,9 @@ fn slow_reader_closes_the_window() {
             "200000",
             "--link",
             "rate=10mbit,delay=5ms",
+            // The window stays shut for a few ms at a time: sample every millisecond.
+            "--sample-ms",
+            "1",
             "--view",
             "json",
             "-w",

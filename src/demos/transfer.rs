@@ -232,7 +232,12 @@ impl Phase {
 
     /// Name the phase of a sample.
     pub fn of(i: &TcpInfo, cc: Cc) -> Phase {
-        if i.snd_wnd == Some(0) && i.state == 1 {
+        // The peer's window is zero, or the sender is probing it (persist timer: tcpi_probes
+        // counts window probes sent without the window opening), in a state where data may
+        // still be on its way: ESTABLISHED, FIN-WAIT-1 (the program has called shutdown()
+        // while the send buffer still drains), CLOSE-WAIT, LAST-ACK, CLOSING.
+        let sending = matches!(i.state, 1 | 4 | 8 | 9 | 11);
+        if sending && (i.snd_wnd == Some(0) || (i.probes > 0 && i.ca_state == 0)) {
             return Phase::ZeroWindow;
         }
         match i.ca_state {
