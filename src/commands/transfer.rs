@@ -265,6 +265,22 @@ mod linux {
             ));
         }
         let ts = tracker.timeseq(conv.index)?.clone();
+        // Resent: data whose first byte lies below the highest byte sent before it.
+        let mut top: Option<u32> = None;
+        let mut resent = 0;
+        for p in ts.points.iter().filter(|p| p.side == side && p.len > 0) {
+            let end = p.seq.wrapping_add(p.len);
+            match top {
+                Some(t) if crate::dissect::tcp::Seq(p.seq) < crate::dissect::tcp::Seq(t) => {
+                    resent += 1;
+                }
+                _ => {}
+            }
+            if top.is_none_or(|t| crate::dissect::tcp::Seq(end) > crate::dissect::tcp::Seq(t)) {
+                top = Some(end);
+            }
+        }
+        s.resent_capture = Some(resent);
         Some((ts, side, conv.first.as_f64()))
     }
 

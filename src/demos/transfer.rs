@@ -442,6 +442,9 @@ pub struct Summary {
     /// zero-window probes.
     pub retrans_capture: Option<u64>,
     pub fast_retrans_capture: Option<u64>,
+    /// Data segments in the capture whose bytes had been sent before (the sender's
+    /// retransmissions, however the analysis names them).
+    pub resent_capture: Option<u64>,
     /// Segments the analysis calls out of order: on a sender's capture, copies resent so soon
     /// after the original that tshark's rule does not count them as retransmissions.
     pub out_of_order_capture: Option<u64>,
@@ -477,6 +480,7 @@ impl Summary {
             "retransmissions_capture": self.retrans_capture,
             "fast_retransmissions_capture": self.fast_retrans_capture,
             "out_of_order_capture": self.out_of_order_capture,
+            "resent_capture": self.resent_capture,
             "retransmissions_sender": self.story.retransmits,
             "zero_windows": self.zero_windows,
             "window_updates": self.window_updates,
@@ -544,6 +548,7 @@ impl Summary {
             ),
         ));
         r.push(("out of order", opt(self.out_of_order_capture)));
+        r.push(("resent segments", opt(self.resent_capture)));
         r.push((
             "RTT min/avg/max",
             self.rtt.map_or("?".into(), |(min, avg, max, n)| {
@@ -677,7 +682,8 @@ pub fn summary_table(sums: &[&Summary], out: &mut String) {
     notes.push(
         "retransmissions: as tshark counts them in the capture, then the sender's own count \
          (TCP_INFO); out of order: copies resent so soon after the original that tshark's rule \
-         calls them out of order instead"
+         calls them out of order instead; resent segments: data segments of the capture whose \
+         bytes had been sent before, whatever the name"
             .into(),
     );
     notes.push("cwnd in segments (of the MSS); phases from the sender's TCP_INFO".into());
