@@ -96,7 +96,8 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     }
     refuse_text_reports_in_json(args)?;
     let mut reader = CaptureReader::open(&args.file)?;
-    let reports = args.stats || args.follow.is_some() || args.graph.is_some();
+    let reports = args.stats || args.follow.is_some() || args.graph.is_some() || args.rtt;
+    let mut rtt = args.rtt.then(crate::render::rtt::RttTable::new);
     // The one-line summary (like tcpdump's, with tshark's numbers) needs only the lean
     // dissection and the numbering of TCP segments; every other view, the reports, --stream
     // and the exports need the whole analysis (see `Config::for_display`).
@@ -153,6 +154,11 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 let d = pipe.push(&frame);
                 let selected = args.stream.is_none_or(|id| in_stream(d, id))
                     && filter.as_ref().is_none_or(|f| f.matches(d));
+                if let Some(r) = rtt.as_mut()
+                    && args.stream.is_none_or(|id| in_stream(d, id))
+                {
+                    r.observe(d);
+                }
                 matched += u64::from(selected);
                 if selected && let Some(e) = export.as_mut() {
                     e.add(d);
@@ -193,6 +199,17 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     // One blank line between reports.
     let mut text = String::new();
     let mut before = args.stats;
+    if let Some(r) = &rtt {
+        if before {
+            text.push('\n');
+        }
+        before = true;
+        if args.view.view == crate::render::View::Json {
+            r.json_lines(&mut text);
+        } else {
+            r.text(&mut text);
+        }
+    }
     if let Some(mode) = args.follow {
         let logs = tracker.map(|t| t.follow_logs()).unwrap_or_default();
         if before {

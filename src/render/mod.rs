@@ -29,6 +29,7 @@ pub mod hex;
 pub mod json;
 pub mod ladder;
 pub mod layers;
+pub mod rtt;
 pub mod stats;
 pub mod summary;
 
