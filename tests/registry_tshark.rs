@@ -17,8 +17,6 @@ use std::process::Command;
 
 use wirelab::dissect::REGISTERED;
 use wirelab::dissect::registry::Protocol;
-use wirelab::pipeline::{Config, Pipeline};
-use wirelab::source::file::read_all;
 
 fn tshark_available() -> bool {
     Command::new("tshark")
@@ -58,104 +56,11 @@ fn captures(p: &Protocol) -> Vec<PathBuf> {
     v
 }
 
-/// Allowed differences: (capture file name or *, frame or *, field or *) with a reason.
-fn allowed() -> Vec<(String, String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/registry_allow.tsv");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            assert!(
-                c.len() >= 4,
-                "registry_allow.tsv: a row needs file, frame, field, reason: {l}"
-            );
-            (c[0].to_string(), c[1].to_string(), c[2].to_string())
-        })
-        .collect()
-}
-
-/// tshark's values of `names`, one row per frame, one cell per name (all occurrences,
-/// comma-separated).
-fn tshark_rows(path: &Path, names: &[&str]) -> Vec<Vec<String>> {
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-o", "tcp.desegment_tcp_streams:FALSE", "-r"])
-        .arg(path)
-        .args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
-    for n in names {
-        cmd.args(["-e", n]);
-    }
-    let out = cmd.output().expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
-}
-
-/// One protocol, compared on all its captures: (field → (compared, agreed)), and the
-/// differences not allowed.
+/// One protocol, compared on all its captures.
 fn compare(p: &Protocol, tally: &mut BTreeMap<String, (u64, u64)>) -> Vec<String> {
-    let names: Vec<&str> = {
-        let mut v: Vec<&str> = p
-            .fields
-            .iter()
-            .flat_map(|t| t.iter().map(|f| f.name))
-            .collect();
-        v.dedup();
-        v
-    };
-    let allow = allowed();
     let mut bad = Vec::new();
     for path in captures(p) {
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let theirs = tshark_rows(&path, &names);
-        let frames = read_all(&path).expect("reads");
-        let mut pl = Pipeline::new(Config::full());
-        for (i, f) in frames.iter().enumerate() {
-            let d = pl.push(&f.as_frame());
-            for (k, name) in names.iter().enumerate() {
-                let mine: Vec<String> = d
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| f.name == *name)
-                    .map(|(j, f)| common::tshark_norm(&f.tshark(d.field_bytes(j))))
-                    .collect();
-                let mine = mine.join(",");
-                let want = theirs
-                    .get(i)
-                    .and_then(|r| r.get(k))
-                    .map(|v| common::tshark_norm(v))
-                    .unwrap_or_default();
-                if mine.is_empty() && want.is_empty() {
-                    continue;
-                }
-                let e = tally.entry(name.to_string()).or_default();
-                e.0 += 1;
-                if mine == want {
-                    e.1 += 1;
-                    continue;
-                }
-                let frame = (i + 1).to_string();
-                let ok = allow.iter().any(|(af, an, ak)| {
-                    (af == "*" || *af == file)
-                        && (an == "*" || *an == frame)
-                        && (ak == "*" || ak == name)
-                });
-                if !ok {
-                    bad.push(format!(
-                        "{file} frame {frame} {name}: wirelab {mine:?}, tshark {want:?}"
-                    ));
-                }
-            }
-        }
+        bad.extend(common::registry_agreement(p, &path, tally));
     }
     bad
 }

@@ -70,7 +70,9 @@ pub mod vlan;
 pub mod websocket;
 
 // The protocols that declare themselves in one file each (see [`registry`]): one line each.
-registry::protocols! {}
+registry::protocols! {
+    dhcp,
+}
 
 use cx::{Cx, Next};
 pub use model::{
