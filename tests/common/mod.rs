@@ -204,7 +204,11 @@ pub fn registry_agreement(
                 .iter()
                 .enumerate()
                 .filter(|(_, f)| f.name == *name)
-                .map(|(j, f)| tshark_norm(&f.tshark(d.field_bytes(j))))
+                // tshark prints a field with no value (a heading) as 1.
+                .map(|(j, f)| match f.value {
+                    wirelab::dissect::Value::None => "1".to_string(),
+                    _ => tshark_norm(&f.tshark(d.field_bytes(j))),
+                })
                 .collect();
             let mine = mine.join(",");
             let want = theirs
