@@ -72,6 +72,7 @@ pub mod websocket;
 // The protocols that declare themselves in one file each (see [`registry`]): one line each.
 registry::protocols! {
     dhcp,
+    tls,
 }
 
 use cx::{Cx, Next};
