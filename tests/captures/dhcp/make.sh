@@ -9,6 +9,16 @@
 # Used by tests/dhcp_live.rs (which compares the fresh capture with tshark) and to make
 # tests/captures/dhcp/dnsmasq-udhcpc.pcap.
 set -eu
+# Checksum offload off (what `ethtool -K IFACE tx off` does, through the SIOCETHTOOL ioctl), so
+# the kernel fills in every checksum before the capture sees the packet, as a real card would.
+csum_off() {
+    python3 -c 'import ctypes, fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for name in sys.argv[1:]:
+    value = ctypes.create_string_buffer(struct.pack("II", 0x17, 0))  # ETHTOOL_STXCSUM, off
+    fcntl.ioctl(s, 0x8946, struct.pack("16sP", name.encode(), ctypes.addressof(value)))' "$@" \
+        || echo "checksum offload stays on: the capture will show unfinished checksums" >&2
+}
 out=$(realpath -m "$1")
 if [ "${WIRELAB_IN_NS:-}" != 1 ]; then
     WIRELAB_IN_NS=1 exec timeout 60 unshare -Urn "$0" "$out"
@@ -20,6 +30,7 @@ ip link add srv0 address 02:00:00:00:00:01 type veth peer name cli0 address 02:0
 ip addr add 10.47.0.1/24 dev srv0
 ip link set srv0 up
 ip link set cli0 up
+csum_off srv0 cli0
 dumpcap -q -i srv0 -a duration:30 -f "udp port 67 or udp port 68" -P -w "$out" 2>"$logs/dumpcap" &
 cap=$!
 dnsmasq -d -u root --conf-file=/dev/null --port=0 --pid-file= --interface=srv0 --bind-interfaces \
