@@ -67,7 +67,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::dissect::fields::{FieldDef, Fmt};
 use crate::dissect::model::{Dissection, Field, Proto, Timestamp, Value};
-use crate::dissect::{arp, dns, ethernet, icmp, icmpv6, ipv4, ipv6, llc, tcp, udp, vlan};
+use crate::dissect::{arp, dns, ethernet, icmp, icmpv6, ipv4, ipv6, llc, registry, tcp, udp, vlan};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -158,6 +158,7 @@ impl Kind {
             Fmt::Ipv4 => Kind::Ipv4,
             Fmt::Ipv6 => Kind::Ipv6,
             Fmt::Bytes => Kind::Bytes,
+            Fmt::Text => Kind::Text,
         }
     }
 
@@ -596,6 +597,8 @@ pub fn known_fields() -> impl Iterator<Item = (&'static str, Kind)> {
         .iter()
         .flat_map(|t| t.iter().map(|d| (d.name, Kind::from_fmt(d.fmt))))
         .chain(EXTRA.iter().copied())
+        // The protocols declared in one file each bring their own tables.
+        .chain(registry::fields().map(|d| (d.name, Kind::from_fmt(d.fmt))))
         .chain(ALIASES.iter().map(|(n, _, k)| (*n, *k)))
 }
 
@@ -612,7 +615,7 @@ pub fn field_names(name: &str) -> Vec<&'static str> {
 
 /// The names of the protocols, as a filter writes them (`tcp`, `arp`, `ipv6`).
 fn is_protocol(name: &str) -> bool {
-    Proto::ALL.iter().any(|p| p.short() == name)
+    Proto::all().any(|p| p.short() == name)
 }
 
 /// The known names (fields and protocols) nearest to a misspelt one, nearest first, at most
@@ -624,7 +627,7 @@ pub fn suggest(name: &str) -> Vec<&'static str> {
     let own = proto(name);
     let mut best: Vec<(usize, bool, &'static str)> = known_fields()
         .map(|(n, _)| n)
-        .chain(Proto::ALL.iter().map(|p| p.short()))
+        .chain(Proto::all().map(|p| p.short()))
         .map(|n| (levenshtein(name, n), proto(n) != own, n))
         .filter(|(d, _, _)| *d <= limit)
         .collect();
@@ -1257,8 +1260,7 @@ impl Parser<'_> {
             return Ok(Expr::Compare { names, op, lit });
         }
         if is_protocol(w) {
-            let short = Proto::ALL
-                .iter()
+            let short = Proto::all()
                 .map(|p| p.short())
                 .find(|s| *s == w)
                 .expect("is_protocol");

@@ -922,8 +922,8 @@ a private, tamper-proof channel. In its handshake the client says hello (with th
 in clear, SNI), the server answers with its certificate, which proves it owns the name, and both \
 derive keys; from then on a capture sees only records of encrypted bytes and their lengths. \
 HTTPS is HTTP over TLS on port 443, wss:// is WebSocket over TLS. In OSI terms TLS does the work \
-of the presentation layer (and some of the session layer's). wirelab does not take TLS apart \
-yet, and its clients speak plain ws:// and http:// so that every byte can be read.",
+of the presentation layer (and some of the session layer's). wirelab's own clients speak plain \
+ws:// and http:// so that every byte can be read.",
         live: &[],
         see_also: &["WebSocket", "TCP", "OSI model"],
     },
@@ -1054,12 +1054,18 @@ pub fn tcpip_job(l: TcpIp) -> &'static str {
     }
 }
 
+/// The registered protocols ([`crate::dissect::registry`]) this term explains: `define` shows
+/// their placement and their fields' explanations after the term's own text.
+pub fn protocols_of(term: &Term) -> Vec<&'static crate::dissect::registry::Protocol> {
+    crate::dissect::registry::all()
+        .filter(|p| normalize(p.term) == normalize(term.name))
+        .collect()
+}
+
 /// The protocols wirelab dissects that sit at this OSI layer (from the dissector's own
 /// placement).
 pub fn protocols_at(layer: Osi) -> Vec<Proto> {
-    let mut v: Vec<Proto> = Proto::ALL
-        .iter()
-        .copied()
+    let mut v: Vec<Proto> = Proto::all()
         .filter(|p| p.osi() == layer && !matches!(p, Proto::Data | Proto::Sll2))
         .collect();
     v.dedup_by_key(|p| p.short());

@@ -40,6 +40,8 @@
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
 //!   diagrams ([`dissect::fields`]), one file per protocol, and the typed views every consumer
 //!   reads ([`dissect::ip::IpHeader`], [`dissect::tcp::TcpSegment`], [`dissect::udp::UdpDatagram`]).
+//!   Newer protocols (DHCP, TLS) declare themselves in one file each and are listed in the
+//!   [`dissect::registry`], which dispatch, filters, views and the glossary read.
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
 //!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs, and the
 //!   application layers read from the byte streams ([`stream::upper`]).

@@ -81,6 +81,15 @@ fn corpus_frames() -> &'static [OwnedFrame] {
             .expect("corpus pcaps")
             .map(|e| e.expect("entry").path())
             .collect();
+        // The captures of the registered protocols made by real programs (DHCP, TLS…).
+        let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures");
+        for d in std::fs::read_dir(own).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+                if f.path().to_string_lossy().ends_with(".pcap") {
+                    names.push(f.path());
+                }
+            }
+        }
         names.sort();
         for path in names {
             let Ok(mut r) = CaptureReader::open(&path) else {
@@ -162,7 +171,7 @@ proptest! {
     /// Random bytes behind a plausible start, so the fuzz gets past the first header: an
     /// Ethernet header with a chosen EtherType, or an IP header with a chosen protocol.
     #[test]
-    fn random_payloads(kind in 0usize..12, tail in prop::collection::vec(any::<u8>(), 0..120)) {
+    fn random_payloads(kind in 0usize..14, tail in prop::collection::vec(any::<u8>(), 0..120)) {
         let (link, head): (u32, Vec<u8>) = match kind {
             0 => (1, [vec![0xff; 12], vec![0x08, 0x00, 0x45]].concat()),
             1 => (1, [vec![0xff; 12], vec![0x86, 0xdd, 0x60]].concat()),
@@ -175,6 +184,12 @@ proptest! {
             8 => (229, [vec![0x60, 0, 0, 0, 0, 0x40, 58, 64], vec![0; 32]].concat()),
             9 => (229, [vec![0x60, 0, 0, 0, 0, 0x40, 0, 64], vec![0; 32]].concat()),
             10 => (229, [vec![0x60, 0, 0, 0, 0, 0x40, 44, 64], vec![0; 32]].concat()),
+            // DHCP: UDP 68 → 67, the fixed BOOTP part and the magic cookie, random options.
+            11 => (101, [vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 68, 0, 67, 0, 0, 0, 0, 1, 1, 6, 0],
+                         vec![0; 232], vec![99, 130, 83, 99]].concat()),
+            // TLS: TCP with a handshake record header, random record bytes.
+            12 => (101, [vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0xc0, 0, 1, 0xbb],
+                         vec![0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 1, 0, 0, 0, 0, 0, 22, 3, 1, 0, 100, 1, 0, 0, 96]].concat()),
             _ => (0, vec![2, 0, 0, 0, 0x45]),
         };
         let data = [head, tail].concat();

@@ -46,6 +46,7 @@ pub mod checksum;
 pub mod cx;
 pub mod fields;
 pub mod model;
+pub mod registry;
 
 pub mod arp;
 pub mod data;
@@ -67,6 +68,12 @@ pub mod tcp;
 pub mod udp;
 pub mod vlan;
 pub mod websocket;
+
+// The protocols that declare themselves in one file each (see [`registry`]): one line each.
+registry::protocols! {
+    dhcp,
+    tls,
+}
 
 use cx::{Cx, Next};
 pub use model::{
@@ -180,7 +187,10 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             // RARP (0x8035) uses ARP's packet format with opcodes 3 and 4.
             0x0806 | 0x8035 => arp::dissect(cx, at, end),
             0x8100 | 0x88a8 | 0x9100 => vlan::dissect(cx, ty, at, end),
-            _ => Next::Data { at, end },
+            _ => match registry::by_ethertype(ty) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
+            },
         },
         Next::Ip { at, end } => match cx.u8_at(at).map(|b| b >> 4) {
             Some(4) => ipv4::dissect(cx, at, end),
@@ -202,7 +212,10 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             17 => udp::dissect(cx, at, end),
             41 => ipv6::dissect(cx, at, end),
             58 => icmpv6::dissect(cx, at, end),
-            _ => Next::Data { at, end },
+            _ => match registry::by_ip_proto(proto) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
+            },
         },
         Next::Ports {
             transport,
@@ -212,9 +225,12 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             end,
         } => {
             if src == 53 || dst == 53 {
-                dns::dissect(cx, transport, at, end)
-            } else {
-                Next::Data { at, end }
+                return dns::dissect(cx, transport, at, end);
+            }
+            let payload = cx.d.data.get(at..end.min(cx.d.data.len())).unwrap_or(&[]);
+            match registry::by_ports(transport, src, dst, payload) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
             }
         }
         Next::Data { at, end } => data::dissect(cx, at, end),
@@ -335,6 +351,7 @@ fn describe_raw(d: &Dissection, layer: &Layer) -> String {
         Proto::SocketIo => socketio::describe(d, layer),
         Proto::Http => http::describe_layer(d, layer),
         Proto::WebSocket => websocket::describe(d, layer),
+        Proto::Reg(p) => (p.0.describe)(d, layer),
         _ => data::describe(d, layer),
     }
 }

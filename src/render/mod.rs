@@ -185,6 +185,7 @@ pub fn proto_color(p: Proto) -> Option<Color> {
         Proto::Udp => Color::BrightMagenta,
         Proto::Dns | Proto::Http => Color::Cyan,
         Proto::WebSocket | Proto::EngineIo | Proto::SocketIo => Color::BrightBlue,
+        Proto::Reg(p) => p.0.colour,
     })
 }
 
