@@ -302,6 +302,15 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("arp.dst.hw", Y),
     ("arp.dst.proto", Y),
     ("arp.isgratuitous", B),
+    // IP fragments put back together (stream::ipfrag), in the frame that completes them.
+    ("ip.fragments", L),
+    ("ip.fragment", N),
+    ("ip.fragment.count", N),
+    ("ip.reassembled.length", N),
+    ("ipv6.fragments", L),
+    ("ipv6.fragment", N),
+    ("ipv6.fragment.count", N),
+    ("ipv6.reassembled.length", N),
     // IPv4 options.
     ("ip.options", Y),
     ("ip.opt.type", N),

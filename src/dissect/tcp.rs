@@ -451,7 +451,8 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
             v.len = Some(len as u32);
         }
     }
-    if !cx.fragment && !cx.lean {
+    // Nor in the start of a segment an ICMP error quotes, cut short: tshark gives none.
+    if !cx.fragment && !cx.quoted && !cx.lean {
         cx.add(
             "tcp.len",
             "Segment data length",

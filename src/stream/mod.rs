@@ -59,6 +59,7 @@
 pub mod conversation;
 pub mod fields;
 pub mod follow;
+pub mod ipfrag;
 pub mod reassembly;
 pub mod rtt;
 pub mod state;
@@ -466,11 +467,14 @@ impl StreamTracker {
         consumer: &mut dyn StreamConsumer,
     ) {
         let Some(len) = seg.trusted_len() else { return };
+        // The segment's bytes: the frame's, or for a segment in an IP datagram put back
+        // together from fragments, the reassembled datagram's.
+        let bytes = d.layer_bytes(seg.layer as usize);
         let start = seg.payload_at as usize;
-        let stop = (start + len as usize).min(d.data.len());
+        let stop = (start + len as usize).min(bytes.len());
         self.scratch.clear();
         if start < stop {
-            self.scratch.extend_from_slice(&d.data[start..stop]);
+            self.scratch.extend_from_slice(&bytes[start..stop]);
         }
         let data = reassembly::SegmentData {
             seq: seg.seq,

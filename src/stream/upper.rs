@@ -356,6 +356,11 @@ struct TcpAt {
 fn tcp_of(d: &Dissection) -> Option<TcpAt> {
     let seg = *d.tcp_segment()?;
     let li = seg.layer as usize;
+    // A segment read from an IP datagram put back together from fragments (rare: TCP avoids
+    // fragmentation) is not searched for HTTP: its bytes are not the frame's.
+    if d.source_of(li).is_some() {
+        return None;
+    }
     let payload = match d.layers.get(li + 1) {
         Some(l) if l.proto == Proto::Data => l.range(),
         _ => 0..0,
