@@ -1657,7 +1657,9 @@ fn protocol_bytes(d: &Dissection, li: usize) -> &[u8] {
             .find(|u| u.layer as usize == li)
             .map_or(cap, |u| start + u.length as usize),
         // A protocol carried straight in IP: to the end of that IP packet.
+        // (Read from a datagram put back together from IP fragments: to the datagram's end.)
         Proto::Tcp | Proto::Icmp | Proto::Icmpv6 => match d.ip_around(li) {
+            Some(_) if d.source_of(li).is_some() => cap,
             Some(ip) => d.layers[ip.layer as usize].at as usize + ip.total_len as usize,
             None => cap,
         },
@@ -1674,7 +1676,6 @@ fn protocol_bytes(d: &Dissection, li: usize) -> &[u8] {
 /// carries, as far as captured; none for an empty one (Wireshark adds the field only when
 /// there is data).
 fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]> + 'd {
-    let cap = d.data.len();
     let tcp = (name == "tcp.payload")
         .then(|| {
             // The copy of a segment an ICMP error quotes has no payload of its own in
@@ -1684,6 +1685,9 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
                 .iter()
                 .filter(|t| !t.quoted && !t.flags.rst())
                 .map(move |t| {
+                    // The frame's bytes, or a reassembled datagram's.
+                    let bytes = d.layer_bytes(t.layer as usize);
+                    let cap = bytes.len();
                     // In the first piece of a fragmented packet the data length is not known:
                     // the payload is what this piece carries, to the end of its IP packet.
                     let start = (t.payload_at as usize).min(cap);
@@ -1694,7 +1698,7 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
                         }
                         (None, None) => cap,
                     };
-                    &d.data[start..end.clamp(start, cap)]
+                    &bytes[start..end.clamp(start, cap)]
                 })
         })
         .into_iter()
@@ -1702,9 +1706,11 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
     let udp = (name == "udp.payload")
         .then(|| {
             d.udp.iter().map(move |u| {
+                let bytes = d.layer_bytes(u.layer as usize);
+                let cap = bytes.len();
                 let start = (d.layers[u.layer as usize].at as usize + 8).min(cap);
                 let end = (start + u.data_len() as usize).min(cap);
-                &d.data[start..end]
+                &bytes[start..end]
             })
         })
         .into_iter()
