@@ -547,6 +547,8 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("data.len", N),
     // More dns fields, added one by one by its dissector.
     ("dns.data", Y),
+    ("dns.response_to", N),
+    ("dns.time", Kind::Time),
     ("dns.opt.code", N),
     ("dns.opt.data", Y),
     ("dns.opt.len", N),

@@ -21,6 +21,7 @@
 //! 2. [`crate::stream::StreamTracker`] places each segment in its connection and writes what
 //!    only earlier frames can tell into the typed view (and, for the detailed views, as
 //!    fields with Wireshark's names).
+//!    A DNS response is linked to its query ([`crate::stream::dnslink`]).
 //! 3. [`crate::stream::upper::Upper`] finds the application's messages in the byte streams and
 //!    adds their layers to the frame that completed each.
 //!
@@ -55,6 +56,7 @@
 
 use crate::dissect::model::{Dissection, Field, Frame, Proto, Timestamp};
 use crate::dissect::{dissect_into, dissect_lean};
+use crate::stream::dnslink::DnsLinker;
 use crate::stream::ipfrag::Defragmenter;
 use crate::stream::tcp::nanos;
 use crate::stream::upper::Upper;
@@ -147,6 +149,7 @@ pub struct Pipeline {
     tracker: Option<StreamTracker>,
     upper: Option<Upper>,
     defrag: Option<Defragmenter>,
+    dns: Option<DnsLinker>,
     /// The capture's first time stamp: every view counts time from it.
     start: Option<Timestamp>,
     counts: Counts,
@@ -167,6 +170,7 @@ impl Pipeline {
         Pipeline {
             upper: cfg.upper.then(Upper::new),
             defrag: cfg.reassemble_ip.then(Defragmenter::new),
+            dns: (!matches!(cfg.tracking, Tracking::Off)).then(DnsLinker::new),
             cfg,
             d: Dissection::default(),
             tracker,
@@ -208,6 +212,10 @@ impl Pipeline {
         // 2. What the frames before it tell.
         if let Some(t) = self.tracker.as_mut() {
             t.observe(&mut self.d);
+        }
+        // DNS responses linked to their queries.
+        if let Some(l) = self.dns.as_mut() {
+            l.observe(&mut self.d);
         }
         // 3. The messages in the byte streams.
         if let Some(u) = self.upper.as_mut() {

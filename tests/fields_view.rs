@@ -37,6 +37,9 @@ const FIELDS: &[&str] = &[
     "udp.length",
     "icmp.type",
     "dns.qry.name",
+    "dns.id",
+    "dns.response_to",
+    "dns.time",
     "http.request.method",
     "ip.fragment",
     "ip.fragment.count",
@@ -46,6 +49,9 @@ const FIELDS: &[&str] = &[
 /// Corpus captures compared besides the lesson traces.
 const CORPUS: &[&str] = &[
     "gopacket_test_dns.pcap",
+    "zeek_dns-naptr.pcap",
+    "zeek_ipv6-fragmented-dns.pcap",
+    "tcpdump_dns-badcookie.pcap",
     "gopacket_test_ethernet.pcap",
     "tcpdump_dns_udp.pcap",
     "tcpdump_dns_tcp.pcap",

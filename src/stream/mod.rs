@@ -57,6 +57,7 @@
 //! line of totals ([`Evicted`]).
 
 pub mod conversation;
+pub mod dnslink;
 pub mod fields;
 pub mod follow;
 pub mod ipfrag;
