@@ -304,6 +304,9 @@ pub enum LabAction {
     /// Measure the path from client to server (delay with ICMP echoes, loss at half the rate,
     /// the rate with a UDP stream above it) and compare with the --link settings.
     Measure(LabMeasureArgs),
+    /// The ARP cache (neighbour table), live: the client's table empty, one datagram to the
+    /// server, the ARP request and reply it needed, and the table with the server's entry.
+    Arp,
 }
 
 #[derive(Debug, Args)]

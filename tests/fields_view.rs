@@ -308,3 +308,64 @@ fn layout_options_and_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("-e"));
 }
+
+/// HTTP bodies: `http.content_length` and `http.file_data` (the body after the head, put
+/// together from its chunks when it came with `Transfer-Encoding: chunked`) agree with tshark
+/// on every capture where tshark finds HTTP. One choice differs and is normalised here:
+/// tshark writes each byte of a non-ASCII character as U+FFFD, wirelab keeps the UTF-8 text.
+#[test]
+fn http_bodies_agree_with_tshark() {
+    if !tshark_available() {
+        common::skip_or_fail("http_bodies_agree_with_tshark", "tshark is not installed");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = common::corpus_or_fail("fields_view").join("pcaps");
+    let mut files: Vec<PathBuf> = [
+        "lessons/07_websocket/trace.pcapng",
+        "lessons/08_socketio/trace.pcapng",
+        "lessons/09_socketio_scale/trace.pcapng",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect();
+    files.extend(
+        [
+            "gopacket_test_loopback.pcap",
+            "zeek_http-vlan-0.pcap",
+            "zeek_http-qinq-0.pcap",
+            "zeek_websocket-wstunnel-http.pcap",
+            "zeek_websocket-jupyter-websocket.pcap",
+            "zeek_websocket-broker-websocket.pcap",
+            "zeek_websocket-fragmented-http-reply.pcap",
+        ]
+        .iter()
+        .map(|n| corpus.join(n)),
+    );
+    let fields = ["frame.number", "http.content_length", "http.file_data"];
+    let (mut bodies, mut chunked) = (0, 0);
+    for path in &files {
+        let ours = wirelab(path, &["-Y", "http"], &fields);
+        let theirs = tshark(path, &["-Y", "http"], &fields);
+        let ours: String = ours
+            .chars()
+            .flat_map(|c| {
+                let n = if c.is_ascii() { 0 } else { c.len_utf8() };
+                std::iter::repeat_n('\u{fffd}', n).chain((n == 0).then_some(c))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", path.display());
+        for line in theirs.lines().skip(1) {
+            let cells: Vec<&str> = line.split('\t').collect();
+            if cells.get(2).is_some_and(|b| !b.is_empty()) {
+                bodies += 1;
+            }
+        }
+        chunked += tshark(path, &["-Y", "http.transfer_encoding"], &["frame.number"])
+            .lines()
+            .skip(1)
+            .count();
+    }
+    println!("HTTP bodies compared with tshark: {bodies} ({chunked} chunked)");
+    assert!(bodies > 0 && chunked > 0);
+}

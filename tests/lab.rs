@@ -361,6 +361,44 @@ fn udp_echo_in_the_lab() {
     check_udp_echo(&out, 4);
 }
 
+/// `wirelab lab arp`: the client's neighbour table empty, then the ARP request and reply the
+/// first datagram needs, then the table holding the server's MAC address.
+#[test]
+fn arp_cache_before_and_after_the_first_packet() {
+    if let Err(why) = lab(false) {
+        common::skip_or_fail("arp_cache_before_and_after_the_first_packet", &why);
+        return;
+    }
+    let out = run(&["lab", "arp", "--color", "never"], false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (before, after) = text.split_once("3. ").expect("three steps");
+    assert!(before.contains("(empty"), "{text}");
+    assert!(
+        before.contains("ARP  request: who has 192.0.2.2? Tell 192.0.2.1"),
+        "{text}"
+    );
+    assert!(
+        before.contains("ARP  reply: 192.0.2.2 is at 02:77:6c:00:00:02"),
+        "{text}"
+    );
+    // The request comes first, then the reply, then the datagram that waited for it.
+    let (q, r, u) = (
+        text.find("ARP  request").unwrap(),
+        text.find("ARP  reply").unwrap(),
+        text.find("UDP  len=16").unwrap(),
+    );
+    assert!(q < r && r < u, "{text}");
+    assert!(
+        after.contains("192.0.2.2       is at 02:77:6c:00:00:02"),
+        "{text}"
+    );
+}
+
 #[test]
 fn udp_loss_in_the_lab() {
     if let Err(why) = lab(false) {
