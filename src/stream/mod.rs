@@ -22,7 +22,10 @@
 //! * [`fields`]: the fields all this adds to each packet (`tcp.stream`, `tcp.seq`,
 //!   `tcp.analysis.ack_rtt`…), so every view and the JSON show them;
 //! * [`upper`]: HTTP, WebSocket, Engine.IO and Socket.IO read from the reassembled streams
-//!   and added to the frames that completed them.
+//!   and added to the frames that completed them;
+//! * [`ipfrag`]: IP datagrams cut into fragments put back together, and their layers read
+//!   from the whole in the frame that completed them;
+//! * [`dnslink`]: each DNS response linked to its query, with the time it took.
 //!
 //! # Use
 //!
