@@ -276,7 +276,13 @@ fn check_udp_echo(out: &Output, n: usize) {
     let (packets, events) = split(out);
     let udp: Vec<&Value> = packets
         .iter()
-        .filter(|p| field(p, "udp.length").is_some() && field(p, "ip.flags.mf") == Some("0"))
+        // The demo's last, large datagram comes in IP fragments: it is not one of the N
+        // (its UDP header is read from the reassembled datagram, in its last fragment).
+        .filter(|p| {
+            field(p, "udp.length").is_some()
+                && field(p, "ip.flags.mf") == Some("0")
+                && field(p, "ip.fragment.count").is_none()
+        })
         .collect();
     let to_server: Vec<&&Value> = udp
         .iter()
@@ -338,6 +344,15 @@ fn check_udp_echo(out: &Output, n: usize) {
         vec![(1, 0), (1, 185), (0, 370)],
         "fragments (MF, offset in 8-byte units)"
     );
+    // Put back together in the last fragment's frame, as Wireshark shows it.
+    let whole = packets
+        .iter()
+        .find(|p| {
+            field(p, "ip.dst") == Some("192.0.2.2") && field(p, "ip.fragment.count").is_some()
+        })
+        .expect("the reassembled datagram");
+    assert_eq!(num(whole, "ip.fragment.count"), 3);
+    assert_eq!(num(whole, "udp.length"), 3008);
     assert!(
         events.iter().any(|e| e["event"] == "return"
             && e["call"] == "recvfrom"
