@@ -44,6 +44,9 @@ const FIELDS: &[&str] = &[
     "ip.fragment",
     "ip.fragment.count",
     "ip.reassembled.length",
+    "ipv6.fragment",
+    "ipv6.fragment.count",
+    "ipv6.reassembled.length",
 ];
 
 /// Corpus captures compared besides the lesson traces.
