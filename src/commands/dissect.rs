@@ -32,7 +32,14 @@ pub fn options(view: &ViewArgs, color: bool) -> Options {
         width: super::term_width(),
         absolute: view.absolute,
         columns: crate::render::fields::Columns::new(&view.columns).unwrap_or_default(),
-        layout: crate::render::fields::Layout::parse(&view.layout).unwrap_or_default(),
+        layout: {
+            use std::io::IsTerminal;
+            let mut l = crate::render::fields::Layout::parse(&view.layout).unwrap_or_default();
+            // Aligned for a person at a terminal; tshark's tabs for a pipe or a chosen separator.
+            l.align = std::io::stdout().is_terminal()
+                && !view.layout.iter().any(|o| o.starts_with("separator="));
+            l
+        },
     }
 }
 

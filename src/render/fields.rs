@@ -35,6 +35,11 @@ pub struct Layout {
     pub aggregator: String,
     /// Quote each value (`-E quote=d` double, `s` single; none by default).
     pub quote: Option<char>,
+    /// Pad the columns so they line up (at a terminal, when no separator was asked for):
+    /// each column as wide as its name or its kind of value usually is (an IPv4 address 15
+    /// characters, a MAC address 17), two spaces between; a longer value pushes the rest of
+    /// its row along. Piped output keeps tshark's tabs.
+    pub align: bool,
 }
 
 impl Default for Layout {
@@ -45,6 +50,7 @@ impl Default for Layout {
             occurrence: Occurrence::All,
             aggregator: ",".into(),
             quote: None,
+            align: false,
         }
     }
 }
@@ -163,13 +169,53 @@ impl Columns {
     }
 }
 
+/// How wide a column is when aligned: its name, or the usual width of its kind of value.
+fn column_width(cols: &Columns, c: usize) -> usize {
+    use crate::filter::Kind;
+    let kind = cols.fields[c]
+        .first()
+        .and_then(|n| crate::filter::known_fields().find(|(k, _)| k == n))
+        .map(|(_, k)| k);
+    let usual = match kind {
+        Some(Kind::Mac) => 17,
+        Some(Kind::Ipv4) => 15,
+        Some(Kind::Ipv6) => 25,
+        Some(Kind::Time) => 11,
+        Some(Kind::Text) | Some(Kind::Bytes) => 20,
+        _ => 6,
+    };
+    cols.names[c].chars().count().max(usual)
+}
+
+/// Between two cells: the separator, or when aligned, the padding of the cell before.
+fn between(cols: &Columns, layout: &Layout, c: usize, cell_start: usize, out: &mut String) {
+    if layout.align {
+        let used = out[cell_start..].chars().count();
+        let w = column_width(cols, c);
+        out.extend(std::iter::repeat_n(' ', w.saturating_sub(used) + 2));
+    } else {
+        out.push_str(&layout.separator);
+    }
+}
+
 /// The header line: the names as given.
 pub fn header(cols: &Columns, layout: &Layout, out: &mut String) {
+    let mut start = out.len();
     for (i, n) in cols.names.iter().enumerate() {
         if i > 0 {
-            out.push_str(&layout.separator);
+            between(cols, layout, i - 1, start, out);
         }
+        start = out.len();
         out.push_str(n);
+    }
+    end_line(layout, out);
+}
+
+/// End a line (an aligned one without the padding of its last, empty cells).
+fn end_line(layout: &Layout, out: &mut String) {
+    if layout.align {
+        let kept = out.trim_end_matches(' ').len();
+        out.truncate(kept);
     }
     out.push('\n');
 }
@@ -177,10 +223,12 @@ pub fn header(cols: &Columns, layout: &Layout, out: &mut String) {
 /// One packet's row.
 pub fn row(d: &Dissection, cols: &Columns, layout: &Layout, out: &mut String) {
     let mut values: Vec<String> = Vec::new();
+    let mut start = out.len();
     for (c, names) in cols.fields.iter().enumerate() {
         if c > 0 {
-            out.push_str(&layout.separator);
+            between(cols, layout, c - 1, start, out);
         }
+        start = out.len();
         values.clear();
         for (i, f) in d.fields.iter().enumerate() {
             if matches!(f.value, Value::None) || !names.contains(&f.name) {
@@ -211,7 +259,7 @@ pub fn row(d: &Dissection, cols: &Columns, layout: &Layout, out: &mut String) {
             }
         }
     }
-    out.push('\n');
+    end_line(layout, out);
 }
 
 #[cfg(test)]
@@ -241,6 +289,34 @@ mod tests {
             let e = Layout::parse(&[bad.into()]).unwrap_err();
             assert!(e.starts_with(&format!("-E {bad}")), "{e}");
         }
+    }
+
+    #[test]
+    fn aligned_columns_line_up() {
+        let cols =
+            Columns::new(&["frame.number".into(), "ip.src".into(), "ip.ttl".into()]).unwrap();
+        let layout = Layout {
+            align: true,
+            header: true,
+            ..Layout::default()
+        };
+        let mut out = String::new();
+        header(&cols, &layout, &mut out);
+        assert_eq!(out, "frame.number  ip.src           ip.ttl\n");
+        let mut d = Dissection::default();
+        d.fields.push(crate::dissect::Field {
+            name: "ip.src",
+            value: Value::Ipv4([10, 0, 0, 1]),
+            ..crate::dissect::Field::BLANK
+        });
+        let mut row_text = String::new();
+        row(&d, &cols, &layout, &mut row_text);
+        assert_eq!(row_text, "              10.0.0.1\n");
+        assert_eq!(
+            row_text.find("10.0.0.1"),
+            out.find("ip.src"),
+            "the value under its name"
+        );
     }
 
     #[test]
