@@ -310,6 +310,9 @@ pub enum LabAction {
     /// Measure the path from client to server (delay with ICMP echoes, loss at half the rate,
     /// the rate with a UDP stream above it) and compare with the --link settings.
     Measure(LabMeasureArgs),
+    /// The ARP cache (neighbour table), live: the client's table empty, one datagram to the
+    /// server, the ARP request and reply it needed, and the table with the server's entry.
+    Arp,
 }
 
 #[derive(Debug, Args)]
@@ -1172,6 +1175,21 @@ pub struct ViewArgs {
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
 
+    /// A column of the fields view (repeat it: -e ip.id -e ip.ttl), as tshark -T fields -e:
+    /// each row a packet, each value as tshark writes it. Implies --view fields.
+    #[arg(short = 'e', value_name = "FIELD")]
+    pub columns: Vec<String>,
+
+    /// How the fields view lays its columns out, as tshark's -E: header=y (a line of names
+    /// first), separator=/t|/s|C, occurrence=f|l|a, aggregator=C, quote=d|s|n.
+    #[arg(short = 'E', value_name = "OPT=VALUE", requires = "columns")]
+    pub layout: Vec<String>,
+
+    /// Read each IP fragment on its own instead of putting fragmented datagrams back together
+    /// in the frame that completes them (as tshark -o ip.defragment:FALSE).
+    #[arg(long)]
+    pub no_reassembly: bool,
+
     /// Stop after this many packets have been shown.
     #[arg(long, short = 'c', value_name = "N")]
     pub count: Option<u64>,
@@ -1181,6 +1199,37 @@ pub struct ViewArgs {
     /// in the ladder next to them.
     #[arg(long)]
     pub absolute: bool,
+}
+
+impl ViewArgs {
+    /// The view to show: the one asked for, except that naming columns (`-e`) without a
+    /// `--view` means the fields view, as tshark's `-e` needs `-T fields`.
+    pub fn effective_view(&self) -> View {
+        if !self.columns.is_empty() && self.view == View::Summary {
+            View::Fields
+        } else {
+            self.view
+        }
+    }
+
+    /// Refuse what cannot be shown: columns for a view that has none, the fields view without
+    /// columns, an unknown field name (with the nearest known ones), a bad `-E` option.
+    pub fn check(&self) -> Result<(), String> {
+        let view = self.effective_view();
+        if view != View::Fields {
+            if !self.columns.is_empty() {
+                return Err(format!(
+                    "-e names a column of the fields view, but --view is {}: leave out --view, or write --view fields",
+                    view.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string())
+                ));
+            }
+            return Ok(());
+        }
+        crate::render::fields::Columns::new(&self.columns)?;
+        crate::render::fields::Layout::parse(&self.layout)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -499,6 +499,7 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
             highlight: None,
             width,
             absolute: false,
+            ..Options::default()
         },
     );
     let mut pipe = Pipeline::new(Config::summary());

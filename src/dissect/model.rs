@@ -430,7 +430,12 @@ impl Field {
             Value::Bytes if self.len > 32 => {
                 format!("{} bytes", self.len)
             }
-            Value::Text(t) => crate::escape::escape(t).into_owned(),
+            // A body is shown by its meaning (length, type, the start of it), not whole.
+            Value::Text(_) if self.name == "http.file_data" => String::new(),
+            // A header line's CR LF ends the line; it is not part of what a person reads.
+            Value::Text(t) => {
+                crate::escape::escape(t.strip_suffix("\r\n").unwrap_or(t)).into_owned()
+            }
             _ => self.tshark(frame),
         };
         if !self.meaning.is_empty() {

@@ -195,17 +195,20 @@ udp_fields!(
 pub fn udp_header<H: UdpFields>(parse_udp: fn(&[u8]) -> Option<H>) -> Result<(), String> {
     let mut checked = 0;
     for d in trace("04_udp") {
-        let Some(layer) = d.layer(Proto::Udp) else {
+        let Some(li) = d.layers.iter().position(|l| l.proto == Proto::Udp) else {
             continue;
         };
-        let at = layer.at as usize;
+        let at = d.layers[li].at as usize;
+        // The bytes the header is in: the frame's, or for a datagram that came in IP
+        // fragments, the datagram put back together (its UDP header is read from there).
+        let bytes = d.layer_bytes(li);
         let want = (
             d.uint("udp.srcport").unwrap_or(0) as u16,
             d.uint("udp.dstport").unwrap_or(0) as u16,
             d.uint("udp.length").unwrap_or(0) as u16,
             d.uint("udp.checksum").unwrap_or(0) as u16,
         );
-        match parse_udp(&d.data[at..]) {
+        match parse_udp(&bytes[at..]) {
             Some(h) if h.fields() == want => checked += 1,
             Some(h) => {
                 return Err(format!(
