@@ -30,6 +30,9 @@ LOAD=target/release/examples/sio_load
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
+  # start() runs in a command substitution (a subshell): its servers' PIDs come back through
+  # files, since a subshell cannot add to this shell's PIDS.
+  for f in "$TMP"/*.pid; do [ -e "$f" ] && PIDS+=("$(cat "$f")"); done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$TMP"
@@ -40,7 +43,7 @@ trap cleanup EXIT INT TERM
 start() {
   local name=$1; shift
   "$@" > "$TMP/$name.log" 2>&1 &
-  PIDS+=($!)
+  echo $! > "$TMP/$name.pid"
   for _ in $(seq 1 200); do
     if grep -qo 'listening on http://127\.0\.0\.1:[0-9]*' "$TMP/$name.log"; then
       grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/$name.log" | head -1

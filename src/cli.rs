@@ -143,7 +143,7 @@ pub struct SioConnectArgs {
     /// The server: http://127.0.0.1:3000 (a path names a namespace: http://host:3000/admin).
     pub url: String,
     /// Run the commands in this file instead of reading them from the keyboard (one a line;
-    /// /expect EVENT [SECONDS] and /wait MS help scripts); exit 1 if one fails.
+    /// /expect EVENT with its optional SECONDS and /wait MS help scripts); exit 1 if one fails.
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// The JSON this client answers the server's ack requests with (default: an object naming
@@ -214,6 +214,12 @@ impl Command {
             Command::Sio(SioCommand::Demo(a)) if wants(a.net) => cable,
             Command::Ip(IpCommand::Traceroute(a)) if wants(a.net) => Some(LabPlan {
                 topology: Topology::new(a.routers, &a.links)?,
+                join: false,
+            }),
+            Command::Tcp(TcpArgs {
+                command: TcpCommand::Transfer(a),
+            }) if wants(a.net) => Some(LabPlan {
+                topology: a.topology()?,
                 join: false,
             }),
             Command::Ip(IpCommand::Mtu(a)) if wants(a.net) => Some(LabPlan {
@@ -304,6 +310,9 @@ pub enum LabAction {
     /// Measure the path from client to server (delay with ICMP echoes, loss at half the rate,
     /// the rate with a UDP stream above it) and compare with the --link settings.
     Measure(LabMeasureArgs),
+    /// The ARP cache (neighbour table), live: the client's table empty, one datagram to the
+    /// server, the ARP request and reply it needed, and the table with the server's entry.
+    Arp,
 }
 
 #[derive(Debug, Args)]
@@ -444,6 +453,110 @@ pub enum TcpCommand {
     /// TCP by hand: wirelab's own TCP makes the three-way handshake with the kernel's, through
     /// a TUN device; and why a raw SYN gets a RST from the kernel.
     Handshake(HandshakeArgs),
+    /// A bulk transfer over the lab's emulated link: the sender's congestion window, ssthresh
+    /// and RTT read from the kernel (TCP_INFO) as it runs, the phases named (slow start,
+    /// congestion avoidance, fast recovery, timeout, zero window), and a summary.
+    Transfer(TcpTransferArgs),
+}
+
+/// The link `tcp transfer` runs over when no --link is given.
+pub const TRANSFER_LINK: &str = "rate=10mbit,delay=20ms,queue=64";
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  wirelab tcp transfer\n  wirelab tcp transfer --cc reno --link \
+                        rate=10mbit,delay=20ms,loss=1% -w reno.pcapng\n  wirelab tcp transfer \
+                        --compare reno,cubic\n  wirelab tcp transfer --recv-buf 65536 --read-rate \
+                        200000 --bytes 300000\n  wirelab tcp transfer --view json --graph=ts.svg"
+)]
+pub struct TcpTransferArgs {
+    /// How many bytes the client sends (at most 50 MB).
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub bytes: u64,
+
+    /// The sender's congestion control (setsockopt TCP_CONGESTION).
+    #[arg(long, value_enum, default_value_t = crate::demos::transfer::Cc::Cubic)]
+    pub cc: crate::demos::transfer::Cc,
+
+    /// Run the transfer once per algorithm over the same link and show them side by side,
+    /// e.g. reno,cubic.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1.., value_name = "CC,CC")]
+    pub compare: Vec<crate::demos::transfer::Cc>,
+
+    /// The link's properties, as for `wirelab lab --link` (default:
+    /// rate=10mbit,delay=20ms,queue=64; delay is one way, so the base RTT is twice it).
+    #[arg(long = "link", value_name = "SPEC")]
+    pub links: Vec<LinkArg>,
+
+    /// How many routers between the client and the server.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub routers: u8,
+
+    /// The receiver's socket buffer (SO_RCVBUF, bytes; the kernel doubles it): a small one
+    /// keeps the advertised window small (flow control).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub recv_buf: Option<u32>,
+
+    /// The receiving program reads at most this many bytes per second: a slow reader lets
+    /// the buffer fill and the window close (zero window, probes, window updates).
+    #[arg(long, value_name = "BYTES_PER_S", value_parser = clap::value_parser!(u64).range(1000..))]
+    pub read_rate: Option<u64>,
+
+    /// Read the sender's TCP_INFO every this many milliseconds.
+    #[arg(long, default_value_t = 5, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub sample_ms: u64,
+
+    /// Give up on a transfer after this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+
+    /// The server's port.
+    #[arg(long, default_value_t = 7020)]
+    pub port: u16,
+
+    /// Draw the time-sequence (Stevens) graph with cwnd and the receiver's window over it: in
+    /// the terminal, or with a name ending in .svg, into that file (write --graph=ts.svg).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "OUT.svg", value_parser = parse_graph)]
+    pub graph: Option<GraphTarget>,
+
+    /// Also list the captured packets (in --view).
+    #[arg(long)]
+    pub packets: bool,
+
+    /// Where to run: the lab, or a replay of the recorded trace.
+    #[arg(long, value_enum, default_value_t = crate::demos::NetChoice::Auto)]
+    pub net: crate::demos::NetChoice,
+
+    /// Write the captured frames to this file (.pcapng or .pcap); with --compare, the
+    /// algorithm's name is added to the file name.
+    #[arg(long, short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// With --view json: the TCP_INFO samples and the summary as JSON Lines (the packets too
+    /// with --packets).
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+impl TcpTransferArgs {
+    /// The lab of the transfer: the --link specs, or the default link.
+    pub fn topology(&self) -> Result<Topology, String> {
+        if self.links.is_empty() {
+            let l: LinkArg = TRANSFER_LINK.parse().map_err(|e| format!("{e}"))?;
+            Topology::new(self.routers, &[l])
+        } else {
+            Topology::new(self.routers, &self.links)
+        }
+    }
+
+    /// The algorithms to run: --compare's, else --cc.
+    pub fn algorithms(&self) -> Vec<crate::demos::transfer::Cc> {
+        if self.compare.is_empty() {
+            vec![self.cc]
+        } else {
+            self.compare.clone()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -939,6 +1052,12 @@ pub struct DissectArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "OUT.svg", value_parser = parse_graph)]
     pub graph: Option<GraphTarget>,
 
+    /// One row per RTT sample (tcp.analysis.ack_rtt; none from a retransmitted segment, by
+    /// Karn's rule) with EstimatedRTT (α = 1/8), DevRTT (β = 1/4) and TimeoutInterval after
+    /// it (RFC 6298); with --view json, one JSON line per row.
+    #[arg(long)]
+    pub rtt: bool,
+
     /// With --stats, --follow or --graph, list the packets too (otherwise only the reports).
     #[arg(long)]
     pub packets: bool,
@@ -1056,6 +1175,21 @@ pub struct ViewArgs {
     #[arg(long, value_name = "NAME")]
     pub field: Option<String>,
 
+    /// A column of the fields view (repeat it: -e ip.id -e ip.ttl), as tshark -T fields -e:
+    /// each row a packet, each value as tshark writes it. Implies --view fields.
+    #[arg(short = 'e', value_name = "FIELD")]
+    pub columns: Vec<String>,
+
+    /// How the fields view lays its columns out, as tshark's -E: header=y (a line of names
+    /// first), separator=/t|/s|C, occurrence=f|l|a, aggregator=C, quote=d|s|n.
+    #[arg(short = 'E', value_name = "OPT=VALUE", requires = "columns")]
+    pub layout: Vec<String>,
+
+    /// Read each IP fragment on its own instead of putting fragmented datagrams back together
+    /// in the frame that completes them (as tshark -o ip.defragment:FALSE).
+    #[arg(long)]
+    pub no_reassembly: bool,
+
     /// Stop after this many packets have been shown.
     #[arg(long, short = 'c', value_name = "N")]
     pub count: Option<u64>,
@@ -1065,6 +1199,37 @@ pub struct ViewArgs {
     /// in the ladder next to them.
     #[arg(long)]
     pub absolute: bool,
+}
+
+impl ViewArgs {
+    /// The view to show: the one asked for, except that naming columns (`-e`) without a
+    /// `--view` means the fields view, as tshark's `-e` needs `-T fields`.
+    pub fn effective_view(&self) -> View {
+        if !self.columns.is_empty() && self.view == View::Summary {
+            View::Fields
+        } else {
+            self.view
+        }
+    }
+
+    /// Refuse what cannot be shown: columns for a view that has none, the fields view without
+    /// columns, an unknown field name (with the nearest known ones), a bad `-E` option.
+    pub fn check(&self) -> Result<(), String> {
+        let view = self.effective_view();
+        if view != View::Fields {
+            if !self.columns.is_empty() {
+                return Err(format!(
+                    "-e names a column of the fields view, but --view is {}: leave out --view, or write --view fields",
+                    view.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string())
+                ));
+            }
+            return Ok(());
+        }
+        crate::render::fields::Columns::new(&self.columns)?;
+        crate::render::fields::Layout::parse(&self.layout)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::dissect::fields::{FieldDef, Fmt};
 use crate::dissect::model::{Dissection, Field, Proto, Timestamp, Value};
-use crate::dissect::{arp, dns, ethernet, icmp, icmpv6, ipv4, ipv6, llc, tcp, udp, vlan};
+use crate::dissect::{arp, dns, ethernet, icmp, icmpv6, ipv4, ipv6, llc, registry, tcp, udp, vlan};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -158,6 +158,7 @@ impl Kind {
             Fmt::Ipv4 => Kind::Ipv4,
             Fmt::Ipv6 => Kind::Ipv6,
             Fmt::Bytes => Kind::Bytes,
+            Fmt::Text => Kind::Text,
         }
     }
 
@@ -302,6 +303,15 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("arp.dst.hw", Y),
     ("arp.dst.proto", Y),
     ("arp.isgratuitous", B),
+    // IP fragments put back together (stream::ipfrag), in the frame that completes them.
+    ("ip.fragments", L),
+    ("ip.fragment", N),
+    ("ip.fragment.count", N),
+    ("ip.reassembled.length", N),
+    ("ipv6.fragments", L),
+    ("ipv6.fragment", N),
+    ("ipv6.fragment.count", N),
+    ("ipv6.reassembled.length", N),
     // IPv4 options.
     ("ip.options", Y),
     ("ip.opt.type", N),
@@ -538,6 +548,8 @@ pub const EXTRA: &[(&str, Kind)] = &[
     ("data.len", N),
     // More dns fields, added one by one by its dissector.
     ("dns.data", Y),
+    ("dns.response_to", N),
+    ("dns.time", Kind::Time),
     ("dns.opt.code", N),
     ("dns.opt.data", Y),
     ("dns.opt.len", N),
@@ -596,6 +608,8 @@ pub fn known_fields() -> impl Iterator<Item = (&'static str, Kind)> {
         .iter()
         .flat_map(|t| t.iter().map(|d| (d.name, Kind::from_fmt(d.fmt))))
         .chain(EXTRA.iter().copied())
+        // The protocols declared in one file each bring their own tables.
+        .chain(registry::fields().map(|d| (d.name, Kind::from_fmt(d.fmt))))
         .chain(ALIASES.iter().map(|(n, _, k)| (*n, *k)))
 }
 
@@ -612,7 +626,7 @@ pub fn field_names(name: &str) -> Vec<&'static str> {
 
 /// The names of the protocols, as a filter writes them (`tcp`, `arp`, `ipv6`).
 fn is_protocol(name: &str) -> bool {
-    Proto::ALL.iter().any(|p| p.short() == name)
+    Proto::all().any(|p| p.short() == name)
 }
 
 /// The known names (fields and protocols) nearest to a misspelt one, nearest first, at most
@@ -624,7 +638,7 @@ pub fn suggest(name: &str) -> Vec<&'static str> {
     let own = proto(name);
     let mut best: Vec<(usize, bool, &'static str)> = known_fields()
         .map(|(n, _)| n)
-        .chain(Proto::ALL.iter().map(|p| p.short()))
+        .chain(Proto::all().map(|p| p.short()))
         .map(|n| (levenshtein(name, n), proto(n) != own, n))
         .filter(|(d, _, _)| *d <= limit)
         .collect();
@@ -1257,8 +1271,7 @@ impl Parser<'_> {
             return Ok(Expr::Compare { names, op, lit });
         }
         if is_protocol(w) {
-            let short = Proto::ALL
-                .iter()
+            let short = Proto::all()
                 .map(|p| p.short())
                 .find(|s| *s == w)
                 .expect("is_protocol");
@@ -1648,7 +1661,9 @@ fn protocol_bytes(d: &Dissection, li: usize) -> &[u8] {
             .find(|u| u.layer as usize == li)
             .map_or(cap, |u| start + u.length as usize),
         // A protocol carried straight in IP: to the end of that IP packet.
+        // (Read from a datagram put back together from IP fragments: to the datagram's end.)
         Proto::Tcp | Proto::Icmp | Proto::Icmpv6 => match d.ip_around(li) {
+            Some(_) if d.source_of(li).is_some() => cap,
             Some(ip) => d.layers[ip.layer as usize].at as usize + ip.total_len as usize,
             None => cap,
         },
@@ -1665,7 +1680,6 @@ fn protocol_bytes(d: &Dissection, li: usize) -> &[u8] {
 /// carries, as far as captured; none for an empty one (Wireshark adds the field only when
 /// there is data).
 fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]> + 'd {
-    let cap = d.data.len();
     let tcp = (name == "tcp.payload")
         .then(|| {
             // The copy of a segment an ICMP error quotes has no payload of its own in
@@ -1675,6 +1689,9 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
                 .iter()
                 .filter(|t| !t.quoted && !t.flags.rst())
                 .map(move |t| {
+                    // The frame's bytes, or a reassembled datagram's.
+                    let bytes = d.layer_bytes(t.layer as usize);
+                    let cap = bytes.len();
                     // In the first piece of a fragmented packet the data length is not known:
                     // the payload is what this piece carries, to the end of its IP packet.
                     let start = (t.payload_at as usize).min(cap);
@@ -1685,7 +1702,7 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
                         }
                         (None, None) => cap,
                     };
-                    &d.data[start..end.clamp(start, cap)]
+                    &bytes[start..end.clamp(start, cap)]
                 })
         })
         .into_iter()
@@ -1693,9 +1710,11 @@ fn payloads<'d>(d: &'d Dissection, name: &str) -> impl Iterator<Item = &'d [u8]>
     let udp = (name == "udp.payload")
         .then(|| {
             d.udp.iter().map(move |u| {
+                let bytes = d.layer_bytes(u.layer as usize);
+                let cap = bytes.len();
                 let start = (d.layers[u.layer as usize].at as usize + 8).min(cap);
                 let end = (start + u.data_len() as usize).min(cap);
-                &d.data[start..end]
+                &bytes[start..end]
             })
         })
         .into_iter()

@@ -801,6 +801,10 @@ protects the receiver; congestion control protects the network.",
                 "a small receive buffer, and the smaller window it advertises",
             ),
             (
+                "wirelab tcp transfer --recv-buf 65536 --read-rate 200000 --bytes 300000",
+                "a slow reader: the window closes to zero, probes, window updates",
+            ),
+            (
                 "wirelab dissect lessons/07_websocket/trace.pcapng --graph",
                 "a 70,000-byte message against time, with the ACK plus the window: the most the \
 sender may reach",
@@ -827,10 +831,21 @@ of its own that never appears in any packet: it starts at a few segments and gro
 per acknowledged segment (slow start, doubling each round trip), then by about one segment per \
 round trip; when a loss shows, it shrinks (RFC 5681). Linux uses CUBIC (RFC 9438) by default, a \
 faster-growing curve for fast, long paths. The data in flight stays below both cwnd and the \
-receiver's window. The congestion window lives only inside the sender: no wirelab command \
-shows it yet, though the time-sequence graph (`wirelab dissect FILE --graph`) shows its effect, \
-data leaving in bursts as acknowledgments come back.",
-        live: &[],
+receiver's window. The congestion window lives only inside the sender, never in a packet: \
+`wirelab tcp transfer` reads it from the sending kernel (TCP_INFO) while a transfer crosses the \
+lab's slow link, and names the phases: slow start, congestion avoidance, fast recovery after a \
+loss, a retransmission timeout.",
+        live: &[
+            (
+                "wirelab tcp transfer --cc reno --link rate=10mbit,delay=20ms",
+                "cwnd doubling each round trip in slow start, then growing by one segment per \
+round trip",
+            ),
+            (
+                "wirelab tcp transfer --compare reno,cubic --link rate=10mbit,delay=20ms,loss=1%",
+                "two algorithms over the same lossy link, side by side",
+            ),
+        ],
         see_also: &["flow control", "TCP"],
     },
     Term {
@@ -907,8 +922,8 @@ a private, tamper-proof channel. In its handshake the client says hello (with th
 in clear, SNI), the server answers with its certificate, which proves it owns the name, and both \
 derive keys; from then on a capture sees only records of encrypted bytes and their lengths. \
 HTTPS is HTTP over TLS on port 443, wss:// is WebSocket over TLS. In OSI terms TLS does the work \
-of the presentation layer (and some of the session layer's). wirelab does not take TLS apart \
-yet, and its clients speak plain ws:// and http:// so that every byte can be read.",
+of the presentation layer (and some of the session layer's). wirelab's own clients speak plain \
+ws:// and http:// so that every byte can be read.",
         live: &[],
         see_also: &["WebSocket", "TCP", "OSI model"],
     },
@@ -1039,12 +1054,18 @@ pub fn tcpip_job(l: TcpIp) -> &'static str {
     }
 }
 
+/// The registered protocols ([`crate::dissect::registry`]) this term explains: `define` shows
+/// their placement and their fields' explanations after the term's own text.
+pub fn protocols_of(term: &Term) -> Vec<&'static crate::dissect::registry::Protocol> {
+    crate::dissect::registry::all()
+        .filter(|p| normalize(p.term) == normalize(term.name))
+        .collect()
+}
+
 /// The protocols wirelab dissects that sit at this OSI layer (from the dissector's own
 /// placement).
 pub fn protocols_at(layer: Osi) -> Vec<Proto> {
-    let mut v: Vec<Proto> = Proto::ALL
-        .iter()
-        .copied()
+    let mut v: Vec<Proto> = Proto::all()
         .filter(|p| p.osi() == layer && !matches!(p, Proto::Data | Proto::Sll2))
         .collect();
     v.dedup_by_key(|p| p.short());

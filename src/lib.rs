@@ -40,9 +40,12 @@
 //! * [`dissect`]: the engine. The layer model ([`dissect::model`]), field tables read like RFC
 //!   diagrams ([`dissect::fields`]), one file per protocol, and the typed views every consumer
 //!   reads ([`dissect::ip::IpHeader`], [`dissect::tcp::TcpSegment`], [`dissect::udp::UdpDatagram`]).
+//!   Newer protocols (DHCP, TLS) declare themselves in one file each and are listed in the
+//!   [`dissect::registry`], which dispatch, filters, views and the glossary read.
 //! * [`stream`]: what needs many packets: conversations (`tcp.stream`), relative sequence
 //!   numbers, round-trip times and retransmissions, TCP reassembly, follow, graphs, and the
-//!   application layers read from the byte streams ([`stream::upper`]).
+//!   application layers read from the byte streams ([`stream::upper`]); IP fragments put back
+//!   together ([`stream::ipfrag`]); DNS responses linked to their queries ([`stream::dnslink`]).
 //! * [`pipeline`]: the one place that runs dissect, stream tracking and the upper layers in
 //!   order, for every source: files, live capture, demos, lesson questions, exports.
 //! * [`source`]: where frames come from: capture files ([`source::file`]), live interfaces
@@ -50,8 +53,8 @@
 //!   ([`source::lab`], planned by [`source::topology`]) whose links the lab's emulator can make
 //!   slow, narrow or lossy ([`source::lab::emulator`]), and the tour's sample conversation
 //!   ([`source::sample`]); what this system can do ([`source::platform`]).
-//! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON, the
-//!   ladder, `--stats`, graphs and the HTML/SVG exports.
+//! * [`render`]: the views: one line per packet, the layer tree, the hex dump, JSON, chosen
+//!   fields as columns, the ladder, `--stats`, graphs and the HTML/SVG exports.
 //! * [`filter`]: display filters such as `tcp.flags.syn == 1 && ip.src == 10.0.0.1`.
 //! * [`demos`]: the lessons' live traffic: TCP and UDP servers and clients whose every socket
 //!   call is narrated next to the packets it caused; the hand-made TCP handshake; traceroute
@@ -62,7 +65,7 @@
 //! * [`lessons`]: the course: lesson catalogue, progress, trace questions, exercise grading.
 //! * [`sio`]: Socket.IO live: the chat server, wirelab's own client, the lesson's demo.
 //! * [`ws`]: WebSocket live: a server, a client and the `ws echo` lesson.
-//! * [`say`]: where narration goes (standard error when standard output carries JSON Lines).
+//! * [`say`](mod@say): where narration goes (standard error when standard output carries JSON Lines).
 //! * [`cli`]: the command line, one argument struct per subcommand.
 //! * [`commands`]: what each subcommand does.
 //!

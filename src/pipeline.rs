@@ -15,10 +15,13 @@
 //!
 //! 1. [`crate::dissect`] reads the frame's own headers, and keeps the ones every consumer needs
 //!    as typed views (an [`IpHeader`](crate::dissect::ip::IpHeader), a
-//!    [`TcpSegment`](crate::dissect::tcp::TcpSegment)).
+//!    [`TcpSegment`](crate::dissect::tcp::TcpSegment)). An IP datagram that came in
+//!    fragments is put back together in the frame that completes it
+//!    ([`crate::stream::ipfrag`]), and its layers read from the whole.
 //! 2. [`crate::stream::StreamTracker`] places each segment in its connection and writes what
 //!    only earlier frames can tell into the typed view (and, for the detailed views, as
 //!    fields with Wireshark's names).
+//!    A DNS response is linked to its query ([`crate::stream::dnslink`]).
 //! 3. [`crate::stream::upper::Upper`] finds the application's messages in the byte streams and
 //!    adds their layers to the frame that completed each.
 //!
@@ -53,6 +56,8 @@
 
 use crate::dissect::model::{Dissection, Field, Frame, Proto, Timestamp};
 use crate::dissect::{dissect_into, dissect_lean};
+use crate::stream::dnslink::DnsLinker;
+use crate::stream::ipfrag::Defragmenter;
 use crate::stream::tcp::nanos;
 use crate::stream::upper::Upper;
 use crate::stream::{StreamTracker, TrackerConfig, is_stream_field};
@@ -82,6 +87,9 @@ pub struct Config {
     pub tracking: Tracking,
     /// Find HTTP, WebSocket, Engine.IO and Socket.IO in the byte streams.
     pub upper: bool,
+    /// Put IP datagrams cut into fragments back together ([`crate::stream::ipfrag`]), as
+    /// Wireshark does by default; off, each fragment is read on its own (`--no-reassembly`).
+    pub reassemble_ip: bool,
 }
 
 impl Config {
@@ -91,6 +99,7 @@ impl Config {
             lean: false,
             tracking: Tracking::Analysis(TrackerConfig::default()),
             upper: true,
+            reassemble_ip: true,
         }
     }
 
@@ -101,6 +110,7 @@ impl Config {
             lean: true,
             tracking: Tracking::Numbers,
             upper: true,
+            reassemble_ip: true,
         }
     }
 
@@ -138,6 +148,8 @@ pub struct Pipeline {
     d: Dissection,
     tracker: Option<StreamTracker>,
     upper: Option<Upper>,
+    defrag: Option<Defragmenter>,
+    dns: Option<DnsLinker>,
     /// The capture's first time stamp: every view counts time from it.
     start: Option<Timestamp>,
     counts: Counts,
@@ -157,6 +169,8 @@ impl Pipeline {
         };
         Pipeline {
             upper: cfg.upper.then(Upper::new),
+            defrag: cfg.reassemble_ip.then(Defragmenter::new),
+            dns: (!matches!(cfg.tracking, Tracking::Off)).then(DnsLinker::new),
             cfg,
             d: Dissection::default(),
             tracker,
@@ -190,9 +204,18 @@ impl Pipeline {
         if !self.cfg.lean {
             time_relative_field(&mut self.d);
         }
+        // 1b. The pieces of a fragmented IP datagram, put back together in the frame that
+        // completes it (before the tracker, which reads the datagram's TCP or UDP header).
+        if let Some(f) = self.defrag.as_mut() {
+            f.observe(&mut self.d, self.cfg.lean);
+        }
         // 2. What the frames before it tell.
         if let Some(t) = self.tracker.as_mut() {
             t.observe(&mut self.d);
+        }
+        // DNS responses linked to their queries.
+        if let Some(l) = self.dns.as_mut() {
+            l.observe(&mut self.d);
         }
         // 3. The messages in the byte streams.
         if let Some(u) = self.upper.as_mut() {

@@ -6,7 +6,7 @@
 //! JSON, so the sentences go to standard error instead: `wirelab sio demo --view json | jq .`
 //! sees only the packets, and a person at the terminal still sees both.
 //!
-//! [`say!`](crate::say) is `println!` that follows this switch; a command turns it on with
+//! [`say!`](macro@crate::say) is `println!` that follows this switch; a command turns it on with
 //! [`narration_to_stderr`] before its demo starts. It also fits the screen ([`fit`]): a
 //! sentence longer than the terminal is wide wraps at spaces, a table row that is still too
 //! wide is cut and ends in `…`.

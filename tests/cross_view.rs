@@ -8,9 +8,9 @@
 //! Each view is made as `wirelab dissect` makes it: the same pipeline configuration
 //! ([`Config::for_display`]), the same printer. The numbers are read back from the text a
 //! learner sees (the summary line, the ladder's arrows, the layer tree's headings), from the
-//! JSON view's fields, and from the HTML export's embedded packets. tshark runs with IP
-//! reassembly off (wirelab dissects each frame on its own) and its default TCP preferences
-//! (relative sequence numbers, window scaling).
+//! JSON view's fields, and from the HTML export's embedded packets. tshark runs with its
+//! default preferences, as wirelab's pipeline reads by default: IP fragments put back together
+//! in the frame that completes the datagram, relative sequence numbers, window scaling.
 //!
 //! A view that does not show a number for a frame (the summary of a frame that completed an
 //! HTTP message shows the message; the ladder leaves out what is not TCP) is not counted for
@@ -58,10 +58,6 @@ fn tshark_available() -> bool {
 fn tshark(path: &Path) -> ViewOut {
     let mut cmd = Command::new("tshark");
     cmd.args(["-n", "-r"]).arg(path).args([
-        "-o",
-        "ip.defragment:FALSE",
-        "-o",
-        "ipv6.defragment:FALSE",
         "-T",
         "fields",
         "-E",
@@ -131,6 +127,7 @@ fn render(frames: &[wirelab::source::OwnedFrame], view: View, filter: Option<&Fi
         width: 400,
         fit: false,
         absolute: false,
+        ..Options::default()
     };
     let mut p = Printer::new(Vec::new(), opts);
     for f in frames {

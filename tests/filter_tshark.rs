@@ -119,7 +119,12 @@ fn tshark_frames(path: &Path, expr: &str) -> Vec<u64> {
 
 fn wirelab_frames(path: &Path, filter: &Filter) -> Vec<u64> {
     let frames = read_all(path).expect("reads");
-    let mut p = Pipeline::new(Config::full());
+    // Each fragment on its own, as tshark runs here (`-o ip.defragment:FALSE`): the
+    // reassembled datagrams are compared by tests/fields_view.rs.
+    let mut p = Pipeline::new(Config {
+        reassemble_ip: false,
+        ..Config::full()
+    });
     let mut out = Vec::new();
     for f in &frames {
         let d = p.push(&f.as_frame());

@@ -276,7 +276,13 @@ fn check_udp_echo(out: &Output, n: usize) {
     let (packets, events) = split(out);
     let udp: Vec<&Value> = packets
         .iter()
-        .filter(|p| field(p, "udp.length").is_some() && field(p, "ip.flags.mf") == Some("0"))
+        // The demo's last, large datagram comes in IP fragments: it is not one of the N
+        // (its UDP header is read from the reassembled datagram, in its last fragment).
+        .filter(|p| {
+            field(p, "udp.length").is_some()
+                && field(p, "ip.flags.mf") == Some("0")
+                && field(p, "ip.fragment.count").is_none()
+        })
         .collect();
     let to_server: Vec<&&Value> = udp
         .iter()
@@ -338,6 +344,15 @@ fn check_udp_echo(out: &Output, n: usize) {
         vec![(1, 0), (1, 185), (0, 370)],
         "fragments (MF, offset in 8-byte units)"
     );
+    // Put back together in the last fragment's frame, as Wireshark shows it.
+    let whole = packets
+        .iter()
+        .find(|p| {
+            field(p, "ip.dst") == Some("192.0.2.2") && field(p, "ip.fragment.count").is_some()
+        })
+        .expect("the reassembled datagram");
+    assert_eq!(num(whole, "ip.fragment.count"), 3);
+    assert_eq!(num(whole, "udp.length"), 3008);
     assert!(
         events.iter().any(|e| e["event"] == "return"
             && e["call"] == "recvfrom"
@@ -359,6 +374,44 @@ fn udp_echo_in_the_lab() {
         false,
     );
     check_udp_echo(&out, 4);
+}
+
+/// `wirelab lab arp`: the client's neighbour table empty, then the ARP request and reply the
+/// first datagram needs, then the table holding the server's MAC address.
+#[test]
+fn arp_cache_before_and_after_the_first_packet() {
+    if let Err(why) = lab(false) {
+        common::skip_or_fail("arp_cache_before_and_after_the_first_packet", &why);
+        return;
+    }
+    let out = run(&["lab", "arp", "--color", "never"], false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (before, after) = text.split_once("3. ").expect("three steps");
+    assert!(before.contains("(empty"), "{text}");
+    assert!(
+        before.contains("ARP  request: who has 192.0.2.2? Tell 192.0.2.1"),
+        "{text}"
+    );
+    assert!(
+        before.contains("ARP  reply: 192.0.2.2 is at 02:77:6c:00:00:02"),
+        "{text}"
+    );
+    // The request comes first, then the reply, then the datagram that waited for it.
+    let (q, r, u) = (
+        text.find("ARP  request").unwrap(),
+        text.find("ARP  reply").unwrap(),
+        text.find("UDP  len=16").unwrap(),
+    );
+    assert!(q < r && r < u, "{text}");
+    assert!(
+        after.contains("192.0.2.2       is at 02:77:6c:00:00:02"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! A student's first ten minutes are spent copying commands out of the README. This test
 //! reads README.md, takes every line of its `sh` blocks, and runs each one that finishes by
 //! itself through `bash -c`, exactly as written, with two stand-ins: `capture.pcap` is
-//! lesson 3's recorded trace, and `wirelab` is the binary under test. An example fails if it
+//! lesson 3's recorded trace, and `wirelab` is the binary under test (`lessons/` and `tests/`
+//! are the repository's). An example fails if it
 //! exits non-zero, or if it shows nothing (no standard output, and no file written). Lines that
 //! wait for a person (a server waiting for clients, a client reading the keyboard, `--step`)
 //! are listed with the reason they are not run, so a new example is run unless it says why not.
@@ -180,6 +181,8 @@ fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::os::unix::fs::symlink(repo().join("lessons"), dir.path().join("lessons"))
         .expect("link lessons");
+    // The captures of the registered protocols (tests/captures) that examples name.
+    std::os::unix::fs::symlink(repo().join("tests"), dir.path().join("tests")).expect("link tests");
     std::os::unix::fs::symlink(
         repo().join("lessons/03_tcp/trace.pcapng"),
         dir.path().join("capture.pcap"),

@@ -162,6 +162,7 @@ fn print(view: View, color: bool, highlight: Option<&str>, width: usize) -> Stri
         width,
         fit: false,
         absolute: false,
+        ..Options::default()
     };
     let mut p = Printer::new(Vec::new(), opts);
     // As `wirelab dissect` does: every packet through the one pipeline, which adds the

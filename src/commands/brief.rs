@@ -44,6 +44,7 @@ fn config() -> Config {
         lean: true,
         tracking: Tracking::Off,
         upper: true,
+        reassemble_ip: true,
     }
 }
 

@@ -33,6 +33,7 @@ struct Outcome {
 }
 
 pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
+    args.view.check()?;
     let filter = match &args.view.filter {
         Some(expr) => Some(Filter::parse(expr).map_err(|e| format!("--filter {expr:?}: {e}"))?),
         None => None,
@@ -88,6 +89,7 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
     let count = args.view.count;
     let opts = options(&args.view, color);
     let printer_view = opts.view;
+    let no_reassembly = args.view.no_reassembly;
     // Instructor mode: each packet is shown, then the thread waits for a key (or a pause);
     // the kernel keeps the frames that arrive meanwhile in its buffer.
     let pace = args.pace.pace();
@@ -104,7 +106,9 @@ pub fn run(args: &CaptureArgs, color: bool) -> Result<ExitCode, Error> {
             // The one pipeline, as for a file: as much analysis as the view shows.
             let detailed = printer_view != crate::render::View::Summary;
             let names = filter.as_ref().map(|f| f.field_names());
-            let mut pipe = Pipeline::new(Config::for_display(detailed, names.as_deref()));
+            let mut cfg = Config::for_display(detailed, names.as_deref());
+            cfg.reassemble_ip = !no_reassembly;
+            let mut pipe = Pipeline::new(cfg);
             let mut printer = Printer::new(sink, opts);
             let mut shown = 0u64;
             let mut pipe_closed = false;

@@ -9,7 +9,9 @@ use tabled::settings::{Merge, Style, Width, object::Columns};
 
 use super::Error;
 use crate::cli::DefineArgs;
+use crate::dissect::fields::FieldDef;
 use crate::dissect::model::{Osi, Proto};
+use crate::dissect::registry::{self, Protocol};
 use crate::glossary::{self, OSI_ROWS, TERMS};
 
 /// Print one term, or suggestions when it is unknown; without a term, the list of terms.
@@ -18,6 +20,11 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
     let width = super::term_width().clamp(40, 100);
     if query.trim().is_empty() {
         print!("{}", term_list(width));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(f) = registry::field(query.trim()) {
+        // A field name of a registered protocol: its explanation.
+        print!("{}", field_text(f, width));
         return Ok(ExitCode::SUCCESS);
     }
     let Some(term) = glossary::lookup(&query) else {
@@ -51,6 +58,9 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         }
         println!();
     }
+    for p in glossary::protocols_of(term) {
+        print!("{}", protocol_text(p, width));
+    }
     if term.live.is_empty() {
         println!("{}", "No wirelab command shows this one live yet.".bold());
     } else {
@@ -77,6 +87,61 @@ pub fn define(args: &DefineArgs) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `define` adds for a protocol wirelab dissects (from its registry entry): where it sits
+/// on both models and why, how it is recognised, and every field with its explanation.
+pub fn protocol_text(p: &Protocol, width: usize) -> String {
+    let mut s = format!("{}\n", format!("wirelab dissects {}", p.name).bold());
+    let para = |text: String, s: &mut String| {
+        for line in wrap(&text, width) {
+            s.push_str(&line);
+            s.push('\n');
+        }
+    };
+    para(p.about.to_string(), &mut s);
+    para(
+        format!(
+            "Placed at OSI layer {} ({}), TCP/IP {} layer: {}",
+            p.osi.number(),
+            p.osi.name(),
+            p.tcpip.name(),
+            p.placement
+        ),
+        &mut s,
+    );
+    let hooks: Vec<String> = p.recognise.iter().map(|h| h.describe()).collect();
+    para(
+        format!(
+            "Recognised by: {}. Filter: `{}`; try `wirelab dissect FILE --filter {} --view layers`.",
+            hooks.join(", "),
+            p.short,
+            p.short
+        ),
+        &mut s,
+    );
+    s.push_str(&format!("{}\n", "Its fields (Wireshark's names):".bold()));
+    for f in p.fields.iter().flat_map(|t| t.iter()) {
+        s.push_str(&format!("  {} {}\n", f.name.green(), f.label));
+        for line in wrap(f.explain, width.saturating_sub(6)) {
+            s.push_str(&format!("      {line}\n"));
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// `wirelab define dhcp.option.dhcp`: one field of a registered protocol, explained.
+pub fn field_text(f: &FieldDef, width: usize) -> String {
+    let proto = registry::all()
+        .find(|p| p.fields.iter().any(|t| t.iter().any(|d| d.name == f.name)))
+        .map_or("", |p| p.name);
+    let mut s = format!("{} — {} ({proto} field)\n\n", f.name.bold(), f.label);
+    for line in wrap(f.explain, width) {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s
 }
 
 /// Every term of the glossary with its one-line meaning, the course's ten first.

@@ -23,13 +23,24 @@ use crate::stream::{Select, StreamId, TrackerConfig, Transport};
 
 /// Build the render options from the view arguments.
 pub fn options(view: &ViewArgs, color: bool) -> Options {
+    // The fields view's columns were checked by `ViewArgs::check`: a command that skipped it
+    // gets no columns rather than a wrong one.
     Options {
-        view: view.view,
+        view: view.effective_view(),
         color,
         highlight: view.field.clone(),
         width: super::term_width(),
         fit: super::screen_width().is_some(),
         absolute: view.absolute,
+        columns: crate::render::fields::Columns::new(&view.columns).unwrap_or_default(),
+        layout: {
+            use std::io::IsTerminal;
+            let mut l = crate::render::fields::Layout::parse(&view.layout).unwrap_or_default();
+            // Aligned for a person at a terminal; tshark's tabs for a pipe or a chosen separator.
+            l.align = std::io::stdout().is_terminal()
+                && !view.layout.iter().any(|o| o.starts_with("separator="));
+            l
+        },
     }
 }
 
@@ -72,8 +83,10 @@ fn tracker_config(args: &DissectArgs) -> Result<TrackerConfig, Error> {
 /// people: refuse the mix with a clear word rather than interleave tables with JSON.
 fn refuse_text_reports_in_json(args: &DissectArgs) -> Result<(), Error> {
     let graph_here = matches!(args.graph, Some(GraphTarget::Terminal));
-    if args.view.view == crate::render::View::Json
-        && (args.stats || args.follow.is_some() || graph_here)
+    if matches!(
+        args.view.effective_view(),
+        crate::render::View::Json | crate::render::View::Fields
+    ) && (args.stats || args.follow.is_some() || graph_here)
     {
         return Err(
             "--stats, --follow and --graph print reports for people, not JSON, and with \
@@ -95,18 +108,21 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(name) = &args.view.field {
         crate::filter::check_field_name(name).map_err(|e| format!("--field: {e}"))?;
     }
+    args.view.check()?;
     refuse_text_reports_in_json(args)?;
     let mut reader = CaptureReader::open(&args.file)?;
-    let reports = args.stats || args.follow.is_some() || args.graph.is_some();
+    let reports = args.stats || args.follow.is_some() || args.graph.is_some() || args.rtt;
+    let mut rtt = args.rtt.then(crate::render::rtt::RttTable::new);
     // The one-line summary (like tcpdump's, with tshark's numbers) needs only the lean
     // dissection and the numbering of TCP segments; every other view, the reports, --stream
     // and the exports need the whole analysis (see `Config::for_display`).
-    let detailed = args.view.view != crate::render::View::Summary
+    let detailed = args.view.effective_view() != crate::render::View::Summary
         || reports
         || args.stream.is_some()
         || args.export.is_some();
     let names = filter.as_ref().map(|f| f.field_names());
     let mut cfg = Config::for_display(detailed, names.as_deref());
+    cfg.reassemble_ip = !args.view.no_reassembly;
     if let Tracking::Analysis(t) = &mut cfg.tracking {
         *t = tracker_config(args)?;
     }
@@ -154,6 +170,11 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 let d = pipe.push(&frame);
                 let selected = args.stream.is_none_or(|id| in_stream(d, id))
                     && filter.as_ref().is_none_or(|f| f.matches(d));
+                if let Some(r) = rtt.as_mut()
+                    && args.stream.is_none_or(|id| in_stream(d, id))
+                {
+                    r.observe(d);
+                }
                 matched += u64::from(selected);
                 if selected && let Some(e) = export.as_mut() {
                     e.add(d);
@@ -194,6 +215,17 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     // One blank line between reports.
     let mut text = String::new();
     let mut before = args.stats;
+    if let Some(r) = &rtt {
+        if before {
+            text.push('\n');
+        }
+        before = true;
+        if args.view.view == crate::render::View::Json {
+            r.json_lines(&mut text);
+        } else {
+            r.text(&mut text);
+        }
+    }
     if let Some(mode) = args.follow {
         let logs = tracker.map(|t| t.follow_logs()).unwrap_or_default();
         if before {

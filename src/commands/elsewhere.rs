@@ -98,7 +98,7 @@ pub mod lab {
 
     pub fn run(args: &LabArgs, color: bool) -> Result<ExitCode, Error> {
         let no = super::reason(Feature::Lab);
-        if let Some(LabAction::Shell(_)) = &args.action {
+        if let Some(LabAction::Shell(_) | LabAction::Arp) = &args.action {
             return Err(Box::new(no));
         }
         let heading = |s: &str| {

@@ -408,6 +408,7 @@ impl Renderer {
             // This demo is about the numbers as written (its explanations quote the ISNs
             // and their sums), so the views show those.
             absolute: true,
+            ..Options::default()
         }
     }
 

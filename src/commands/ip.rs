@@ -330,6 +330,8 @@ mod linux {
             lean: false,
             tracking: Tracking::Off,
             upper: false,
+            // The fragments themselves are the lesson: each read on its own.
+            reassemble_ip: false,
         });
         for f in &c.frames {
             let d = pipe.push(&f.as_frame());

@@ -30,6 +30,7 @@ pub fn run(args: &LabArgs, color: bool) -> Result<ExitCode, Error> {
         None => show(color),
         Some(LabAction::Shell(a)) => shell(a),
         Some(LabAction::Measure(a)) => measure(a),
+        Some(LabAction::Arp) => arp(color),
     }
 }
 
@@ -344,5 +345,145 @@ fn measure(a: &LabMeasureArgs) -> Result<ExitCode, Error> {
     } else {
         print!("{}", m.describe());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The client's neighbour (ARP) table: the kernel's `/proc/net/arp` as read from a thread in
+/// the client's namespace (`/proc/thread-self`, since the table is per namespace). Each entry
+/// is (IP address, MAC address, complete?) on the lab's `eth0`.
+fn neighbours(lab: &Lab) -> Result<Vec<(String, String, bool)>, Error> {
+    let text = lab.run_in(Host::Client, || {
+        std::fs::read_to_string("/proc/thread-self/net/arp")
+    })??;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            // IP address, HW type, Flags, HW address, Mask, Device
+            (c.len() >= 6 && c[5] == "eth0").then(|| {
+                let complete = u32::from_str_radix(c[2].trim_start_matches("0x"), 16)
+                    .is_ok_and(|f| f & 0x2 != 0);
+                (c[0].to_string(), c[3].to_string(), complete)
+            })
+        })
+        .collect())
+}
+
+fn print_neighbours(title: &str, n: &[(String, String, bool)], color: bool) {
+    println!("{}", heading(title, color));
+    if n.is_empty() {
+        println!("  (empty: the client knows no neighbour's MAC address yet)");
+    }
+    for (ip, mac, complete) in n {
+        if *complete {
+            println!("  {ip:<15} is at {mac}   on eth0");
+        } else {
+            println!("  {ip:<15} (being resolved: no answer yet)   on eth0");
+        }
+    }
+    println!();
+}
+
+/// `wirelab lab arp`: the ARP cache before and after the first packet to a neighbour.
+///
+/// Before the client can put an IP packet for 192.0.2.2 on the cable, it needs that host's MAC
+/// address for the Ethernet header. It looks in its neighbour table (the ARP cache); finding
+/// nothing, it holds the packet, broadcasts an ARP request ("who has 192.0.2.2? tell
+/// 192.0.2.1", RFC 826), and sends the packet when the reply ("192.0.2.2 is at …") comes,
+/// keeping the answer in the table for the next packets.
+fn arp(color: bool) -> Result<ExitCode, Error> {
+    use crate::pipeline::{Config, Pipeline};
+    use crate::render::{Options, Printer, View};
+    use crate::source::OwnedFrame;
+    use crate::source::live::LiveCapture;
+    use crate::source::live_common::LiveOptions;
+
+    let lab = lab::take()?;
+    if lab.joined.is_some() {
+        return Err("`wirelab lab arp` builds a lab of its own: run it outside a lab shell".into());
+    }
+    let server = lab.topology().server_ip();
+    if lab.topology().routers() > 0 {
+        return Err(
+            "`wirelab lab arp` shows the client and the server on one cable: leave out --routers"
+                .into(),
+        );
+    }
+    println!(
+        "{}\n",
+        heading(
+            "The ARP cache: how the client learns the server's MAC address (RFC 826).",
+            color
+        )
+    );
+    let before = neighbours(&lab)?;
+    print_neighbours(
+        "1. The client's neighbour table (`ip neigh` shows the same), before any traffic:",
+        &before,
+        color,
+    );
+    println!(
+        "{}",
+        heading(
+            &format!("2. The client sends one UDP datagram to {server}:9. On its cable:"),
+            color
+        )
+    );
+    let frames: Vec<OwnedFrame> =
+        lab.run_in(Host::Client, move || -> Result<Vec<OwnedFrame>, Error> {
+            let mut cap = LiveCapture::open(
+                "eth0",
+                &LiveOptions {
+                    read_timeout: std::time::Duration::from_millis(20),
+                    ..LiveOptions::default()
+                },
+            )?;
+            let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
+            sock.send_to(b"hello, neighbour", (server, 9))?;
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(700);
+            let mut out = Vec::new();
+            while std::time::Instant::now() < until && out.len() < 16 {
+                if let Some(f) = cap.next_frame()? {
+                    out.push(OwnedFrame::from(&f));
+                }
+            }
+            Ok(out)
+        })??;
+    let mut printer = Printer::new(
+        std::io::stdout(),
+        Options {
+            view: View::Summary,
+            color,
+            width: super::term_width(),
+            ..Options::default()
+        },
+    );
+    let mut pipe = Pipeline::new(Config::summary());
+    let mut arp_frames = 0;
+    for f in &frames {
+        let d = pipe.push(&f.as_frame());
+        arp_frames += usize::from(d.has(crate::dissect::Proto::Arp));
+        printer.print(d)?;
+    }
+    printer.flush()?;
+    let note = format!(
+        "The datagram waited while the client asked the whole link (the broadcast address \
+         ff:ff:ff:ff:ff:ff) who has {server}; the server answered to the client alone, and only \
+         then did the datagram leave. ({arp_frames} ARP frames; the server has no program on \
+         port 9, so its kernel answers with an ICMP port unreachable.)"
+    );
+    println!();
+    for line in crate::render::wrap(&note, super::term_width().saturating_sub(2)) {
+        println!("  {line}");
+    }
+    println!();
+    let after = neighbours(&lab)?;
+    print_neighbours(
+        "3. The client's neighbour table afterwards: the answer is kept (for minutes, while it is used), so the next packets need no ARP:",
+        &after,
+        color,
+    );
+    println!("Try it by hand: wirelab lab shell -- sh -c 'ip neigh; ping -c 1 {server}; ip neigh'");
     Ok(ExitCode::SUCCESS)
 }

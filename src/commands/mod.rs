@@ -24,6 +24,7 @@ pub mod stop;
 pub mod synth;
 pub mod tcp;
 pub mod tour;
+pub mod transfer;
 pub mod udp;
 pub mod ws;
 

@@ -38,6 +38,7 @@ pub fn run(args: &TcpArgs, color: bool) -> Result<ExitCode, Error> {
         TcpCommand::Serve(a) => serve(a, color),
         TcpCommand::Connect(a) => connect(a, color),
         TcpCommand::Handshake(a) => super::handshake::run(a, color),
+        TcpCommand::Transfer(a) => super::transfer::run(a, color),
     }
 }
 

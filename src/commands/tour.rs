@@ -508,6 +508,7 @@ fn opening<W: Write>(st: &mut Stepper<W>, color: bool, width: usize) -> io::Resu
             width,
             fit: super::screen_width().is_some(),
             absolute: false,
+            ..Options::default()
         },
     );
     let mut pipe = Pipeline::new(Config::summary());

@@ -20,6 +20,7 @@ pub mod handshake;
 pub mod ip;
 pub mod narrate;
 pub mod tcp;
+pub mod transfer;
 pub mod udp;
 
 use std::io;

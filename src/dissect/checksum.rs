@@ -95,6 +95,34 @@ pub fn transport_checksum(ip: &IpPair, protocol: u8, segment: &[u8]) -> u16 {
     }
 }
 
+/// Is `stored`, a TCP or UDP checksum that does not add up, the value a sending host leaves
+/// for its network card to finish (*checksum offload*)?
+///
+/// With offload, the operating system does not compute the checksum itself: it writes the
+/// one's-complement sum of the pseudo-header alone into the field (Linux's `CHECKSUM_PARTIAL`)
+/// and the card adds the segment's bytes as it sends them. A capture on the sending host sees
+/// the packet before the card does, so it sees exactly that placeholder. (The loopback device
+/// never finishes it: nothing there can be corrupted.) A checksum that is wrong in any other
+/// way is really wrong.
+pub fn is_offload_placeholder(ip: &IpPair, protocol: u8, segment_len: usize, stored: u16) -> bool {
+    let len = segment_len as u32;
+    let sum = match ip {
+        IpPair::V4 { src, dst } => {
+            let pseudo = [0, protocol, (len >> 8) as u8, len as u8];
+            ones_complement_sum(&[src, dst, &pseudo])
+        }
+        IpPair::V6 { src, dst } => {
+            let l = len.to_be_bytes();
+            let pseudo = [l[0], l[1], l[2], l[3], 0, 0, 0, protocol];
+            ones_complement_sum(&[src, dst, &pseudo])
+        }
+    };
+    stored == sum
+}
+
+/// What the layer tree says after a checksum the sending host left for its network card.
+pub const OFFLOAD_MEANING: &str = "not yet computed (checksum offload): the capture saw the packet on the sending host, before the network card filled the checksum in; the field holds only the pseudo-header's sum";
+
 #[cfg(test)]
 mod tests {
     use super::*;

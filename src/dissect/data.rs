@@ -33,7 +33,13 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
 }
 
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
-    let bytes = d.data.get(layer.range()).unwrap_or(&[]);
+    // The layer's own bytes: the frame's, or a reassembled datagram's.
+    let source = d
+        .layers
+        .iter()
+        .position(|l| std::ptr::eq(l, layer))
+        .map_or(&d.data[..], |i| d.layer_bytes(i));
+    let bytes = source.get(layer.range()).unwrap_or(&[]);
     let mut s = format!("{} ({} bytes)", layer.proto.name(), bytes.len());
     if !bytes.is_empty()
         && bytes

@@ -1106,6 +1106,15 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         if !answers.is_empty() {
             s.push_str(&format!(" → {}", answers.join("; ")));
         }
+        // The query it answers, once the stream analysis linked them (stream::dnslink).
+        if let Some(to) = get("dns.response_to").and_then(|f| f.value.as_u64()) {
+            s.push_str(&format!(" [answers #{to}"));
+            if let Some(Value::Time(t)) = get("dns.time").map(|f| &f.value) {
+                let ms = t.secs as f64 * 1e3 + t.nanos as f64 / 1e6;
+                s.push_str(&format!(" after {ms:.3} ms"));
+            }
+            s.push(']');
+        }
     }
     s
 }

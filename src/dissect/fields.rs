@@ -43,6 +43,8 @@ pub enum Fmt {
     Ipv6,
     /// Raw bytes.
     Bytes,
+    /// Text: the bytes as written (a host name, a file name), as tshark shows a string field.
+    Text,
     /// A length counted in 32-bit words on the wire, shown in bytes (value × 4), as the IPv4
     /// IHL and the TCP data offset are.
     Words,
@@ -167,6 +169,7 @@ impl FieldDef {
             Fmt::Ipv4 => Value::Ipv4(bytes.try_into().ok()?),
             Fmt::Ipv6 => Value::Ipv6(bytes.try_into().ok()?),
             Fmt::Bytes => Value::Bytes,
+            Fmt::Text => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
         };
         let num = if self.fmt == Fmt::Words { num * 4 } else { num };
         Some((value, num))

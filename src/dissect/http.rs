@@ -425,6 +425,11 @@ impl Head {
 
     /// How many body bytes follow the head, if the head says (`Content-Length`). `Err` names a
     /// body whose length cannot be known from the head (chunked, or an unreadable length).
+    /// Is the body sent in chunks (`Transfer-Encoding: chunked`, RFC 9112 §7.1)?
+    pub fn is_chunked(&self, buf: &[u8]) -> bool {
+        self.header_has_token(buf, "transfer-encoding", "chunked")
+    }
+
     pub fn content_length(&self, buf: &[u8]) -> Result<Option<u64>, String> {
         if self.header_has_token(buf, "transfer-encoding", "chunked") {
             return Err("the body is sent in chunks (Transfer-Encoding: chunked)".into());
@@ -605,6 +610,76 @@ impl Head {
             s.push_str(&format!(" (Upgrade: {u})"));
         }
         s
+    }
+}
+
+/// A body sent in chunks (RFC 9112 §7.1), read from `buf` (the bytes after the head): each
+/// chunk is its size in hex on a line of its own (maybe with `;extensions`), the data, and a
+/// line end; a chunk of size 0 ends the body, after optional trailer lines and an empty line.
+///
+/// ```text
+/// 5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n   ->   "hello, world"
+/// ```
+///
+/// Returns how many bytes of `buf` the chunked body takes and its data put together, `None`
+/// while the end has not arrived, or what rule the bytes broke. The data never grows past
+/// `max` bytes.
+pub fn dechunk(buf: &[u8], max: usize) -> Result<Option<(usize, Vec<u8>)>, String> {
+    let mut data = Vec::new();
+    let mut at = 0;
+    loop {
+        let Some((line_end, next)) = next_line(buf, at) else {
+            return if buf.len() - at > 1024 {
+                Err(format!(
+                    "byte {at}: a chunk size line longer than 1024 bytes"
+                ))
+            } else {
+                Ok(None)
+            };
+        };
+        let line = &buf[at..line_end];
+        let digits = line.split(|&b| b == b';').next().unwrap_or(&[]);
+        let digits = std::str::from_utf8(digits).unwrap_or("").trim();
+        let size = usize::from_str_radix(digits, 16).map_err(|_| {
+            format!(
+                "byte {at}: a chunk must start with its size in hex, not {:?}",
+                crate::escape::escape(&String::from_utf8_lossy(line))
+            )
+        })?;
+        at = next;
+        if size == 0 {
+            // Trailer fields, then the empty line.
+            loop {
+                let Some((end, after)) = next_line(buf, at) else {
+                    return Ok(None);
+                };
+                let empty = end == at;
+                at = after;
+                if empty {
+                    return Ok(Some((at, data)));
+                }
+            }
+        }
+        if size > max.saturating_sub(data.len()) {
+            return Err(format!(
+                "the chunked body is longer than {max} bytes, more than wirelab reads"
+            ));
+        }
+        if buf.len() < at + size {
+            return Ok(None);
+        }
+        data.extend_from_slice(&buf[at..at + size]);
+        at += size;
+        match &buf[at..(at + 2).min(buf.len())] {
+            [b'\r', b'\n'] => at += 2,
+            [b'\n', ..] => at += 1,
+            [b'\r'] | [] => return Ok(None),
+            _ => {
+                return Err(format!(
+                    "byte {at}: a chunk's data must end with a line end"
+                ));
+            }
+        }
     }
 }
 
@@ -831,7 +906,26 @@ mod tests {
         assert!(parse_head(b).unwrap().content_length(b).is_err());
     }
 
+    #[test]
+    fn dechunk_puts_the_chunks_together() {
+        let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: y\r\n\r\nNEXT";
+        let (len, data) = dechunk(body, 1000).unwrap().unwrap();
+        assert_eq!(data, b"hello, world");
+        assert_eq!(&body[len..], b"NEXT");
+        for cut in 0..len {
+            assert_eq!(dechunk(&body[..cut], 1000), Ok(None), "cut at {cut}");
+        }
+        assert!(dechunk(b"zz\r\n", 1000).is_err());
+        assert!(dechunk(b"5\r\nhelloXX", 1000).is_err());
+        assert!(dechunk(b"ffff\r\n", 100).is_err());
+    }
+
     proptest::proptest! {
+        #[test]
+        fn dechunk_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = dechunk(&bytes, 64);
+        }
+
         #[test]
         fn find_lf_finds_the_first_lf(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
             proptest::prop_assert_eq!(find_lf(&bytes), bytes.iter().position(|&b| b == b'\n'));

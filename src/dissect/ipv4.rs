@@ -489,6 +489,22 @@ fn set_meaning(cx: &mut Cx, name: &str, meaning: &'static str) {
 }
 
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
+    let mut s = describe_header(d, layer);
+    // The frame that completed a fragmented datagram (stream::ipfrag).
+    if let (Some(n), Some(len)) = (
+        d.layer_field(layer, "ip.fragment.count")
+            .and_then(|f| f.value.as_u64()),
+        d.layer_field(layer, "ip.reassembled.length")
+            .and_then(|f| f.value.as_u64()),
+    ) {
+        s.push_str(&format!(
+            "; datagram of {len} bytes reassembled from {n} fragments"
+        ));
+    }
+    s
+}
+
+fn describe_header(d: &Dissection, layer: &Layer) -> String {
     // From the typed view where the fixed header was read whole.
     let view = d.ip.iter().find(|h| {
         h.version == 4

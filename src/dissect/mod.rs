@@ -46,6 +46,7 @@ pub mod checksum;
 pub mod cx;
 pub mod fields;
 pub mod model;
+pub mod registry;
 
 pub mod arp;
 pub mod data;
@@ -67,6 +68,12 @@ pub mod tcp;
 pub mod udp;
 pub mod vlan;
 pub mod websocket;
+
+// The protocols that declare themselves in one file each (see [`registry`]): one line each.
+registry::protocols! {
+    dhcp,
+    tls,
+}
 
 use cx::{Cx, Next};
 pub use model::{
@@ -170,6 +177,71 @@ fn dissect_with(d: &mut Dissection, frame: &Frame, lean: bool) {
     }
 }
 
+/// Dissect `bytes` as the payload of an IP packet whose protocol number is `proto`, sent from
+/// `src` to `dst`: the datagram an IP reassembler put back together from its fragments
+/// ([`crate::stream::ipfrag`]). `d` is cleared and gets only the layers inside the IP header
+/// (UDP, TCP, ICMP… and what they carry), their offsets counting from the start of `bytes`;
+/// the caller grafts them onto the frame that completed the datagram.
+pub fn dissect_ip_payload(
+    d: &mut Dissection,
+    bytes: &[u8],
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    proto: u8,
+    lean: bool,
+) {
+    use std::net::IpAddr;
+    d.clear();
+    d.data.extend_from_slice(bytes);
+    d.wire_len = bytes.len() as u32;
+    let mut cx = Cx::new(d);
+    cx.lean = lean;
+    cx.ip_depth = 1;
+    cx.ip = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(t)) => Some(cx::IpPair::V4 {
+            src: s.octets(),
+            dst: t.octets(),
+        }),
+        (IpAddr::V6(s), IpAddr::V6(t)) => Some(cx::IpPair::V6 {
+            src: s.octets(),
+            dst: t.octets(),
+        }),
+        _ => None,
+    };
+    let mut next = Next::IpProto {
+        proto,
+        at: 0,
+        end: bytes.len(),
+    };
+    let mut steps = 0;
+    while next != Next::Done && steps <= MAX_LAYERS {
+        steps += 1;
+        next = step(&mut cx, next);
+    }
+}
+
+/// Forget every layer after layer `keep` (their fields, typed views and problems) and show
+/// the bytes `at..end` as data instead: an IP fragment's payload, which is a piece of some
+/// larger datagram and means nothing on its own (as Wireshark shows it while reassembling).
+pub fn payload_as_data(d: &mut Dissection, keep: usize, at: usize, end: usize) {
+    let Some(l) = d.layers.get(keep) else { return };
+    let fields_end = l.fields.end as usize;
+    let removed: Vec<Proto> = d.layers[keep + 1..].iter().map(|l| l.proto).collect();
+    d.layers.truncate(keep + 1);
+    d.fields.truncate(fields_end);
+    let k = keep as u16;
+    d.ip.retain(|v| v.layer <= k);
+    d.tcp.retain(|v| v.layer <= k);
+    d.udp.retain(|v| v.layer <= k);
+    d.layer_sources.retain(|&(l, _)| l as usize <= keep);
+    // A problem found in a removed layer (a UDP length that runs past the fragment) is not
+    // one any more: the layer is read from the whole datagram, or not at all.
+    d.problems
+        .retain(|p| !(removed.contains(&p.proto) && p.at as usize >= at));
+    let mut cx = Cx::new(d);
+    data::dissect(&mut cx, at, end);
+}
+
 /// Hand the payload to the dissector its "next" field names.
 fn step(cx: &mut Cx, next: Next) -> Next {
     match next {
@@ -180,7 +252,10 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             // RARP (0x8035) uses ARP's packet format with opcodes 3 and 4.
             0x0806 | 0x8035 => arp::dissect(cx, at, end),
             0x8100 | 0x88a8 | 0x9100 => vlan::dissect(cx, ty, at, end),
-            _ => Next::Data { at, end },
+            _ => match registry::by_ethertype(ty) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
+            },
         },
         Next::Ip { at, end } => match cx.u8_at(at).map(|b| b >> 4) {
             Some(4) => ipv4::dissect(cx, at, end),
@@ -202,7 +277,10 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             17 => udp::dissect(cx, at, end),
             41 => ipv6::dissect(cx, at, end),
             58 => icmpv6::dissect(cx, at, end),
-            _ => Next::Data { at, end },
+            _ => match registry::by_ip_proto(proto) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
+            },
         },
         Next::Ports {
             transport,
@@ -212,9 +290,12 @@ fn step(cx: &mut Cx, next: Next) -> Next {
             end,
         } => {
             if src == 53 || dst == 53 {
-                dns::dissect(cx, transport, at, end)
-            } else {
-                Next::Data { at, end }
+                return dns::dissect(cx, transport, at, end);
+            }
+            let payload = cx.d.data.get(at..end.min(cx.d.data.len())).unwrap_or(&[]);
+            match registry::by_ports(transport, src, dst, payload) {
+                Some(p) => (p.dissect)(cx, at, end),
+                None => Next::Data { at, end },
             }
         }
         Next::Data { at, end } => data::dissect(cx, at, end),
@@ -290,6 +371,7 @@ pub fn validate(d: &Dissection) -> Result<(), String> {
     }
     for v in &d.tcp {
         named(v.layer, &[Proto::Tcp], "TCP")?;
+        let len = d.layer_bytes(v.layer as usize).len();
         if v.payload_range(len).end > len {
             return Err("a TCP payload range runs past the captured bytes".into());
         }
@@ -335,6 +417,7 @@ fn describe_raw(d: &Dissection, layer: &Layer) -> String {
         Proto::SocketIo => socketio::describe(d, layer),
         Proto::Http => http::describe_layer(d, layer),
         Proto::WebSocket => websocket::describe(d, layer),
+        Proto::Reg(p) => (p.0.describe)(d, layer),
         _ => data::describe(d, layer),
     }
 }

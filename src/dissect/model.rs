@@ -40,6 +40,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::ip::IpHeader;
+use super::registry;
 use super::tcp::TcpSegment;
 use super::udp::UdpDatagram;
 
@@ -163,6 +164,9 @@ pub enum Proto {
     SocketIo,
     /// Bytes no dissector claimed (an application wirelab does not know, or a payload).
     Data,
+    /// A protocol declared in a file of its own and listed in the [`registry`]
+    /// (DHCP, TLS…): its names and placement come from its [`registry::Protocol`].
+    Reg(registry::Reg),
 }
 
 impl Proto {
@@ -213,6 +217,7 @@ impl Proto {
             Proto::EngineIo => "eio",
             Proto::SocketIo => "sio",
             Proto::Data => "data",
+            Proto::Reg(p) => p.0.short,
         }
     }
 
@@ -239,6 +244,7 @@ impl Proto {
             Proto::EngineIo => "Engine.IO",
             Proto::SocketIo => "Socket.IO",
             Proto::Data => "Data",
+            Proto::Reg(p) => p.0.name,
         }
     }
 
@@ -262,6 +268,7 @@ impl Proto {
             | Proto::EngineIo
             | Proto::SocketIo
             | Proto::Data => Osi::Application,
+            Proto::Reg(p) => p.0.osi,
         }
     }
 
@@ -270,13 +277,22 @@ impl Proto {
     pub fn tcpip(self) -> TcpIp {
         match self {
             Proto::Arp => TcpIp::Link,
+            Proto::Reg(p) => p.0.tcpip,
             other => other.osi().tcpip(),
         }
     }
 
     /// Look a protocol up by its short name, as written in a display filter.
     pub fn from_short(name: &str) -> Option<Proto> {
-        Proto::ALL.iter().copied().find(|p| p.short() == name)
+        Proto::all().find(|p| p.short() == name)
+    }
+
+    /// Every protocol: the built-in ones ([`Proto::ALL`]), then the registered ones.
+    pub fn all() -> impl Iterator<Item = Proto> {
+        Proto::ALL
+            .iter()
+            .copied()
+            .chain(registry::all().map(|p| Proto::Reg(registry::Reg(p))))
     }
 }
 
@@ -414,7 +430,12 @@ impl Field {
             Value::Bytes if self.len > 32 => {
                 format!("{} bytes", self.len)
             }
-            Value::Text(t) => crate::escape::escape(t).into_owned(),
+            // A body is shown by its meaning (length, type, the start of it), not whole.
+            Value::Text(_) if self.name == "http.file_data" => String::new(),
+            // A header line's CR LF ends the line; it is not part of what a person reads.
+            Value::Text(t) => {
+                crate::escape::escape(t.strip_suffix("\r\n").unwrap_or(t)).into_owned()
+            }
             _ => self.tshark(frame),
         };
         if !self.meaning.is_empty() {

@@ -451,7 +451,8 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
             v.len = Some(len as u32);
         }
     }
-    if !cx.fragment && !cx.lean {
+    // Nor in the start of a segment an ICMP error quotes, cut short: tshark gives none.
+    if !cx.fragment && !cx.quoted && !cx.lean {
         cx.add(
             "tcp.len",
             "Segment data length",
@@ -500,6 +501,12 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
         }
     } else {
         let stored = cx.u16_at(at + 16).unwrap_or(0);
+        if super::checksum::is_offload_placeholder(&ip, 6, end - at, stored) {
+            if let Some(i) = i {
+                cx.d.fields[i].meaning = super::checksum::OFFLOAD_MEANING.into();
+            }
+            return;
+        }
         if let Some(i) = i {
             cx.d.fields[i].meaning = "wrong".into();
         }
@@ -512,7 +519,7 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
             ProblemKind::BadChecksum,
             at + 16,
             format!(
-                "TCP checksum is 0x{stored:04x}, but the segment and pseudo-header add up to 0x{want:04x} (a capture on the sending host often shows checksums the network card fills in later)"
+                "TCP checksum is 0x{stored:04x}, but the segment and pseudo-header add up to 0x{want:04x}"
             ),
         );
     }

@@ -152,6 +152,8 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize, stored: u16) {
     let sum = transport_checksum(&ip, 17, datagram);
     if sum == 0 {
         cx.d.fields[idx].meaning = "correct".into();
+    } else if super::checksum::is_offload_placeholder(&ip, 17, datagram.len(), stored) {
+        cx.d.fields[idx].meaning = super::checksum::OFFLOAD_MEANING.into();
     } else {
         let mut copy = datagram.to_vec();
         copy[6] = 0;

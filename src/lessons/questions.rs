@@ -96,6 +96,31 @@ pub const COMPUTATIONS: &[(&str, &str)] = &[
         "sio_room_server_ports",
         "from how many different server ports the \"room\" event reached clients",
     ),
+    (
+        "min_ack_rtt_ms",
+        "the smallest tcp.analysis.ack_rtt of an ACK of data, in whole milliseconds (rounded down)",
+    ),
+    (
+        "tcp_retransmissions",
+        "how many TCP segments are retransmissions",
+    ),
+    ("dup_acks", "how many TCP segments are duplicate ACKs"),
+    (
+        "tcp_data_bytes",
+        "the bytes of TCP data sent, retransmissions not counted",
+    ),
+    (
+        "time_exceeded",
+        "how many ICMP Time Exceeded messages the trace holds",
+    ),
+    (
+        "time_exceeded_routers",
+        "how many different routers sent Time Exceeded",
+    ),
+    (
+        "first_time_exceeded_src",
+        "the source address of the first Time Exceeded",
+    ),
 ];
 
 /// Read and dissect every frame of a trace, with the messages (HTTP, WebSocket, Engine.IO,
@@ -137,6 +162,17 @@ fn first_synack(t: &[Dissection]) -> Result<&TcpSegment, String> {
 }
 
 /// A segment's data length, where it has one.
+/// Does the stream analysis mark this frame's TCP segment with `flag`?
+fn tcp_marked(d: &Dissection, flag: u32) -> bool {
+    tcp(d).and_then(|s| s.analysis).is_some_and(|a| a.has(flag))
+}
+
+/// The frames that are ICMP Time Exceeded messages (type 11).
+fn time_exceeded(t: &[Dissection]) -> impl Iterator<Item = &Dissection> {
+    t.iter()
+        .filter(|d| d.has(Proto::Icmp) && d.uint("icmp.type") == Some(11))
+}
+
 fn data_len(d: &Dissection) -> u32 {
     tcp(d).and_then(|s| s.len).unwrap_or(0)
 }
@@ -356,6 +392,50 @@ pub fn compute(name: &str, t: &[Dissection]) -> Result<String, String> {
             .ok_or("no Socket.IO event asks for an acknowledgement")?,
         "server_ports_count" => server_ports(t).len().to_string(),
         "sio_room_server_ports" => server_sent(t, "room").0.len().to_string(),
+        "min_ack_rtt_ms" => t
+            .iter()
+            .filter(|d| {
+                // ACKs of data only (an ACK of a SYN or FIN is timed too).
+                d.uint("tcp.analysis.acks_frame").is_some_and(|n| {
+                    t.iter()
+                        .find(|a| a.number == n)
+                        .is_some_and(|a| data_len(a) > 0)
+                })
+            })
+            .filter_map(
+                |d| match d.field("tcp.analysis.ack_rtt").map(|f| &f.value) {
+                    Some(Value::Time(ts)) => Some(ts.as_f64()),
+                    _ => None,
+                },
+            )
+            .reduce(f64::min)
+            .map(|r| ((r * 1e3).floor() as u64).to_string())
+            .ok_or("no ACK round-trip time in the trace")?,
+        "tcp_retransmissions" => t
+            .iter()
+            .filter(|d| tcp_marked(d, crate::dissect::tcp::analysis::flag::ANY_RETRANSMISSION))
+            .count()
+            .to_string(),
+        "dup_acks" => t
+            .iter()
+            .filter(|d| tcp_marked(d, crate::dissect::tcp::analysis::flag::DUPLICATE_ACK))
+            .count()
+            .to_string(),
+        "tcp_data_bytes" => t
+            .iter()
+            .filter(|d| !tcp_marked(d, crate::dissect::tcp::analysis::flag::ANY_RETRANSMISSION))
+            .map(|d| u64::from(data_len(d)))
+            .sum::<u64>()
+            .to_string(),
+        "time_exceeded" => time_exceeded(t).count().to_string(),
+        "time_exceeded_routers" => time_exceeded(t)
+            .filter_map(|d| text_field(d, "ip.src"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            .to_string(),
+        "first_time_exceeded_src" => time_exceeded(t)
+            .find_map(|d| text_field(d, "ip.src"))
+            .ok_or("no Time Exceeded in the trace")?,
         other => return Err(format!("unknown computation {other:?}")),
     })
 }

@@ -111,6 +111,21 @@ fn fmt_tick(v: f64, step: f64) -> String {
 
 /// Draw the graph with characters, `width` columns wide.
 pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut String) {
+    terminal_with(ts, side, width, color, &[], out);
+}
+
+/// The graph with the sender's congestion window drawn over it as `c`: points of (seconds
+/// since the connection's first packet, relative sequence number the window reaches, that is
+/// the bytes acknowledged + 1 + cwnd × MSS). Only the sender knows cwnd (`tcp transfer` reads
+/// it from the kernel), so a capture file alone has none.
+pub fn terminal_with(
+    ts: &TimeSeq,
+    side: Side,
+    width: usize,
+    color: bool,
+    cwnd: &[(f64, f64)],
+    out: &mut String,
+) {
     let s = series(ts, side);
     let _ = writeln!(out, "{}", title(ts, side));
     if s.data.is_empty() {
@@ -132,7 +147,7 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
         'S' | 'F' => 4,
         '|' => 3,
         '.' => 2,
-        '~' => 1,
+        '~' | 'c' => 1,
         _ => 0,
     };
     let put = |grid: &mut Vec<Vec<char>>, x: usize, y: usize, c: char| {
@@ -149,6 +164,12 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
             put(&mut grid, x, y_of(ceiling), '~');
         }
         put(&mut grid, x, y_of(ack), '.');
+    }
+    for &(t, y) in cwnd
+        .iter()
+        .filter(|(t, y)| *t >= 0.0 && *t <= s.t_max && *y <= s.y_max)
+    {
+        put(&mut grid, x_of(t), y_of(y), 'c');
     }
     for p in s.data.iter().filter(|p| p.t <= s.t_max) {
         let x = x_of(p.t);
@@ -185,6 +206,7 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
                     '|' => "|".cyan().to_string(),
                     '.' => ".".green().to_string(),
                     '~' => "~".yellow().to_string(),
+                    'c' => "c".purple().to_string(),
                     'S' | 'F' => c.to_string().magenta().to_string(),
                     _ => c.to_string(),
                 })
@@ -225,6 +247,12 @@ pub fn terminal(ts: &TimeSeq, side: Side, width: usize, color: bool, out: &mut S
             ""
         }
     );
+    if !cwnd.is_empty() {
+        let _ = writeln!(
+            out,
+            "  c bytes acknowledged + cwnd × MSS (the most the sender's congestion window lets it reach)"
+        );
+    }
     if ts.dropped > 0 {
         let _ = writeln!(
             out,
@@ -243,6 +271,11 @@ fn esc(s: &str) -> String {
 
 /// A standalone SVG document of the graph.
 pub fn svg(ts: &TimeSeq, side: Side) -> String {
+    svg_with(ts, side, &[])
+}
+
+/// The SVG graph with the sender's congestion window over it (see [`terminal_with`]).
+pub fn svg_with(ts: &TimeSeq, side: Side, cwnd: &[(f64, f64)]) -> String {
     let s = series(ts, side);
     let (w, h) = (960.0, 560.0);
     let (ml, mr, mt, mb) = (90.0, 30.0, 50.0, 90.0);
@@ -344,6 +377,22 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
             step_path(&|p| p.ack.unwrap_or(0) as f64)
         );
     }
+    if !cwnd.is_empty() {
+        let mut d = String::new();
+        for &(t, y) in cwnd.iter().filter(|(t, _)| *t >= 0.0 && *t <= s.t_max) {
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if d.is_empty() { "M" } else { " L" },
+                x_of(t),
+                y_of(y.min(s.y_max * 2.0))
+            );
+        }
+        let _ = writeln!(
+            o,
+            r##"<path d="{d}" fill="none" stroke="#9b30d9" stroke-width="1.2" stroke-dasharray="4 2" clip-path="url(#plot)"><title>bytes acknowledged + cwnd × MSS</title></path>"##
+        );
+    }
     // The data segments, as I-bars.
     for p in &s.data {
         let x = x_of(p.t);
@@ -381,7 +430,7 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
 <line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="#d62828" stroke-width="2"/><text x="{}" y="{}">retransmission</text>
 <line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="#2a9d3a" stroke-width="2"/><text x="{}" y="{}">ACK from the receiver</text>
 <line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="#d4a000" stroke-width="2"/><text x="{}" y="{}">ACK + advertised window{}</text>
-</g>
+{}</g>
 </svg>"##,
         ml + 20.0,
         ml + 26.0,
@@ -402,6 +451,20 @@ pub fn svg(ts: &TimeSeq, side: Side) -> String {
             " (clipped at the top)"
         } else {
             ""
+        },
+        if cwnd.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#9b30d9" stroke-width="2" stroke-dasharray="4 2"/><text x="{}" y="{}">ACK + cwnd × MSS (the sender's congestion window)</text>
+"##,
+                ml + 20.0,
+                ly + 18.0,
+                ml + 40.0,
+                ly + 18.0,
+                ml + 46.0,
+                ly + 22.0
+            )
         }
     );
     o

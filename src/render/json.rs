@@ -9,6 +9,9 @@
 //!  "problems":[{"kind":"truncated","protocol":"ip","at":34,"message":"…"}]}
 //! ```
 //!
+//! In a layer's field list, `range` gives a field's bytes; a field smaller than its bytes
+//! also has `mask` and `bits`, how many bits it is.
+//!
 //! In `fields`, each Wireshark field name maps to its value written exactly as
 //! `tshark -T fields -e NAME` writes it; a field that occurs more than once in the packet
 //! (two VLAN tags, the IP header quoted inside an ICMP error, two WebSocket frames completed
@@ -65,6 +68,7 @@ pub fn packet(d: &Dissection) -> J {
                     });
                     if f.mask != 0 {
                         o["mask"] = json!(format!("0x{:x}", f.mask));
+                        o["bits"] = json!(f.mask.count_ones());
                     }
                     if !f.meaning.is_empty() {
                         o["meaning"] = json!(f.meaning);

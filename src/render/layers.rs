@@ -200,10 +200,21 @@ fn source_line(d: &Dissection, s: u32, width: usize, color: bool, out: &mut Stri
 /// its meaning. `bytes` are the ones the field's offsets count from.
 fn value_text(bytes: &[u8], f: &Field) -> String {
     let shown = f.display(bytes);
-    match super::bit_pattern(bytes, f.at, f.len, f.mask) {
+    let mut s = match super::bit_pattern(bytes, f.at, f.len, f.mask) {
         Some(bits) if !shown.is_empty() => format!("{bits} = {shown}"),
         _ => shown,
+    };
+    // The field's size on the wire, unless the value already says it (a long byte string).
+    let says_size = matches!(f.value, Value::Bytes) && f.len > 32;
+    if let Some(size) = super::field_size(f).filter(|_| !says_size) {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push('[');
+        s.push_str(&size);
+        s.push(']');
     }
+    s
 }
 
 /// A field's label as the tree shows it: `[label]` when wirelab worked the value out rather

@@ -9,6 +9,7 @@
 //! * [`stats`], [`follow`], [`graph`]: reports over whole conversations (`--stats`,
 //!   `--follow`, `--graph`), from [`crate::stream`].
 //! * [`export`]: a capture as one self-contained web page, or its ladder as an SVG image.
+//! * [`fields`]: chosen fields as columns, one row a packet, as `tshark -T fields -e …`.
 //! * [`json`]: one JSON object a packet, with a flat `fields` map that uses Wireshark's field
 //!   names and writes every value exactly as `tshark -T fields` does.
 //!
@@ -23,12 +24,14 @@
 //! the bytes of the hex dump and the key of its legend.
 
 pub mod export;
+pub mod fields;
 pub mod follow;
 pub mod graph;
 pub mod hex;
 pub mod json;
 pub mod ladder;
 pub mod layers;
+pub mod rtt;
 pub mod stats;
 pub mod summary;
 
@@ -55,6 +58,8 @@ pub enum View {
     /// A sequence diagram of each TCP conversation: one arrow per segment between the two
     /// ends, with flags, seq/ack, window, length and socket states.
     Ladder,
+    /// Chosen fields as columns, one row a packet (name them with -e, as tshark -T fields).
+    Fields,
 }
 
 /// How to render.
@@ -76,6 +81,9 @@ pub struct Options {
     /// instead of the relative ones, the ladder next to them), as tshark does with
     /// `tcp.relative_sequence_numbers:FALSE`.
     pub absolute: bool,
+    /// The fields view's columns (`-e`) and how they are laid out (`-E`).
+    pub columns: fields::Columns,
+    pub layout: fields::Layout,
 }
 
 impl Options {
@@ -102,6 +110,8 @@ pub struct Printer<W: Write> {
     marks: bool,
     /// How many lines were cut to the width (see [`Options::fit`]).
     pub clipped: u64,
+    /// The fields view wrote its header line.
+    headed: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -123,6 +133,7 @@ impl<W: Write> Printer<W> {
             ladder: ladder::Ladder::new(),
             marks: crate::instructor::marks_wanted(),
             clipped: 0,
+            headed: false,
         }
     }
 
@@ -142,15 +153,31 @@ impl<W: Write> Printer<W> {
             View::Hex => hex::dump(d, first, &self.opts, &mut self.buf),
             View::Json => json::line(d, &mut self.buf),
             View::Ladder => self.ladder.packet(d, &self.opts, &mut self.buf),
+            View::Fields => {
+                self.fields_header()?;
+                fields::row(d, &self.opts.columns, &self.opts.layout, &mut self.buf)
+            }
         }
-        // JSON Lines are for programs: never cut.
-        if self.opts.fit && self.opts.view != View::Json {
+        // JSON Lines and the fields view (tshark's -T fields) are for programs: never cut.
+        if self.opts.fit && !matches!(self.opts.view, View::Json | View::Fields) {
             self.clipped += fit_lines(&mut self.buf, self.opts.width());
         }
         if self.marks && !self.buf.is_empty() {
             self.out.write_all(&[crate::instructor::MARK as u8])?;
         }
         self.out.write_all(self.buf.as_bytes())
+    }
+
+    /// The fields view's header line (`-E header=y`), once, before the first row (or at the
+    /// end, when no packet was shown, as tshark does).
+    fn fields_header(&mut self) -> io::Result<()> {
+        if self.headed || !self.opts.layout.header {
+            return Ok(());
+        }
+        self.headed = true;
+        let mut line = String::new();
+        fields::header(&self.opts.columns, &self.opts.layout, &mut line);
+        self.out.write_all(line.as_bytes())
     }
 
     /// Write text (a note between packets, a heading, a report): as it is, or, when lines are
@@ -182,6 +209,9 @@ impl<W: Write> Printer<W> {
                 self.clipped += fit_lines(&mut self.buf, self.opts.width());
             }
             self.out.write_all(self.buf.as_bytes())?;
+        }
+        if self.opts.view == View::Fields {
+            self.fields_header()?;
         }
         self.out.flush()?;
         self.say_cut();
@@ -232,6 +262,7 @@ pub fn proto_color(p: Proto) -> Option<Color> {
         Proto::Udp => Color::BrightMagenta,
         Proto::Dns | Proto::Http => Color::Cyan,
         Proto::WebSocket | Proto::EngineIo | Proto::SocketIo => Color::BrightBlue,
+        Proto::Reg(p) => p.0.colour,
     })
 }
 
@@ -615,6 +646,26 @@ pub fn bit_pattern(frame: &[u8], at: u32, len: u32, mask: u32) -> Option<String>
         });
     }
     Some(s)
+}
+
+/// How big a field is on the wire, as a person says it: `2 bytes`, `1 byte`, or for a field
+/// smaller than its bytes (a mask) the count of its bits, `4 bits`, `1 bit`. `None` for a
+/// value wirelab worked out rather than read (no bytes of its own).
+pub fn field_size(f: &crate::dissect::model::Field) -> Option<String> {
+    if f.len == 0 {
+        return None;
+    }
+    Some(if f.mask != 0 {
+        match f.mask.count_ones() {
+            1 => "1 bit".to_string(),
+            n => format!("{n} bits"),
+        }
+    } else {
+        match f.len {
+            1 => "1 byte".to_string(),
+            n => format!("{n} bytes"),
+        }
+    })
 }
 
 /// Append `text` painted in `color` (bold if asked), or plain when colour is off.

@@ -1109,10 +1109,17 @@ async fn on_disconnect<A: Adapter>(
     State(sh): State<Shared>,
 ) {
     roster_changed(io, &sh, Some(id_of(&socket)));
-    let missed = socket
-        .extensions
-        .get::<Arc<Behind>>()
-        .map_or(0, |b| b.missed.load(Ordering::Relaxed));
+    let missed = match socket.extensions.get::<Arc<Behind>>() {
+        // A broadcast that began before this socket was named and found its queue full is
+        // counted unnamed after the naming: the socket leaving takes those misses too.
+        Some(b) if b.kicking.load(Ordering::Relaxed) => {
+            b.missed
+                .fetch_add(sh.careful.name_one(&sh.stats), Ordering::Relaxed);
+            b.missed.load(Ordering::Relaxed)
+        }
+        Some(b) => b.missed.load(Ordering::Relaxed),
+        None => 0,
+    };
     if missed > 0 {
         sh.stats.missed.fetch_add(missed, Ordering::Relaxed);
         sh.log(format!(

@@ -22,7 +22,10 @@
 //! * [`fields`]: the fields all this adds to each packet (`tcp.stream`, `tcp.seq`,
 //!   `tcp.analysis.ack_rtt`…), so every view and the JSON show them;
 //! * [`upper`]: HTTP, WebSocket, Engine.IO and Socket.IO read from the reassembled streams
-//!   and added to the frames that completed them.
+//!   and added to the frames that completed them;
+//! * [`ipfrag`]: IP datagrams cut into fragments put back together, and their layers read
+//!   from the whole in the frame that completed them;
+//! * [`dnslink`]: each DNS response linked to its query, with the time it took.
 //!
 //! # Use
 //!
@@ -57,8 +60,10 @@
 //! line of totals ([`Evicted`]).
 
 pub mod conversation;
+pub mod dnslink;
 pub mod fields;
 pub mod follow;
+pub mod ipfrag;
 pub mod reassembly;
 pub mod rtt;
 pub mod state;
@@ -466,11 +471,14 @@ impl StreamTracker {
         consumer: &mut dyn StreamConsumer,
     ) {
         let Some(len) = seg.trusted_len() else { return };
+        // The segment's bytes: the frame's, or for a segment in an IP datagram put back
+        // together from fragments, the reassembled datagram's.
+        let bytes = d.layer_bytes(seg.layer as usize);
         let start = seg.payload_at as usize;
-        let stop = (start + len as usize).min(d.data.len());
+        let stop = (start + len as usize).min(bytes.len());
         self.scratch.clear();
         if start < stop {
-            self.scratch.extend_from_slice(&d.data[start..stop]);
+            self.scratch.extend_from_slice(&bytes[start..stop]);
         }
         let data = reassembly::SegmentData {
             seq: seg.seq,

@@ -356,6 +356,11 @@ struct TcpAt {
 fn tcp_of(d: &Dissection) -> Option<TcpAt> {
     let seg = *d.tcp_segment()?;
     let li = seg.layer as usize;
+    // A segment read from an IP datagram put back together from fragments (rare: TCP avoids
+    // fragmentation) is not searched for HTTP: its bytes are not the frame's.
+    if d.source_of(li).is_some() {
+        return None;
+    }
     let payload = match d.layers.get(li + 1) {
         Some(l) if l.proto == Proto::Data => l.range(),
         _ => 0..0,
@@ -788,8 +793,10 @@ impl State {
         let mut body: usize = 0;
         let mut until_close = false;
         let mut answered: Option<Request> = None;
-        // A body wirelab cannot delimit (chunked): after this head, the stream is lost.
+        // A body wirelab cannot delimit (a bad length): after this head, the stream is lost.
         let mut lost = false;
+        // A body sent in chunks, put together.
+        let mut dechunked: Option<Vec<u8>> = None;
         let eio;
         if request {
             let uri = head.uri(&dir.buf).unwrap_or("");
@@ -800,12 +807,23 @@ impl State {
                 eio,
             };
             c.requests.push_back(req);
-            match head.content_length(&dir.buf) {
-                Ok(Some(n)) => body = n as usize,
-                Ok(None) => {}
-                Err(why) => {
-                    problems.push(unsupported_body(why, head.len));
-                    lost = true;
+            if head.is_chunked(&dir.buf) {
+                chunked(
+                    &dir.buf,
+                    &head,
+                    &mut body,
+                    &mut dechunked,
+                    &mut lost,
+                    &mut problems,
+                );
+            } else {
+                match head.content_length(&dir.buf) {
+                    Ok(Some(n)) => body = n as usize,
+                    Ok(None) => {}
+                    Err(why) => {
+                        problems.push(unsupported_body(why, head.len));
+                        lost = true;
+                    }
                 }
             }
         } else {
@@ -814,7 +832,16 @@ impl State {
             let status = head.status().unwrap_or(0);
             let no_body =
                 answered.is_some_and(|r| r.head_method) || matches!(status, 100..=199 | 204 | 304);
-            if !no_body {
+            if !no_body && head.is_chunked(&dir.buf) {
+                chunked(
+                    &dir.buf,
+                    &head,
+                    &mut body,
+                    &mut dechunked,
+                    &mut lost,
+                    &mut problems,
+                );
+            } else if !no_body {
                 match head.content_length(&dir.buf) {
                     Ok(Some(n)) => body = n as usize,
                     Ok(None) => until_close = true,
@@ -873,7 +900,17 @@ impl State {
         let (bytes, origins) = dir.take(total);
         dir.mode = if lost { Mode::Off } else { next_mode };
         if let Some(d) = frame {
-            self.http_layers(d, &head, &bytes, &origins, at, body, eio, problems);
+            self.http_layers(
+                d,
+                &head,
+                &bytes,
+                &origins,
+                at,
+                body,
+                dechunked.as_deref(),
+                eio,
+                problems,
+            );
         }
         self.give_back(stream, side, bytes, origins);
         // The client's bytes that waited for the answer can be read now (they came before
@@ -894,6 +931,7 @@ impl State {
         origins: &[Origin],
         at: u64,
         body: usize,
+        dechunked: Option<&[u8]>,
         eio: bool,
         problems: Vec<Problem>,
     ) {
@@ -927,15 +965,23 @@ impl State {
             f.value = Value::Uint(n);
             d.fields.push(f);
         }
-        if body > 0 {
+        // The body as the program received it: after the head, de-chunked if it came in
+        // chunks.
+        let data = dechunked.unwrap_or_else(|| bytes.get(head.len..head.len + body).unwrap_or(&[]));
+        if !data.is_empty() {
             let mut f = flag(
                 "http.file_data",
                 "Body",
                 base + head.len,
-                "The message body: the bytes after the empty line that ends the head.",
+                if dechunked.is_some() {
+                    "The message body, put together from its chunks (Transfer-Encoding: chunked): what the receiving program gets."
+                } else {
+                    "The message body: the bytes after the empty line that ends the head."
+                },
             );
             f.len = body as u32;
-            f.value = Value::None;
+            f.value = Value::Text(String::from_utf8_lossy(data).into_owned());
+            f.meaning = body_meaning(head, bytes, data, dechunked.is_some()).into();
             d.fields.push(f);
         }
         d.layers.push(Layer {
@@ -952,8 +998,8 @@ impl State {
             d.set_layer_source(index, s);
         }
         self.frame.first.get_or_insert(index);
-        if eio && body > 0 {
-            let payload = &bytes[head.len..];
+        if eio && !data.is_empty() {
+            let payload = data;
             self.engineio(
                 d,
                 source,
@@ -1112,13 +1158,56 @@ impl State {
         dir.mode = Mode::Off;
         if let Some(d) = frame {
             let body = bytes.len().saturating_sub(head.len);
-            self.http_layers(d, &head, &bytes, &origins, at, body, eio, Vec::new());
+            self.http_layers(d, &head, &bytes, &origins, at, body, None, eio, Vec::new());
         }
     }
 }
 
 /// What the data field of a frame says when its bytes are only part of a PDU.
 const PART_MEANING: &str = "part of a message whose end comes in a later packet: it is shown, put together, with that packet";
+
+/// Where a chunked body ends (`body`: its bytes on the wire after the head) and its data
+/// (`dechunked`), or, while its end has not arrived, a `body` one byte longer than what is
+/// there (so the caller waits for more); a broken one loses the stream.
+fn chunked(
+    buf: &[u8],
+    head: &http::Head,
+    body: &mut usize,
+    dechunked: &mut Option<Vec<u8>>,
+    lost: &mut bool,
+    problems: &mut Vec<Problem>,
+) {
+    let after = buf.get(head.len..).unwrap_or(&[]);
+    match http::dechunk(after, MAX_PDU) {
+        Ok(Some((len, data))) => {
+            *body = len;
+            *dechunked = Some(data);
+        }
+        Ok(None) => *body = after.len() + 1,
+        Err(why) => {
+            problems.push(unsupported_body(why, head.len));
+            *lost = true;
+        }
+    }
+}
+
+/// What the layer tree says about a body: its length, its type, and the start of it.
+fn body_meaning(head: &http::Head, bytes: &[u8], data: &[u8], dechunked: bool) -> String {
+    let mut s = format!("{} bytes", data.len());
+    if dechunked {
+        s.push_str(" (de-chunked)");
+    }
+    if let Some(t) = head.header(bytes, "content-type") {
+        s.push_str(", ");
+        s.push_str(&crate::escape::escape(t.trim()));
+    }
+    s.push_str(": ");
+    s.push_str(&crate::escape::quote(&data[..data.len().min(48)], 48));
+    if data.len() > 48 {
+        s.push('…');
+    }
+    s
+}
 
 fn unsupported_body(why: String, at: usize) -> Problem {
     Problem {
@@ -1448,13 +1537,38 @@ mod tests {
     }
 
     #[test]
-    fn observe_stops_quietly_after_a_body_it_cannot_delimit() {
+    fn observe_puts_a_chunked_body_together() {
         let mut t = Talk::new();
         let d = t.send(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(d.protocols(), "eth:ip:tcp:http");
+        // The head and the first chunk: the body is not over yet.
         let d = t.send(
             false,
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n5\r\nhello\r\n",
+        );
+        assert_eq!(d.protocols(), "eth:ip:tcp:data");
+        assert!(d.problems.is_empty());
+        // The last chunk completes the message, in this frame.
+        let d = t.send(false, b"7\r\n, world\r\n0\r\n\r\n");
+        assert_eq!(d.protocols(), "eth:ip:tcp:http");
+        let body = d.field("http.file_data").expect("a body");
+        assert_eq!(body.value, Value::Text("hello, world".into()));
+        assert!(
+            body.meaning
+                .starts_with("12 bytes (de-chunked), text/plain"),
+            "{}",
+            body.meaning
+        );
+        assert!(d.problems.is_empty());
+    }
+
+    #[test]
+    fn observe_stops_quietly_after_a_body_it_cannot_delimit() {
+        let mut t = Talk::new();
+        t.send(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let d = t.send(
+            false,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot hex\r\nhello\r\n",
         );
         assert_eq!(d.protocols(), "eth:ip:tcp:http:data");
         assert_eq!(d.problems.len(), 1);

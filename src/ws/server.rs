@@ -86,7 +86,7 @@ pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
 const REFUSING_AT_ONCE: usize = 64;
 
 /// How long to wait for the peer's close frame after sending ours.
-const CLOSE_WAIT: Duration = Duration::from_secs(3);
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -417,10 +417,10 @@ pub async fn serve(
         }
     }
     let _ = stop_tx.send(true);
-    // Every connection closes within CLOSE_WAIT of being asked (its writes give up then too);
+    // Every connection closes within CLOSE_GRACE of being asked (its writes give up then too);
     // a little more for the scheduling, then whatever is left is dropped.
     let all_closed = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(CLOSE_WAIT * 2, all_closed)
+    if tokio::time::timeout(CLOSE_GRACE * 2, all_closed)
         .await
         .is_err()
     {
@@ -829,9 +829,9 @@ impl Connection {
             ));
             // A client that does not read may never take the close frame either: both
             // halves of the closing handshake have a deadline.
-            if let Ok(Ok(())) = tokio::time::timeout(CLOSE_WAIT, ws.close(Some(frame))).await {
+            if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, ws.close(Some(frame))).await {
                 // Wait (briefly) for the client's close frame, as the closing handshake asks.
-                let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
                     while let Some(Ok(_)) = ws.next().await {}
                 })
                 .await;

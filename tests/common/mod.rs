@@ -131,3 +131,112 @@ pub fn print_tally(what: &str, tally: &std::collections::BTreeMap<String, (u64, 
     }
     println!("  {:<42} {ok}/{n}", "all");
 }
+
+/// Differences from tshark allowed in the registry agreement tests, each with its reason
+/// (tests/registry_allow.tsv): (capture file name or *, frame or *, field or *).
+pub fn registry_allowed() -> Vec<(String, String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/registry_allow.tsv");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert!(
+                c.len() >= 4,
+                "registry_allow.tsv: a row needs file, frame, field, reason: {l}"
+            );
+            (c[0].to_string(), c[1].to_string(), c[2].to_string())
+        })
+        .collect()
+}
+
+/// tshark's values of `names` in a capture, one row per frame, one cell per name (all
+/// occurrences, comma-separated), with TCP reassembly off (wirelab reads a registered
+/// protocol in the segment that carries it).
+pub fn tshark_field_rows(path: &std::path::Path, names: &[&str]) -> Vec<Vec<String>> {
+    let mut cmd = std::process::Command::new("tshark");
+    cmd.args(["-n", "-o", "tcp.desegment_tcp_streams:FALSE", "-r"])
+        .arg(path)
+        .args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    for n in names {
+        cmd.args(["-e", n]);
+    }
+    let out = cmd.output().expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Compare every field of registered protocol `p` in one capture with tshark, frame by frame:
+/// adds (compared, agreed) per field to `tally` and returns the differences not allowed.
+pub fn registry_agreement(
+    p: &wirelab::dissect::registry::Protocol,
+    path: &std::path::Path,
+    tally: &mut std::collections::BTreeMap<String, (u64, u64)>,
+) -> Vec<String> {
+    use wirelab::pipeline::{Config, Pipeline};
+    let mut names: Vec<&str> = p
+        .fields
+        .iter()
+        .flat_map(|t| t.iter().map(|f| f.name))
+        .collect();
+    names.sort();
+    names.dedup();
+    let allow = registry_allowed();
+    let mut bad = Vec::new();
+    let file = path.file_name().unwrap().to_string_lossy().to_string();
+    let theirs = tshark_field_rows(path, &names);
+    let frames = wirelab::source::file::read_all(path).expect("reads");
+    let mut pl = Pipeline::new(Config::full());
+    for (i, f) in frames.iter().enumerate() {
+        let d = pl.push(&f.as_frame());
+        for (k, name) in names.iter().enumerate() {
+            let mine: Vec<String> = d
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name == *name)
+                // tshark prints a field with no value (a heading) as 1.
+                .map(|(j, f)| match f.value {
+                    wirelab::dissect::Value::None => "1".to_string(),
+                    _ => tshark_norm(&f.tshark(d.field_bytes(j))),
+                })
+                .collect();
+            let mine = mine.join(",");
+            let want = theirs
+                .get(i)
+                .and_then(|r| r.get(k))
+                .map(|v| v.split(',').map(tshark_norm).collect::<Vec<_>>().join(","))
+                .unwrap_or_default();
+            if mine.is_empty() && want.is_empty() {
+                continue;
+            }
+            let e = tally.entry(name.to_string()).or_default();
+            e.0 += 1;
+            if mine == want {
+                e.1 += 1;
+                continue;
+            }
+            let frame = (i + 1).to_string();
+            let ok = allow.iter().any(|(af, an, ak)| {
+                (af == "*" || *af == file)
+                    && (an == "*" || *an == frame)
+                    && (ak == "*" || ak == name)
+            });
+            if !ok {
+                bad.push(format!(
+                    "{file} frame {frame} {name}: wirelab {mine:?}, tshark {want:?}"
+                ));
+            }
+        }
+    }
+    bad
+}

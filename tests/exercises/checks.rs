@@ -195,17 +195,20 @@ udp_fields!(
 pub fn udp_header<H: UdpFields>(parse_udp: fn(&[u8]) -> Option<H>) -> Result<(), String> {
     let mut checked = 0;
     for d in trace("04_udp") {
-        let Some(layer) = d.layer(Proto::Udp) else {
+        let Some(li) = d.layers.iter().position(|l| l.proto == Proto::Udp) else {
             continue;
         };
-        let at = layer.at as usize;
+        let at = d.layers[li].at as usize;
+        // The bytes the header is in: the frame's, or for a datagram that came in IP
+        // fragments, the datagram put back together (its UDP header is read from there).
+        let bytes = d.layer_bytes(li);
         let want = (
             d.uint("udp.srcport").unwrap_or(0) as u16,
             d.uint("udp.dstport").unwrap_or(0) as u16,
             d.uint("udp.length").unwrap_or(0) as u16,
             d.uint("udp.checksum").unwrap_or(0) as u16,
         );
-        match parse_udp(&d.data[at..]) {
+        match parse_udp(&bytes[at..]) {
             Some(h) if h.fields() == want => checked += 1,
             Some(h) => {
                 return Err(format!(
@@ -418,6 +421,131 @@ pub fn sio_event(
             return Err(format!(
                 "{got:?} reads back as a different packet: {parsed:?}"
             ));
+        }
+    }
+    Ok(())
+}
+
+/// (offset in 8-byte units, data bytes, more fragments) of each fragment.
+type Fragments = Vec<(u16, usize, bool)>;
+
+/// Exercise fragments: the fragments router r1 made in the MTU lesson's trace, then built
+/// cases (data that fits, exact multiples, a small MTU).
+pub fn fragments(fragment: fn(usize, usize) -> Fragments) -> Result<(), String> {
+    // The trace: link 2's MTU is 1280 (wirelab ip mtu's default).
+    let seen: Fragments = trace("10_ip/mtu")
+        .iter()
+        .filter(|d| d.ip.first().is_some_and(|ip| ip.is_fragment()))
+        .map(|d| {
+            (
+                d.uint("ip.frag_offset").unwrap_or(0) as u16,
+                d.uint("ip.len").unwrap_or(0) as usize - 20,
+                d.uint("ip.flags.mf") == Some(1),
+            )
+        })
+        .collect();
+    let mut cases = Vec::new();
+    if !seen.is_empty() {
+        let total = seen.iter().map(|f| f.1).sum();
+        cases.push((
+            total,
+            1280,
+            seen,
+            "the fragments r1 made in lessons/10_ip/mtu/trace.pcapng",
+        ));
+    }
+    // Built cases, worked out by hand.
+    cases.push((
+        1408,
+        1280,
+        vec![(0, 1256, true), (157, 152, false)],
+        "1408 bytes over MTU 1280",
+    ));
+    cases.push((
+        1000,
+        1500,
+        vec![(0, 1000, false)],
+        "1000 bytes that fit in MTU 1500",
+    ));
+    cases.push((
+        1480 * 2,
+        1500,
+        vec![(0, 1480, true), (185, 1480, false)],
+        "2960 bytes over MTU 1500 (1480 is already a multiple of 8)",
+    ));
+    cases.push((
+        300,
+        100,
+        vec![
+            (0, 80, true),
+            (10, 80, true),
+            (20, 80, true),
+            (30, 60, false),
+        ],
+        "300 bytes over MTU 100 (80 bytes fit after the header)",
+    ));
+    for (data, mtu, want, what) in cases {
+        let got = fragment(data, mtu);
+        if got != want {
+            return Err(format!(
+                "{what}: fragment({data}, {mtu}) gave {got:?}; the right fragments (offset in 8-byte units, data bytes, more fragments) are {want:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// (EstimatedRTT, DevRTT, TimeoutInterval) after each sample.
+type Estimates = Vec<(f64, f64, f64)>;
+
+/// Exercise rto: RFC 6298's estimator, against wirelab's own, on the RTT samples of the
+/// lesson's trace and on built ones.
+pub fn rto(estimate: fn(&[f64]) -> Estimates) -> Result<(), String> {
+    let from_trace: Vec<f64> = trace("11_congestion")
+        .iter()
+        .filter_map(
+            |d| match d.field("tcp.analysis.ack_rtt").map(|f| &f.value) {
+                Some(wirelab::dissect::model::Value::Time(t)) => Some(t.as_f64()),
+                _ => None,
+            },
+        )
+        .collect();
+    for (samples, what) in [
+        (
+            from_trace,
+            "the ack_rtt samples of lessons/11_congestion/trace.pcapng",
+        ),
+        (
+            vec![0.1, 0.12, 0.08, 0.3, 0.1],
+            "the samples 0.1, 0.12, 0.08, 0.3, 0.1 s",
+        ),
+    ] {
+        if samples.is_empty() {
+            continue;
+        }
+        let got = estimate(&samples);
+        if got.len() != samples.len() {
+            return Err(format!(
+                "{what}: {} samples, but estimate returned {} rows (one per sample)",
+                samples.len(),
+                got.len()
+            ));
+        }
+        let mut e = wirelab::stream::rtt::RttEstimator::new();
+        for (i, (r, g)) in samples.iter().zip(&got).enumerate() {
+            e.sample(*r);
+            let want = (
+                e.estimated.unwrap_or(0.0),
+                e.dev,
+                e.rto_raw().unwrap_or(0.0),
+            );
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-3);
+            if !(close(g.0, want.0) && close(g.1, want.1) && close(g.2, want.2)) {
+                return Err(format!(
+                    "{what}: after sample {} ({r} s) you have (EstimatedRTT, DevRTT, TimeoutInterval) = {g:?}; RFC 6298 gives {want:?}",
+                    i + 1
+                ));
+            }
         }
     }
     Ok(())

@@ -179,6 +179,24 @@ exercise!(sio_event, "08_socketio",
     tests: shipped_sio_event_fails, solution_sio_event_passes, learner_sio_event,
     check: checks::sio_event, entry: event_packet);
 
+#[path = "../../lessons/10_ip/exercises/fragments.rs"]
+mod fragments_shipped;
+#[path = "../../lessons/10_ip/solutions/fragments.rs"]
+mod fragments_solution;
+exercise!(fragments, "10_ip",
+    shipped: fragments_shipped, solution: fragments_solution,
+    tests: shipped_fragments_fails, solution_fragments_passes, learner_fragments,
+    check: checks::fragments, entry: fragment);
+
+#[path = "../../lessons/11_congestion/exercises/rto.rs"]
+mod rto_shipped;
+#[path = "../../lessons/11_congestion/solutions/rto.rs"]
+mod rto_solution;
+exercise!(rto, "11_congestion",
+    shipped: rto_shipped, solution: rto_solution,
+    tests: shipped_rto_fails, solution_rto_passes, learner_rto,
+    check: checks::rto, entry: estimate);
+
 /// Every exercise listed in a lesson.toml is declared above, and the other way round.
 #[test]
 fn every_listed_exercise_is_checked() {
@@ -192,6 +210,8 @@ fn every_listed_exercise_is_checked() {
         "next_ack",
         "ws_accept",
         "sio_event",
+        "fragments",
+        "rto",
     ];
     let lessons = wirelab::lessons::load_from(&root).expect("lessons load");
     let listed: Vec<String> = lessons

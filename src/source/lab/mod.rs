@@ -45,7 +45,7 @@
 //!    `/proc/thread-self/ns/net`, and `setns` moves a thread between them.
 //! 4. Over rtnetlink ([`netlink`]): create one veth pair per link (two for an emulated link,
 //!    meeting in its wire namespace), bring the links up, give them addresses, MTUs and
-//!    routes. The veth's offloads are switched off (see [`ethtool`]) so captured frames carry
+//!    routes. The veth's offloads are switched off (see the `ethtool` module) so captured frames carry
 //!    real checksums and respect the MTU. IPv6 is switched off in the lab so that its
 //!    background chatter (neighbour discovery, router solicitations) does not clutter the
 //!    lessons. Routers get `net.ipv4.ip_forward = 1`; every host answers every ICMP error
