@@ -171,6 +171,10 @@ fn every_view_of_every_lesson_trace_fits_60_80_and_200_columns() {
             &format!("dissect {name} --graph"),
             &["dissect", file, "--graph"],
         );
+        fits(
+            &format!("dissect {name} --rtt"),
+            &["dissect", file, "--rtt"],
+        );
     }
 }
 
@@ -260,6 +264,11 @@ fn the_narrations_fit() {
         ("tcp handshake", vec!["tcp", "handshake"]),
         ("ip traceroute", vec!["ip", "traceroute"]),
         ("ip mtu", vec!["ip", "mtu"]),
+        ("lab arp", vec!["lab", "arp"]),
+        (
+            "tcp transfer",
+            vec!["tcp", "transfer", "--bytes", "300000", "--graph"],
+        ),
     ] {
         let widest = fits(what, &args);
         eprintln!("{what}: widest line at 60/80/200 columns: {widest:?}");

@@ -122,7 +122,15 @@ pub fn protocol_text(p: &Protocol, width: usize) -> String {
     );
     s.push_str(&format!("{}\n", "Its fields (Wireshark's names):".bold()));
     for f in p.fields.iter().flat_map(|t| t.iter()) {
-        s.push_str(&format!("  {} {}\n", f.name.green(), f.label));
+        // The name and its label on one line when they fit, else the label on the next.
+        if 2 + f.name.chars().count() + 1 + f.label.chars().count() <= width {
+            s.push_str(&format!("  {} {}\n", f.name.green(), f.label));
+        } else {
+            s.push_str(&format!("  {}\n", f.name.green()));
+            for line in wrap(f.label, width.saturating_sub(6)) {
+                s.push_str(&format!("      {line}\n"));
+            }
+        }
         for line in wrap(f.explain, width.saturating_sub(6)) {
             s.push_str(&format!("      {line}\n"));
         }

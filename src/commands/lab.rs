@@ -371,7 +371,7 @@ fn neighbours(lab: &Lab) -> Result<Vec<(String, String, bool)>, Error> {
 }
 
 fn print_neighbours(title: &str, n: &[(String, String, bool)], color: bool) {
-    println!("{}", heading(title, color));
+    println!("{}", super::fitted(&heading(title, color)));
     if n.is_empty() {
         println!("  (empty: the client knows no neighbour's MAC address yet)");
     }
@@ -412,10 +412,10 @@ fn arp(color: bool) -> Result<ExitCode, Error> {
     }
     println!(
         "{}\n",
-        heading(
+        super::fitted(&heading(
             "The ARP cache: how the client learns the server's MAC address (RFC 826).",
             color
-        )
+        ))
     );
     let before = neighbours(&lab)?;
     print_neighbours(
@@ -425,10 +425,10 @@ fn arp(color: bool) -> Result<ExitCode, Error> {
     );
     println!(
         "{}",
-        heading(
+        super::fitted(&heading(
             &format!("2. The client sends one UDP datagram to {server}:9. On its cable:"),
             color
-        )
+        ))
     );
     let frames: Vec<OwnedFrame> =
         lab.run_in(Host::Client, move || -> Result<Vec<OwnedFrame>, Error> {
@@ -456,6 +456,7 @@ fn arp(color: bool) -> Result<ExitCode, Error> {
             view: View::Summary,
             color,
             width: super::term_width(),
+            fit: super::screen_width().is_some(),
             ..Options::default()
         },
     );
@@ -466,7 +467,7 @@ fn arp(color: bool) -> Result<ExitCode, Error> {
         arp_frames += usize::from(d.has(crate::dissect::Proto::Arp));
         printer.print(d)?;
     }
-    printer.flush()?;
+    printer.finish()?;
     let note = format!(
         "The datagram waited while the client asked the whole link (the broadcast address \
          ff:ff:ff:ff:ff:ff) who has {server}; the server answered to the client alone, and only \
@@ -484,6 +485,11 @@ fn arp(color: bool) -> Result<ExitCode, Error> {
         &after,
         color,
     );
-    println!("Try it by hand: wirelab lab shell -- sh -c 'ip neigh; ping -c 1 {server}; ip neigh'");
+    println!(
+        "{}",
+        super::fitted(&format!(
+            "Try it by hand: wirelab lab shell -- sh -c 'ip neigh; ping -c 1 {server}; ip neigh'"
+        ))
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -101,13 +101,16 @@ mod linux {
         let last = t.link(t.link_count());
         if !json {
             println!(
-                "wirelab tcp transfer — in the lab: client {} → {} router{} → server {}; the \
-                 server's link: {}\n",
-                t.client_ip(),
-                t.routers(),
-                if t.routers() == 1 { "" } else { "s" },
-                t.server_ip(),
-                last.describe().join(", ")
+                "{}",
+                super::super::fitted(&format!(
+                    "wirelab tcp transfer — in the lab: client {} → {} router{} → server {}; \
+                     the server's link: {}\n",
+                    t.client_ip(),
+                    t.routers(),
+                    if t.routers() == 1 { "" } else { "s" },
+                    t.server_ip(),
+                    last.describe().join(", ")
+                ))
             );
         }
         let (prop, _) = t.path_delay(0);
@@ -151,7 +154,7 @@ mod linux {
         } else {
             show_text(a, &runs, color)?;
             for r in links {
-                print!("{}", r.describe());
+                print!("{}", super::super::fitted(&r.describe()));
             }
         }
         for r in &runs {
@@ -332,7 +335,7 @@ mod linux {
                 );
             }
         }
-        print!("{out}");
+        print!("{}", super::super::fitted(&out));
         graphs(a, runs, width, color)?;
         if a.packets {
             for r in runs {
@@ -360,7 +363,7 @@ mod linux {
                     let mut out = String::new();
                     let _ = writeln!(out, "\nTime-sequence graph ({}):", r.cc.name());
                     graph::terminal_with(ts, *side, width, color, &line, &mut out);
-                    print!("{out}");
+                    print!("{}", super::super::fitted(&out));
                 }
                 GraphTarget::Svg(path) => {
                     let path = if runs.len() > 1 {
