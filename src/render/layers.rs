@@ -94,7 +94,7 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     let label_w = d
         .fields
         .iter()
-        .map(|f| label_text(f).chars().count())
+        .map(label_width)
         .max()
         .unwrap_or(0)
         .min(MAX_LABEL_W);
@@ -163,7 +163,7 @@ fn heading(
         if n == 0 {
             paint(out, &cols, c, true, color);
         } else {
-            out.push_str(&" ".repeat(indent));
+            spaces(out, indent);
         }
         paint(out, line, c, true, color);
         out.push('\n');
@@ -220,7 +220,7 @@ fn value_text(bytes: &[u8], f: &Field) -> String {
 /// A field's label as the tree shows it: `[label]` when wirelab worked the value out rather
 /// than reading it from the packet's bytes.
 fn label_text(f: &Field) -> String {
-    let computed = f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None);
+    let computed = is_computed(f);
     let indent = "  ".repeat(f.depth as usize);
     if computed {
         format!("{indent}[{}]", f.label)
@@ -255,14 +255,18 @@ fn fields<'f>(
 
     // `--field`: the chosen field, or the fields an alias such as `ip.addr` stands for.
     let chosen = opts.highlight.as_deref().unwrap_or("");
-    let aliased = crate::filter::field_names(chosen);
+    let aliased = if chosen.is_empty() {
+        Vec::new()
+    } else {
+        crate::filter::field_names(chosen)
+    };
     for (i, f) in fs.iter().enumerate() {
         let marked = f.name == chosen || aliased.contains(&f.name);
         // Label column.
         if marked {
             paint(out, "  ▶ ", None, true, color);
         } else {
-            out.push_str(&" ".repeat(FIELD_INDENT));
+            spaces(out, FIELD_INDENT);
         }
         let label = &labels[i];
         paint(out, label, None, marked, color);
@@ -275,16 +279,16 @@ fn fields<'f>(
             narrow_value(f, &values[i], width, color, out);
         } else {
             let label_len = label.chars().count();
-            out.push_str(&" ".repeat(label_w.saturating_sub(label_len) + 2));
+            spaces(out, label_w.saturating_sub(label_len) + 2);
             let value_col = FIELD_INDENT + label_w.max(label_len) + 2;
             // The value, wrapped if it is long (a byte string); the name on its first line.
             for (n, v) in wrap(&values[i], value_w).iter().enumerate() {
                 if n > 0 {
-                    out.push_str(&" ".repeat(value_col));
+                    spaces(out, value_col);
                 }
                 out.push_str(v);
                 if n == 0 {
-                    out.push_str(&" ".repeat(value_w.saturating_sub(v.chars().count()) + 2));
+                    spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
                     paint(out, f.name, Some(colored::Color::Cyan), false, color);
                 }
                 trim_line_end(out);
@@ -297,7 +301,7 @@ fn fields<'f>(
             explained.push(f.name);
             let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
             for line in wrap(f.explain, width.saturating_sub(indent).max(20)) {
-                out.push_str(&" ".repeat(indent));
+                spaces(out, indent);
                 dim(out, &line, color);
                 out.push('\n');
             }
@@ -318,7 +322,7 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
     };
     let mut last_len = None;
     for line in &lines {
-        out.push_str(&" ".repeat(indent));
+        spaces(out, indent);
         out.push_str(line);
         out.push('\n');
         last_len = Some(line.chars().count());
@@ -328,7 +332,7 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
             out.pop();
             out.push_str("  ");
         }
-        _ => out.push_str(&" ".repeat(indent)),
+        _ => spaces(out, indent),
     }
     paint(out, f.name, Some(colored::Color::Cyan), false, color);
     out.push('\n');
@@ -342,16 +346,31 @@ fn problem(p: &Problem, width: usize, color: bool, out: &mut String) {
     let lines = wrap(&text, width.saturating_sub(indent + 3).max(20));
     for (n, line) in lines.iter().enumerate() {
         if n == 0 {
-            out.push_str(&" ".repeat(indent));
+            spaces(out, indent);
             let rest = line.strip_prefix(&tag).unwrap_or(line);
             paint(out, &tag, Some(colored::Color::Red), true, color);
             out.push_str(rest);
         } else {
-            out.push_str(&" ".repeat(indent + 3));
+            spaces(out, indent + 3);
             out.push_str(line);
         }
         out.push('\n');
     }
+}
+
+/// A field wirelab worked out rather than read from bytes (its label is bracketed).
+fn is_computed(f: &Field) -> bool {
+    f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None)
+}
+
+/// How many characters [`label_text`] gives, without building it.
+fn label_width(f: &Field) -> usize {
+    2 * f.depth as usize + f.label.chars().count() + if is_computed(f) { 2 } else { 0 }
+}
+
+/// Append `n` spaces.
+fn spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// Append `s` padded with spaces to `w` characters.
@@ -359,7 +378,7 @@ fn pad_to(out: &mut String, s: &str, w: usize) {
     out.push_str(s);
     let n = s.chars().count();
     if n < w {
-        out.push_str(&" ".repeat(w - n));
+        out.extend(std::iter::repeat_n(' ', w - n));
     }
 }
 
