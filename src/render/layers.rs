@@ -41,7 +41,10 @@
 //! has its byte range written `s1:0–253`, counted in source `s1`, and a line before it says
 //! what that source is and which frames its bytes came from.
 
-use super::{Options, byte_range, dim, layer_range, packet_heading, paint, problem_layer, wrap};
+use super::{
+    Options, byte_range, dim, fits_one_line, layer_range, packet_heading, paint, problem_layer,
+    wrap,
+};
 use crate::dissect::describe;
 use crate::dissect::model::{Dissection, Field, Layer, Problem, Timestamp, Value};
 
@@ -270,15 +273,24 @@ fn fields<'f>(
         }
         let label = &labels[i];
         paint(out, label, None, marked, color);
+        let label_len = label.chars().count();
         // A label longer than the label column (which is capped) pushes the value and the
         // name along: if that goes past the width, the value goes under it, as on a narrow
         // terminal.
-        let too_long = label.chars().count() > label_w
-            && FIELD_INDENT + label.chars().count() + 2 + value_w + 2 + f.name.len() > width;
+        let too_long = label_len > label_w
+            && FIELD_INDENT + label_len + 2 + value_w + 2 + f.name.len() > width;
         if narrow || too_long {
             narrow_value(f, &values[i], width, color, out);
+        } else if fits_one_line(&values[i], value_w) {
+            // The usual case, as the loop below writes it but without wrapping.
+            let v = &values[i];
+            spaces(out, label_w.saturating_sub(label_len) + 2);
+            out.push_str(v);
+            spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
+            paint(out, f.name, Some(colored::Color::Cyan), false, color);
+            trim_line_end(out);
+            out.push('\n');
         } else {
-            let label_len = label.chars().count();
             spaces(out, label_w.saturating_sub(label_len) + 2);
             let value_col = FIELD_INDENT + label_w.max(label_len) + 2;
             // The value, wrapped if it is long (a byte string); the name on its first line.
@@ -300,13 +312,40 @@ fn fields<'f>(
         if !f.explain.is_empty() && !explained.contains(&f.name) {
             explained.push(f.name);
             let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
-            for line in wrap(f.explain, width.saturating_sub(indent).max(20)) {
-                spaces(out, indent);
-                dim(out, &line, color);
-                out.push('\n');
-            }
+            explanation(f.explain, indent, width, color, out);
         }
     }
+}
+
+/// A field's explanation, wrapped to the width under its label. The explanations are the
+/// program's own text and the same in every packet, so each is wrapped once per indent, width
+/// and kept (there are a few hundred of them). Coloured text is not kept: what `colored`
+/// writes depends on its global setting, which may change.
+fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out: &mut String) {
+    type Key = (usize, usize, usize, usize);
+    thread_local! {
+        static WRAPPED: std::cell::RefCell<std::collections::HashMap<Key, String>> =
+            std::cell::RefCell::default();
+    }
+    let write = |out: &mut String| {
+        for line in wrap(text, width.saturating_sub(indent).max(20)) {
+            spaces(out, indent);
+            dim(out, &line, color);
+            out.push('\n');
+        }
+    };
+    if color {
+        return write(out);
+    }
+    let key = (text.as_ptr() as usize, text.len(), indent, width);
+    WRAPPED.with_borrow_mut(|done| {
+        let block = done.entry(key).or_insert_with(|| {
+            let mut block = String::new();
+            write(&mut block);
+            block
+        });
+        out.push_str(block);
+    });
 }
 
 /// On a narrow terminal: `label:` ends its line, and the value follows on the next ones,

@@ -581,19 +581,23 @@ pub fn clip_note(cut: u64, width: usize) -> Option<String> {
     })
 }
 
+/// Whether [`wrap`] leaves `text` as it is, on one line: most text (a field's value, a layer's
+/// summary) fits and has single spaces between its words.
+pub fn fits_one_line(text: &str, width: usize) -> bool {
+    let width = width.max(8);
+    (text.len() <= width || text.chars().count() <= width)
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ")
+}
+
 /// Break text into lines of at most `width` characters, at spaces where possible; a word
 /// longer than a line is cut.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    // Most text (a field's explanation, a layer's summary) fits on one line and has single
-    // spaces between its words: then it is its own only line.
-    if !text.starts_with(' ')
-        && !text.ends_with(' ')
-        && !text.contains("  ")
-        && (text.len() <= width || text.chars().count() <= width)
-    {
+    if fits_one_line(text, width) {
         return vec![text.to_string()];
     }
+    let width = width.max(8);
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut line_w = 0;
