@@ -246,7 +246,6 @@ fn fields<'f>(
     }
     let width = opts.width();
     let color = opts.color;
-    let labels: Vec<String> = fs.iter().map(label_text).collect();
     let values: Vec<String> = fs.iter().map(|f| value_text(bytes, f)).collect();
     let name_w = fs.iter().map(|f| f.name.len()).max().unwrap_or(0);
     let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
@@ -271,9 +270,12 @@ fn fields<'f>(
         } else {
             spaces(out, FIELD_INDENT);
         }
-        let label = &labels[i];
-        paint(out, label, None, marked, color);
-        let label_len = label.chars().count();
+        if marked && color {
+            paint(out, &label_text(f), None, true, color);
+        } else {
+            push_label(out, f);
+        }
+        let label_len = label_width(f);
         // A label longer than the label column (which is capped) pushes the value and the
         // name along: if that goes past the width, the value goes under it, as on a narrow
         // terminal.
@@ -323,9 +325,9 @@ fn fields<'f>(
 /// writes depends on its global setting, which may change.
 fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out: &mut String) {
     type Key = (usize, usize, usize, usize);
+    type Kept = std::collections::HashMap<Key, String, std::hash::BuildHasherDefault<AddrHasher>>;
     thread_local! {
-        static WRAPPED: std::cell::RefCell<std::collections::HashMap<Key, String>> =
-            std::cell::RefCell::default();
+        static WRAPPED: std::cell::RefCell<Kept> = std::cell::RefCell::default();
     }
     let write = |out: &mut String| {
         for line in wrap(text, width.saturating_sub(indent).max(20)) {
@@ -346,6 +348,28 @@ fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out
         });
         out.push_str(block);
     });
+}
+
+/// A hasher for the few small numbers of [`explanation`]'s key (an address, lengths): mixing
+/// them by multiplication is enough, and much cheaper than the default SipHash.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// On a narrow terminal: `label:` ends its line, and the value follows on the next ones,
@@ -400,6 +424,18 @@ fn problem(p: &Problem, width: usize, color: bool, out: &mut String) {
 /// A field wirelab worked out rather than read from bytes (its label is bracketed).
 fn is_computed(f: &Field) -> bool {
     f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None)
+}
+
+/// Append [`label_text`] without building it.
+fn push_label(out: &mut String, f: &Field) {
+    spaces(out, 2 * f.depth as usize);
+    if is_computed(f) {
+        out.push('[');
+        out.push_str(f.label);
+        out.push(']');
+    } else {
+        out.push_str(f.label);
+    }
 }
 
 /// How many characters [`label_text`] gives, without building it.
