@@ -102,7 +102,7 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
         .unwrap_or(0)
         .min(MAX_LABEL_W);
     // A field that occurs again (each TCP option has a Kind) is explained only the first time.
-    let mut explained: Vec<&str> = Vec::new();
+    let mut explained: Explained = Explained::default();
     let mut introduced: Vec<u32> = Vec::new();
     for (i, layer) in d.layers.iter().enumerate() {
         out.push('\n');
@@ -237,7 +237,7 @@ fn fields<'f>(
     bytes: &[u8],
     fs: &'f [Field],
     label_w: usize,
-    explained: &mut Vec<&'f str>,
+    explained: &mut Explained<'f>,
     opts: &Options,
     out: &mut String,
 ) {
@@ -311,8 +311,7 @@ fn fields<'f>(
         }
 
         // The explanation, under the label.
-        if !f.explain.is_empty() && !explained.contains(&f.name) {
-            explained.push(f.name);
+        if !f.explain.is_empty() && explained.insert(f.name) {
             let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
             explanation(f.explain, indent, width, color, out);
         }
@@ -350,8 +349,11 @@ fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out
     });
 }
 
-/// A hasher for the few small numbers of [`explanation`]'s key (an address, lengths): mixing
-/// them by multiplication is enough, and much cheaper than the default SipHash.
+/// The names of the fields already explained in this packet.
+type Explained<'f> = std::collections::HashSet<&'f str, std::hash::BuildHasherDefault<AddrHasher>>;
+
+/// A hasher for field names and for the small numbers of [`explanation`]'s key (an address,
+/// lengths): mixing them by multiplication is enough, and much cheaper than SipHash.
 #[derive(Default)]
 struct AddrHasher(u64);
 
@@ -444,8 +446,13 @@ fn label_width(f: &Field) -> usize {
 }
 
 /// Append `n` spaces.
-fn spaces(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// Append `s` padded with spaces to `w` characters.
