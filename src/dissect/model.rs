@@ -564,6 +564,16 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// The name serde gives it (`snake_case`), as the JSON view writes it.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            ProblemKind::Truncated => "truncated",
+            ProblemKind::Malformed => "malformed",
+            ProblemKind::BadChecksum => "bad_checksum",
+            ProblemKind::Unsupported => "unsupported",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ProblemKind::Truncated => "truncated",

@@ -41,7 +41,10 @@
 //! has its byte range written `s1:0–253`, counted in source `s1`, and a line before it says
 //! what that source is and which frames its bytes came from.
 
-use super::{Options, byte_range, dim, layer_range, packet_heading, paint, problem_layer, wrap};
+use super::{
+    Options, byte_range, dim, fits_one_line, layer_range, packet_heading, paint, problem_layer,
+    wrap,
+};
 use crate::dissect::describe;
 use crate::dissect::model::{Dissection, Field, Layer, Problem, Timestamp, Value};
 
@@ -94,12 +97,12 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
     let label_w = d
         .fields
         .iter()
-        .map(|f| label_text(f).chars().count())
+        .map(label_width)
         .max()
         .unwrap_or(0)
         .min(MAX_LABEL_W);
     // A field that occurs again (each TCP option has a Kind) is explained only the first time.
-    let mut explained: Vec<&str> = Vec::new();
+    let mut explained: Explained = Explained::default();
     let mut introduced: Vec<u32> = Vec::new();
     for (i, layer) in d.layers.iter().enumerate() {
         out.push('\n');
@@ -163,7 +166,7 @@ fn heading(
         if n == 0 {
             paint(out, &cols, c, true, color);
         } else {
-            out.push_str(&" ".repeat(indent));
+            spaces(out, indent);
         }
         paint(out, line, c, true, color);
         out.push('\n');
@@ -220,7 +223,7 @@ fn value_text(bytes: &[u8], f: &Field) -> String {
 /// A field's label as the tree shows it: `[label]` when wirelab worked the value out rather
 /// than reading it from the packet's bytes.
 fn label_text(f: &Field) -> String {
-    let computed = f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None);
+    let computed = is_computed(f);
     let indent = "  ".repeat(f.depth as usize);
     if computed {
         format!("{indent}[{}]", f.label)
@@ -234,7 +237,7 @@ fn fields<'f>(
     bytes: &[u8],
     fs: &'f [Field],
     label_w: usize,
-    explained: &mut Vec<&'f str>,
+    explained: &mut Explained<'f>,
     opts: &Options,
     out: &mut String,
 ) {
@@ -243,7 +246,6 @@ fn fields<'f>(
     }
     let width = opts.width();
     let color = opts.color;
-    let labels: Vec<String> = fs.iter().map(label_text).collect();
     let values: Vec<String> = fs.iter().map(|f| value_text(bytes, f)).collect();
     let name_w = fs.iter().map(|f| f.name.len()).max().unwrap_or(0);
     let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
@@ -255,36 +257,52 @@ fn fields<'f>(
 
     // `--field`: the chosen field, or the fields an alias such as `ip.addr` stands for.
     let chosen = opts.highlight.as_deref().unwrap_or("");
-    let aliased = crate::filter::field_names(chosen);
+    let aliased = if chosen.is_empty() {
+        Vec::new()
+    } else {
+        crate::filter::field_names(chosen)
+    };
     for (i, f) in fs.iter().enumerate() {
         let marked = f.name == chosen || aliased.contains(&f.name);
         // Label column.
         if marked {
             paint(out, "  ▶ ", None, true, color);
         } else {
-            out.push_str(&" ".repeat(FIELD_INDENT));
+            spaces(out, FIELD_INDENT);
         }
-        let label = &labels[i];
-        paint(out, label, None, marked, color);
+        if marked && color {
+            paint(out, &label_text(f), None, true, color);
+        } else {
+            push_label(out, f);
+        }
+        let label_len = label_width(f);
         // A label longer than the label column (which is capped) pushes the value and the
         // name along: if that goes past the width, the value goes under it, as on a narrow
         // terminal.
-        let too_long = label.chars().count() > label_w
-            && FIELD_INDENT + label.chars().count() + 2 + value_w + 2 + f.name.len() > width;
+        let too_long = label_len > label_w
+            && FIELD_INDENT + label_len + 2 + value_w + 2 + f.name.len() > width;
         if narrow || too_long {
             narrow_value(f, &values[i], width, color, out);
+        } else if fits_one_line(&values[i], value_w) {
+            // The usual case, as the loop below writes it but without wrapping.
+            let v = &values[i];
+            spaces(out, label_w.saturating_sub(label_len) + 2);
+            out.push_str(v);
+            spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
+            paint(out, f.name, Some(colored::Color::Cyan), false, color);
+            trim_line_end(out);
+            out.push('\n');
         } else {
-            let label_len = label.chars().count();
-            out.push_str(&" ".repeat(label_w.saturating_sub(label_len) + 2));
+            spaces(out, label_w.saturating_sub(label_len) + 2);
             let value_col = FIELD_INDENT + label_w.max(label_len) + 2;
             // The value, wrapped if it is long (a byte string); the name on its first line.
             for (n, v) in wrap(&values[i], value_w).iter().enumerate() {
                 if n > 0 {
-                    out.push_str(&" ".repeat(value_col));
+                    spaces(out, value_col);
                 }
                 out.push_str(v);
                 if n == 0 {
-                    out.push_str(&" ".repeat(value_w.saturating_sub(v.chars().count()) + 2));
+                    spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
                     paint(out, f.name, Some(colored::Color::Cyan), false, color);
                 }
                 trim_line_end(out);
@@ -293,15 +311,66 @@ fn fields<'f>(
         }
 
         // The explanation, under the label.
-        if !f.explain.is_empty() && !explained.contains(&f.name) {
-            explained.push(f.name);
+        if !f.explain.is_empty() && explained.insert(f.name) {
             let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
-            for line in wrap(f.explain, width.saturating_sub(indent).max(20)) {
-                out.push_str(&" ".repeat(indent));
-                dim(out, &line, color);
-                out.push('\n');
-            }
+            explanation(f.explain, indent, width, color, out);
         }
+    }
+}
+
+/// A field's explanation, wrapped to the width under its label. The explanations are the
+/// program's own text and the same in every packet, so each is wrapped once per indent, width
+/// and kept (there are a few hundred of them). Coloured text is not kept: what `colored`
+/// writes depends on its global setting, which may change.
+fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out: &mut String) {
+    type Key = (usize, usize, usize, usize);
+    type Kept = std::collections::HashMap<Key, String, std::hash::BuildHasherDefault<AddrHasher>>;
+    thread_local! {
+        static WRAPPED: std::cell::RefCell<Kept> = std::cell::RefCell::default();
+    }
+    let write = |out: &mut String| {
+        for line in wrap(text, width.saturating_sub(indent).max(20)) {
+            spaces(out, indent);
+            dim(out, &line, color);
+            out.push('\n');
+        }
+    };
+    if color {
+        return write(out);
+    }
+    let key = (text.as_ptr() as usize, text.len(), indent, width);
+    WRAPPED.with_borrow_mut(|done| {
+        let block = done.entry(key).or_insert_with(|| {
+            let mut block = String::new();
+            write(&mut block);
+            block
+        });
+        out.push_str(block);
+    });
+}
+
+/// The names of the fields already explained in this packet.
+type Explained<'f> = std::collections::HashSet<&'f str, std::hash::BuildHasherDefault<AddrHasher>>;
+
+/// A hasher for field names and for the small numbers of [`explanation`]'s key (an address,
+/// lengths): mixing them by multiplication is enough, and much cheaper than SipHash.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
@@ -318,7 +387,7 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
     };
     let mut last_len = None;
     for line in &lines {
-        out.push_str(&" ".repeat(indent));
+        spaces(out, indent);
         out.push_str(line);
         out.push('\n');
         last_len = Some(line.chars().count());
@@ -328,7 +397,7 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
             out.pop();
             out.push_str("  ");
         }
-        _ => out.push_str(&" ".repeat(indent)),
+        _ => spaces(out, indent),
     }
     paint(out, f.name, Some(colored::Color::Cyan), false, color);
     out.push('\n');
@@ -342,15 +411,47 @@ fn problem(p: &Problem, width: usize, color: bool, out: &mut String) {
     let lines = wrap(&text, width.saturating_sub(indent + 3).max(20));
     for (n, line) in lines.iter().enumerate() {
         if n == 0 {
-            out.push_str(&" ".repeat(indent));
+            spaces(out, indent);
             let rest = line.strip_prefix(&tag).unwrap_or(line);
             paint(out, &tag, Some(colored::Color::Red), true, color);
             out.push_str(rest);
         } else {
-            out.push_str(&" ".repeat(indent + 3));
+            spaces(out, indent + 3);
             out.push_str(line);
         }
         out.push('\n');
+    }
+}
+
+/// A field wirelab worked out rather than read from bytes (its label is bracketed).
+fn is_computed(f: &Field) -> bool {
+    f.len == 0 && !f.name.starts_with("frame.") && !matches!(f.value, Value::None)
+}
+
+/// Append [`label_text`] without building it.
+fn push_label(out: &mut String, f: &Field) {
+    spaces(out, 2 * f.depth as usize);
+    if is_computed(f) {
+        out.push('[');
+        out.push_str(f.label);
+        out.push(']');
+    } else {
+        out.push_str(f.label);
+    }
+}
+
+/// How many characters [`label_text`] gives, without building it.
+fn label_width(f: &Field) -> usize {
+    2 * f.depth as usize + f.label.chars().count() + if is_computed(f) { 2 } else { 0 }
+}
+
+/// Append `n` spaces.
+fn spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
@@ -359,7 +460,7 @@ fn pad_to(out: &mut String, s: &str, w: usize) {
     out.push_str(s);
     let n = s.chars().count();
     if n < w {
-        out.push_str(&" ".repeat(w - n));
+        out.extend(std::iter::repeat_n(' ', w - n));
     }
 }
 

@@ -581,29 +581,46 @@ pub fn clip_note(cut: u64, width: usize) -> Option<String> {
     })
 }
 
+/// Whether [`wrap`] leaves `text` as it is, on one line: most text (a field's value, a layer's
+/// summary) fits and has single spaces between its words.
+pub fn fits_one_line(text: &str, width: usize) -> bool {
+    let width = width.max(8);
+    (text.len() <= width || text.chars().count() <= width)
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ")
+}
+
 /// Break text into lines of at most `width` characters, at spaces where possible; a word
 /// longer than a line is cut.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    if fits_one_line(text, width) {
+        return vec![text.to_string()];
+    }
     let width = width.max(8);
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut line_w = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let mut word: Vec<char> = word.chars().collect();
+    for mut word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word_w = word.chars().count();
         // Cut words that cannot fit on any line.
-        while word.len() > width {
+        while word_w > width {
             if line_w > 0 {
                 lines.push(std::mem::take(&mut line));
                 line_w = 0;
             }
-            let rest = word.split_off(width);
-            lines.push(word.into_iter().collect());
-            word = rest;
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            lines.push(word[..cut].to_string());
+            word = &word[cut..];
+            word_w -= width;
         }
         let need = if line_w == 0 {
-            word.len()
+            word_w
         } else {
-            line_w + 1 + word.len()
+            line_w + 1 + word_w
         };
         if need > width && line_w > 0 {
             lines.push(std::mem::take(&mut line));
@@ -613,8 +630,8 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             line.push(' ');
             line_w += 1;
         }
-        line.extend(word.iter());
-        line_w += word.len();
+        line.push_str(word);
+        line_w += word_w;
     }
     if line_w > 0 || lines.is_empty() {
         lines.push(line);
@@ -708,6 +725,70 @@ mod tests {
             wrap("aaaaaaaaaaaaaaaaaaaa", 8),
             vec!["aaaaaaaa", "aaaaaaaa", "aaaa"]
         );
+    }
+
+    /// The word-at-a-time wrap, as it was written before it learnt to work on slices: the
+    /// faster one must break every text the same way.
+    fn wrap_by_chars(text: &str, width: usize) -> Vec<String> {
+        let width = width.max(8);
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        let mut line_w = 0;
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            let mut word: Vec<char> = word.chars().collect();
+            while word.len() > width {
+                if line_w > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0;
+                }
+                let rest = word.split_off(width);
+                lines.push(word.into_iter().collect());
+                word = rest;
+            }
+            let need = if line_w == 0 {
+                word.len()
+            } else {
+                line_w + 1 + word.len()
+            };
+            if need > width && line_w > 0 {
+                lines.push(std::mem::take(&mut line));
+                line_w = 0;
+            }
+            if line_w > 0 {
+                line.push(' ');
+                line_w += 1;
+            }
+            line.extend(word.iter());
+            line_w += word.len();
+        }
+        if line_w > 0 || lines.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[test]
+    fn wrap_matches_the_char_by_char_wrap() {
+        let texts = [
+            "",
+            " ",
+            "   ",
+            "a",
+            " lead",
+            "trail ",
+            "two  spaces here",
+            "the quick brown fox jumps over the lazy dog",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb cccccccccccccccccc",
+            "héllo wörld → ünïcödé straße 😀😀😀😀😀😀😀😀😀😀😀",
+            "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f",
+            "line\nbreak inside a word  and  more",
+            "exactly8 exactly8",
+        ];
+        for t in texts {
+            for w in [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200] {
+                assert_eq!(wrap(t, w), wrap_by_chars(t, w), "{t:?} at {w}");
+            }
+        }
     }
 
     #[test]
