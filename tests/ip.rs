@@ -22,15 +22,7 @@ use serde_json::Value;
 /// capabilities (needs root to switch, and `setpriv`).
 fn run(args: &[&str], nobody: bool) -> Output {
     let copy = nobody.then(common::public_copy);
-    let mut cmd = if let Some(copy) = &copy {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&copy.bin)
-            .env("WIRELAB_LESSONS", &copy.lessons);
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_wirelab"))
-    };
+    let mut cmd = common::wirelab_as(copy.as_ref());
     cmd.args(["--color", "never"])
         .args(args)
         .env_remove("NO_COLOR")

@@ -14,24 +14,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_wirelab")
-}
-
 /// Run wirelab; with `nobody`, as user and group 65534 with no supplementary groups and no
 /// capabilities (needs root to switch, and `setpriv`).
 fn run(args: &[&str], nobody: bool) -> Output {
     // The unprivileged user runs a copy every user can reach (see common::public_copy).
     let copy = nobody.then(common::public_copy);
-    let mut cmd = if let Some(copy) = &copy {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&copy.bin)
-            .env("WIRELAB_LESSONS", &copy.lessons);
-        c
-    } else {
-        Command::new(bin())
-    };
+    let mut cmd = common::wirelab_as(copy.as_ref());
     cmd.args(args)
         .env_remove("NO_COLOR")
         .current_dir("/")

@@ -31,15 +31,7 @@ fn is_root() -> bool {
 fn tour(nobody: bool, limit: Duration) -> (Output, Duration) {
     // The unprivileged user runs a copy every user can reach (see common::public_copy).
     let copy = nobody.then(common::public_copy);
-    let mut cmd = if let Some(copy) = &copy {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&copy.bin)
-            .env("WIRELAB_LESSONS", &copy.lessons);
-        c
-    } else {
-        Command::new(bin())
-    };
+    let mut cmd = common::wirelab_as(copy.as_ref());
     let start = Instant::now();
     let mut child = cmd
         .args(["tour", "--color", "never"])
@@ -100,14 +92,7 @@ fn tour(nobody: bool, limit: Duration) -> (Output, Duration) {
 /// Is the lab available to this user? (`wirelab lab` exits 0.)
 fn lab_works(nobody: bool) -> bool {
     let copy = nobody.then(common::public_copy);
-    let mut cmd = if let Some(copy) = &copy {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&copy.bin);
-        c
-    } else {
-        Command::new(bin())
-    };
+    let mut cmd = common::wirelab_as(copy.as_ref());
     cmd.args(["lab", "--color", "never"])
         .current_dir("/")
         .output()

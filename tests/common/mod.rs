@@ -49,6 +49,27 @@ pub struct PublicCopy {
     pub lessons: PathBuf,
 }
 
+impl PublicCopy {
+    /// A command that runs this copy as user and group 65534, with no supplementary groups and
+    /// no capabilities (needs root to switch, and `setpriv`), reading this copy's lessons.
+    pub fn as_nobody(&self) -> std::process::Command {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&self.bin)
+            .env("WIRELAB_LESSONS", &self.lessons);
+        c
+    }
+}
+
+/// The command that runs wirelab: the build's binary, or with `copy`, that copy as uid 65534
+/// ([`PublicCopy::as_nobody`]). The copy must live as long as the command runs.
+pub fn wirelab_as(copy: Option<&PublicCopy>) -> std::process::Command {
+    match copy {
+        Some(copy) => copy.as_nobody(),
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_wirelab")),
+    }
+}
+
 pub fn public_copy() -> PublicCopy {
     fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         std::fs::create_dir_all(to).expect("create dir");
