@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::Semaphore;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::client;
 use crate::Error;
@@ -135,7 +135,10 @@ pub async fn echo_load(cfg: &LoadConfig) -> Result<LoadResult, Error> {
 }
 
 /// Open `n` connections and hold them all open at once; then check that every one still
-/// echoes a message. Returns (held, echoed).
+/// echoes a message. Each connection echoes once as soon as it is open, so that what the
+/// server holds meanwhile is a connection that has been used (its buffers touched), not
+/// only accepted. Returns (held, echoed): the connections that were open and had echoed
+/// once, and those that echoed again after the hold.
 pub async fn hold(url: &str, n: usize, seconds: f64) -> Result<(u64, u64), Error> {
     let gate = Arc::new(Semaphore::new(256));
     let mut pending = tokio::task::JoinSet::new();
@@ -144,16 +147,21 @@ pub async fn hold(url: &str, n: usize, seconds: f64) -> Result<(u64, u64), Error
         let gate = gate.clone();
         pending.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            tokio::time::timeout(
-                Duration::from_secs(30),
-                client::connect(&url, i as u64, None, 0, 1 << 16),
-            )
+            tokio::time::timeout(Duration::from_secs(30), async {
+                let mut ws = client::connect(&url, i as u64, None, 0, 1 << 16)
+                    .await
+                    .ok()?;
+                echo_once(&mut ws, "hello").await?;
+                Some(ws)
+            })
             .await
+            .ok()
+            .flatten()
         });
     }
     let mut conns = Vec::with_capacity(n);
     while let Some(r) = pending.join_next().await {
-        if let Ok(Ok(Ok(ws))) = r {
+        if let Ok(Some(ws)) = r {
             conns.push(ws);
         }
     }
@@ -163,20 +171,12 @@ pub async fn hold(url: &str, n: usize, seconds: f64) -> Result<(u64, u64), Error
     let mut checks = tokio::task::JoinSet::new();
     for mut ws in conns {
         checks.spawn(async move {
-            let ok = tokio::time::timeout(Duration::from_secs(30), async {
-                ws.send(Message::Text("still here?".into())).await.ok()?;
-                loop {
-                    match ws.next().await? {
-                        Ok(Message::Text(_)) => return Some(()),
-                        Ok(_) => {}
-                        Err(_) => return None,
-                    }
-                }
-            })
-            .await
-            .ok()
-            .flatten()
-            .is_some();
+            let ok =
+                tokio::time::timeout(Duration::from_secs(30), echo_once(&mut ws, "still here?"))
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
             let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
             ok
         });
@@ -188,4 +188,19 @@ pub async fn hold(url: &str, n: usize, seconds: f64) -> Result<(u64, u64), Error
         }
     }
     Ok((held, echoed))
+}
+
+/// Send one text message and wait for a text message back.
+async fn echo_once<S>(ws: &mut S, text: &str) -> Option<()>
+where
+    S: futures_util::Sink<Message> + futures_util::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    ws.send(Message::Text(text.into())).await.ok()?;
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(_)) => return Some(()),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
 }

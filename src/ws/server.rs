@@ -52,7 +52,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -328,14 +328,22 @@ impl Hub {
 
 /// The tungstenite settings for a server connection.
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
-    // The read buffer is allocated up front for every connection: 8 KiB keeps ten thousand
-    // idle connections in 80 MiB instead of tungstenite's default 128 KiB each (1.25 GiB).
+    // tungstenite allocates the read buffer up front for every connection and fills it with
+    // zeros before its first read, so an idle connection holds all of it: 4 KiB keeps ten
+    // thousand connections' buffers in 40 MiB (tungstenite's default of 128 KiB would be
+    // 1.25 GiB). It is also the most one read takes from the socket: smaller (2 KiB) made
+    // 256 KiB messages 30% slower to echo, larger (8 KiB) put ten thousand connections above
+    // node's memory (BENCHMARKS.md). A frame longer than the buffer still arrives whole: the
+    // buffer grows to the frame's length (at most `max_message`).
     WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(64 * 1024)
 }
+
+/// The read buffer of each WebSocket connection (see [`ws_config`]).
+pub const READ_BUFFER: usize = 4 * 1024;
 
 /// Accept connections until `shutdown` completes; then ask every open connection to close
 /// (1001, going away) and wait for them (a few seconds at most). Returns what was done.
@@ -494,6 +502,21 @@ struct Connection {
     _permit: OwnedSemaphorePermit,
 }
 
+/// What to answer a request head with.
+enum Plan {
+    /// The chat page.
+    Page,
+    /// `101 Switching Protocols` (this answer), then the WebSocket.
+    Upgrade(String),
+    /// An HTTP error, with the reason in its body.
+    Refuse {
+        code: u16,
+        phrase: &'static str,
+        why: String,
+        extra: &'static str,
+    },
+}
+
 /// What to close a connection with after an error, if anything can still be sent.
 pub fn close_for(e: &WsError) -> Option<CloseFrame> {
     let (code, reason) = match e {
@@ -552,55 +575,13 @@ impl Connection {
             None => (None, None),
         };
         let mut tap = Tap::new(stream, reads, writes);
-        let mut buf = Vec::with_capacity(1024);
-        // One deadline for the whole head, not a timeout per read: a client that sends a byte
-        // now and then must not keep the connection forever.
-        let deadline = Instant::now() + self.cfg.head_timeout;
-        let head = loop {
-            match http::parse_head(&buf) {
-                Ok(h) => break h,
-                Err(HeadError::Incomplete) => {}
-                Err(e) => {
-                    let why = format!("the request is not valid HTTP/1.1: {e}");
-                    self.refuse(&mut tap, 400, "Bad Request", &why, "").await;
-                    return;
-                }
-            }
-            let mut chunk = [0u8; 4096];
-            let read = tokio::select! {
-                r = tokio::time::timeout_at(deadline, tap.read(&mut chunk)) => r,
-                _ = self.stop.changed() => return,
-            };
-            match read {
-                Ok(Ok(0)) | Ok(Err(_)) => return,
-                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-                Err(_) => {
-                    self.counters.head_timeouts.fetch_add(1, Ordering::Relaxed);
-                    let why = format!(
-                        "the request head did not arrive within {} s ({} bytes came)",
-                        self.cfg.head_timeout.as_secs_f64(),
-                        buf.len()
-                    );
-                    // The answer is not waited for: the client is slow on purpose, perhaps.
-                    let _ = tokio::time::timeout(
-                        Duration::from_secs(1),
-                        self.refuse(
-                            &mut tap,
-                            408,
-                            "Request Timeout",
-                            &why,
-                            "Connection: close\r\n",
-                        ),
-                    )
-                    .await;
-                    return;
-                }
-            }
+        let Some((plan, rest)) = self.read_head(&mut tap).await else {
+            return;
         };
-        let rest = buf.split_off(head.len);
-        let path = head.uri(&buf).unwrap_or("").split('?').next().unwrap_or("");
-        match (head.method(&buf), path) {
-            (Some("GET"), "/" | "/index.html") if !head.is_websocket_upgrade(&buf) => {
+        // The head and its buffer are gone by now: a connection that lives for hours keeps
+        // only what its WebSocket needs.
+        match plan {
+            Plan::Page => {
                 let resp = handshake::http_response(
                     200,
                     "OK",
@@ -611,6 +592,78 @@ impl Connection {
                 let _ = tap.write_all(resp.as_bytes()).await;
                 let _ = tap.shutdown().await;
             }
+            Plan::Upgrade(resp) => {
+                if tap.write_all(resp.as_bytes()).await.is_err() {
+                    return;
+                }
+                drop(resp);
+                let ws = WebSocketStream::from_partially_read(
+                    tap,
+                    rest,
+                    Role::Server,
+                    Some(ws_config(self.cfg.max_message)),
+                )
+                .await;
+                self.session(ws).await;
+            }
+            Plan::Refuse {
+                code,
+                phrase,
+                why,
+                extra,
+            } => self.refuse(&mut tap, code, phrase, &why, extra).await,
+        }
+    }
+
+    /// Read the HTTP request head (within `head_timeout` in all) and decide what to answer.
+    /// Returns the decision and the bytes that came after the head; `None` when the client
+    /// went away, the server is stopping, or the head was refused already.
+    async fn read_head(&mut self, tap: &mut Tap<TcpStream>) -> Option<(Plan, Vec<u8>)> {
+        let mut buf = Vec::new();
+        // One deadline for the whole head, not a timeout per read: a client that sends a byte
+        // now and then must not keep the connection forever.
+        let deadline = Instant::now() + self.cfg.head_timeout;
+        let head = loop {
+            match http::parse_head(&buf) {
+                Ok(h) => break h,
+                Err(HeadError::Incomplete) => {}
+                Err(e) => {
+                    let why = format!("the request is not valid HTTP/1.1: {e}");
+                    self.refuse(tap, 400, "Bad Request", &why, "").await;
+                    return None;
+                }
+            }
+            // Read into the buffer's spare room (nothing is zero-filled first). The parser
+            // refuses a head longer than http::MAX_HEAD_LEN, so this stays bounded.
+            buf.reserve(1024);
+            let read = tokio::select! {
+                r = tokio::time::timeout_at(deadline, tap.read_buf(&mut buf)) => r,
+                _ = self.stop.changed() => return None,
+            };
+            match read {
+                Ok(Ok(0)) | Ok(Err(_)) => return None,
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    self.counters.head_timeouts.fetch_add(1, Ordering::Relaxed);
+                    let why = format!(
+                        "the request head did not arrive within {} s ({} bytes came)",
+                        self.cfg.head_timeout.as_secs_f64(),
+                        buf.len()
+                    );
+                    // The answer is not waited for: the client is slow on purpose, perhaps.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        self.refuse(tap, 408, "Request Timeout", &why, "Connection: close\r\n"),
+                    )
+                    .await;
+                    return None;
+                }
+            }
+        };
+        let rest = buf[head.len..].to_vec();
+        let path = head.uri(&buf).unwrap_or("").split('?').next().unwrap_or("");
+        let plan = match (head.method(&buf), path) {
+            (Some("GET"), "/" | "/index.html") if !head.is_websocket_upgrade(&buf) => Plan::Page,
             // The WebSocket lives at /ws; an upgrade asked for at / is taken too, since many
             // clients connect to the root.
             (_, "/ws") | (_, "/") => match handshake::check_request(&head, &buf) {
@@ -622,23 +675,12 @@ impl Connection {
                         steps.accept
                     ));
                     self.wants_labels = self.cfg.mode == Mode::Chat && labels::offered(&head, &buf);
-                    let resp = if self.wants_labels {
+                    Plan::Upgrade(if self.wants_labels {
                         self.note(format!("subprotocol {} agreed", labels::PROTOCOL));
                         labels::switching_protocols(&key)
                     } else {
                         handshake::switching_protocols(&key)
-                    };
-                    if tap.write_all(resp.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    let ws = WebSocketStream::from_partially_read(
-                        tap,
-                        rest,
-                        Role::Server,
-                        Some(ws_config(self.cfg.max_message)),
-                    )
-                    .await;
-                    self.session(ws).await;
+                    })
                 }
                 Err(why) => {
                     let extra = if why.contains("version 13") || why.contains("must be 13") {
@@ -646,24 +688,33 @@ impl Connection {
                     } else {
                         ""
                     };
-                    self.refuse(&mut tap, 400, "Bad Request", &why, extra).await;
+                    Plan::Refuse {
+                        code: 400,
+                        phrase: "Bad Request",
+                        why,
+                        extra,
+                    }
                 }
             },
-            (Some("GET"), _) => {
-                let why = format!(
+            (Some("GET"), _) => Plan::Refuse {
+                code: 404,
+                phrase: "Not Found",
+                why: format!(
                     "there is nothing at {path:?}: the page is at / and the WebSocket at /ws"
-                );
-                self.refuse(&mut tap, 404, "Not Found", &why, "").await;
-            }
-            (m, _) => {
-                let why = format!(
+                ),
+                extra: "",
+            },
+            (m, _) => Plan::Refuse {
+                code: 405,
+                phrase: "Method Not Allowed",
+                why: format!(
                     "this server answers GET only, not {}",
                     m.unwrap_or("a response")
-                );
-                self.refuse(&mut tap, 405, "Method Not Allowed", &why, "Allow: GET\r\n")
-                    .await;
-            }
-        }
+                ),
+                extra: "Allow: GET\r\n",
+            },
+        };
+        Some((plan, rest))
     }
 
     /// Answer with an HTTP error whose body says why, and close.
@@ -689,9 +740,12 @@ impl Connection {
     /// Every wait here can be cut short by an [`Interrupt`]: a write to a client that does not
     /// read would otherwise wait forever.
     async fn session(self, mut ws: WebSocketStream<Tap<TcpStream>>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         let backlog = Arc::new(Backlog::default());
+        // Only a chat client has a queue (an echo writes its answers itself).
+        let mut rx = None;
         if self.cfg.mode == Mode::Chat {
+            let (tx, chat_rx) = mpsc::unbounded_channel::<Message>();
+            rx = Some(chat_rx);
             let out = Outbox {
                 tx,
                 backlog: backlog.clone(),
@@ -723,7 +777,7 @@ impl Connection {
                 // Interruptions first, then writing what waits, then reading more.
                 biased;
                 why = interrupt(&mut stop, &backlog, idle_at) => break Ending::Interrupted(why),
-                Some(out) = rx.recv() => {
+                Some(out) = queued(&mut rx) => {
                     let mut next = Some(out);
                     let mut written = Ok(());
                     while let Some(m) = next.take() {
@@ -733,7 +787,7 @@ impl Connection {
                         if written.is_err() {
                             break;
                         }
-                        next = rx.try_recv().ok();
+                        next = rx.as_mut().and_then(|rx| rx.try_recv().ok());
                     }
                     if written.is_ok() {
                         written = guarded(ws.flush(), &mut stop, &backlog, idle_at).await;
@@ -884,6 +938,14 @@ enum Interrupt {
     FellBehind,
     /// No data message from the client for `idle_timeout`.
     Idle,
+}
+
+/// The next message queued for a chat client; never, for a connection without a queue.
+async fn queued(rx: &mut Option<UnboundedReceiver<Message>>) -> Option<Message> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Wait for the first [`Interrupt`].

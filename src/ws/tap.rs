@@ -302,16 +302,18 @@ impl Watcher {
 /// bytes through (the quiet mode benchmarks use).
 pub struct Tap<S> {
     inner: S,
-    reads: Option<Watcher>,
-    writes: Option<Watcher>,
+    // Boxed: a connection that nobody watches (most of a busy server's) keeps two pointers,
+    // not two watchers.
+    reads: Option<Box<Watcher>>,
+    writes: Option<Box<Watcher>>,
 }
 
 impl<S> Tap<S> {
     pub fn new(inner: S, reads: Option<Watcher>, writes: Option<Watcher>) -> Tap<S> {
         Tap {
             inner,
-            reads,
-            writes,
+            reads: reads.map(Box::new),
+            writes: writes.map(Box::new),
         }
     }
 
