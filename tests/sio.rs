@@ -582,3 +582,36 @@ async fn first_event_right_after_connect_is_handled() {
     }
     s.stop().await;
 }
+
+/// Stopping a server just as its clients leave (as `sio demo` ends): their disconnect
+/// handlers can run after socketioxide's `close` has removed the namespace, and must not
+/// reach for it then (`io.to(…)` panics: "default namespace not found", socketioxide's
+/// io.rs, seen once on `sio demo`'s stderr).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_as_clients_leave_panics_nowhere() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PANICS: AtomicUsize = AtomicUsize::new(0);
+    let before = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.to_string().contains("namespace not found") {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+        }
+        before(info)
+    }));
+    for _ in 0..10 {
+        let s = start(ServerOptions::default()).await;
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            clients.push(client(&s).await.0);
+        }
+        let watched = clients[0].emit_with_ack("watch", &[], WAIT).await;
+        assert!(watched.is_ok(), "watch answered: {watched:?}");
+        for c in clients {
+            c.close().await;
+        }
+        s.stop().await;
+        // The disconnect handlers are tasks: give them time to run.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a handler panicked");
+}

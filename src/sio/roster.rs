@@ -70,7 +70,10 @@ impl Changes {
     pub async fn list<A: Adapter>(&self, io: &SocketIo<A>) -> Option<Value> {
         let _turn = self.turn.lock().await;
         self.queued.store(false, Ordering::SeqCst);
+        // No namespace: the server is closing (a socket's disconnect during `close` brings us
+        // here); socketioxide's `io.to` would panic then.
         let watched = io
+            .of("/")?
             .to(ROOM)
             .fetch_sockets()
             .await
@@ -100,7 +103,12 @@ fn is_servers(room: &str) -> bool {
 
 /// Everyone's public id, and each room's members, sorted; the sockets in `gone` left out.
 pub async fn roster<A: Adapter>(io: &SocketIo<A>, gone: &[String]) -> Value {
-    let Ok(sockets) = io.fetch_sockets().await else {
+    // No namespace: the server is closing (see `Changes::list`).
+    let listed = match io.of("/") {
+        Some(root) => root.fetch_sockets().await.ok(),
+        None => None,
+    };
+    let Some(sockets) = listed else {
         return json!({ "everyone": [], "rooms": {}, "error": "the server could not list its sockets" });
     };
     let mut everyone = Vec::new();

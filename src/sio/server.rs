@@ -723,10 +723,16 @@ async fn deliver<A: Adapter>(
     event: &str,
     data: &Value,
 ) -> Result<(), String> {
+    // The namespace, held for this whole delivery. None: the server is closing (a handler
+    // that runs during `close`, as a socket's disconnect does, would make socketioxide's
+    // `io.to`/`io.broadcast` panic: "default namespace not found").
+    let Some(root) = io.of("/") else {
+        return Err("the server is closing".into());
+    };
     if !sh.careful.active() {
         let op = match &to {
-            To::All => io.broadcast(),
-            To::Room(r) => io.to(r.clone()),
+            To::All => root,
+            To::Room(r) => root.to(r.clone()),
             To::AllBut(s) => s.broadcast(),
         };
         return match op.emit(event, data).await {
@@ -745,8 +751,8 @@ async fn deliver<A: Adapter>(
         };
     }
     let local = match &to {
-        To::All => io.sockets(),
-        To::Room(r) => io.to(r.clone()).sockets(),
+        To::All => root.clone().sockets(),
+        To::Room(r) => root.clone().to(r.clone()).sockets(),
         To::AllBut(s) => s.broadcast().sockets(),
     };
     // Written as JSON once; each socket's packet then copies these bytes.
@@ -760,8 +766,8 @@ async fn deliver<A: Adapter>(
     }
     if sh.shared_adapter {
         let others = match to {
-            To::All => io.except(sh.room.to_string()),
-            To::Room(r) => io.to(r).except(sh.room.to_string()),
+            To::All => root.except(sh.room.to_string()),
+            To::Room(r) => root.to(r).except(sh.room.to_string()),
             To::AllBut(s) => s.broadcast().except(sh.room.to_string()),
         };
         match others.emit(event, data).await {
