@@ -5,6 +5,7 @@
 #
 #   bench/sio.sh                       # CLIENTS=1000 MESSAGES=500 WINDOWS="8 500" RUNS=3
 #   CLIENTS=500 MESSAGES=100 RUNS=5 bench/sio.sh
+#   BEFORE=/tmp/wirelab-main bench/sio.sh   # an older build's server in the same run
 #
 # WINDOWS: how many broadcasts the sender may have in flight ahead of the slowest receiver.
 # A small window (8) measures a paced flow, where per-message latency dominates; a window as
@@ -22,6 +23,7 @@ MESSAGES=${MESSAGES:-500}
 RUNS=${RUNS:-3}
 WINDOWS=${WINDOWS:-8 500}
 TIMEOUT=${TIMEOUT:-120}
+BEFORE=${BEFORE:-}
 ulimit -n 20000 2>/dev/null || true
 
 cargo build --release --quiet --bin wirelab --example sio_load
@@ -70,11 +72,15 @@ load() {
   echo "$line" | sed -E 's/.*=> ([0-9]+) deliveries\/s.*/\1/'
 }
 
+# ticks NAME: CPU time (user+sys, clock ticks) of the server started as NAME so far; 0 if none.
+ticks() { if [ -e "$TMP/$1.pid" ]; then awk '{print $14 + $15}' "/proc/$(cat "$TMP/$1.pid")/stat"; else echo 0; fi; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "room broadcast to $CLIENTS clients, $MESSAGES messages, windows $WINDOWS, $RUNS runs each ($(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg))"
 W_URL=$(start wirelab "$WIRELAB" sio serve --port 0 --quiet)
 N_URL=$(start node node tests/interop/sio/node_server.js 0 --quiet)
+O_URL=""
+if [ -n "$BEFORE" ]; then O_URL=$(start before "$BEFORE" sio serve --port 0 --quiet); echo "before: $BEFORE sio serve at $O_URL"; fi
 echo "wirelab sio serve at $W_URL; node socket.io $(node -p 'require("./tests/interop/sio/node_modules/socket.io/package.json").version') at $N_URL"
 A_URL=""
 if command -v redis-server >/dev/null; then
@@ -92,15 +98,26 @@ fi
 SUMMARY=()
 for window in $WINDOWS; do
   echo "-- window $window"
-  W=(); N=(); R=()
+  W=(); N=(); R=(); O=()
+  declare -A T0=()
+  for s in wirelab before node; do T0[$s]=$(ticks $s); done
   for i in $(seq 1 "$RUNS"); do
     W+=("$(load wirelab "$W_URL")")
+    if [ -n "$O_URL" ]; then O+=("$(load before "$O_URL")"); fi
     N+=("$(load node "$N_URL")")
     if [ -n "$A_URL" ]; then R+=("$(load wirelab-2-servers-redis "$A_URL" "$B_URL")"); fi
   done
   WM=$(printf '%s\n' "${W[@]}" | median)
   NM=$(printf '%s\n' "${N[@]}" | median)
   line="window $window: median deliveries/s wirelab $WM, node $NM, ratio wirelab/node $(awk "BEGIN {printf \"%.2f\", $WM/($NM>0?$NM:1)}")"
+  if [ -n "$O_URL" ]; then
+    line="$line; before $(printf '%s\n' "${O[@]}" | median)"
+  fi
+  cpu="server CPU (user+sys) over the $RUNS runs:"
+  for s in wirelab before node; do
+    [ -e "$TMP/$s.pid" ] && cpu="$cpu $s $(awk -v t="$(( $(ticks $s) - ${T0[$s]} ))" -v h="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / h}') s"
+  done
+  line="$line; $cpu"
   if [ -n "$A_URL" ]; then
     line="$line; 2 wirelab servers through Redis $(printf '%s\n' "${R[@]}" | median)"
   fi
@@ -108,4 +125,5 @@ for window in $WINDOWS; do
 done
 echo
 printf '%s\n' "${SUMMARY[@]}"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$A_URL" ] || echo "(no redis-server: the two-server runs were skipped)"
