@@ -331,10 +331,11 @@ pub fn ws_config(max_message: usize) -> WebSocketConfig {
     // tungstenite allocates the read buffer up front for every connection and fills it with
     // zeros before its first read, so an idle connection holds all of it: 4 KiB keeps ten
     // thousand connections' buffers in 40 MiB (tungstenite's default of 128 KiB would be
-    // 1.25 GiB). It is also the most one read takes from the socket: smaller (2 KiB) made
-    // 256 KiB messages 30% slower to echo, larger (8 KiB) put ten thousand connections above
-    // node's memory (BENCHMARKS.md). A frame longer than the buffer still arrives whole: the
-    // buffer grows to the frame's length (at most `max_message`).
+    // 1.25 GiB). It is also the most one read takes from the socket, so a smaller one costs
+    // large messages speed (2 KiB echoed 256 KiB messages about a third slower than 8 KiB, 4 KiB
+    // about a sixth), and 8 KiB put ten thousand connections above node's memory
+    // (BENCHMARKS.md). A frame longer than the buffer still arrives whole: the buffer grows to
+    // the frame's length (at most `max_message`).
     WebSocketConfig::default()
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
