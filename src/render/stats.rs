@@ -58,7 +58,10 @@ pub fn report(
 /// `1 234 567`: big numbers in groups of three, easier to read aloud.
 fn grouped(n: u64) -> String {
     let s = n.to_string();
-    let mut out = String::new();
+    if s.len() <= 3 {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i) % 3 == 0 {
             out.push(' ');
@@ -299,7 +302,13 @@ fn psql_three_columns(
     out: &mut String,
 ) -> bool {
     // Every text here is the program's own (labels, numbers, units): characters one column wide.
-    let cols = |c: &str| c.chars().count();
+    let cols = |c: &str| {
+        if c.is_ascii() {
+            c.len()
+        } else {
+            c.chars().count()
+        }
+    };
     let mut w = [0usize; 3];
     for r in std::iter::once(header).chain(rows) {
         for (i, c) in r.iter().enumerate() {
@@ -312,7 +321,11 @@ fn psql_three_columns(
     if w.iter().map(|x| x + 2).sum::<usize>() + 2 > max {
         return false;
     }
-    let pad = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let pad = |out: &mut String, n: usize| match SPACES.get(..n) {
+        Some(s) => out.push_str(s),
+        None => out.extend(std::iter::repeat_n(' ', n)),
+    };
     let line = |out: &mut String, r: &[String; 3]| {
         out.push(' ');
         out.push_str(&r[0]);
