@@ -37,7 +37,13 @@
 //! little: a *lean* dissection (no per-bit fields) and only the numbering of TCP segments
 //! (relative sequence numbers and the scaled window, [`Tracking::Numbers`]). The layer tree,
 //! JSON, the ladder, `--stats`, `--follow` and `--graph` need the whole SEQ/ACK analysis
-//! ([`Tracking::Analysis`]) and every field.
+//! ([`Tracking::Analysis`]) and every field; `--stats` alone needs the whole analysis but no
+//! fields and no application layers ([`Config::conversations`]).
+//!
+//! Inside, step 1 (`Front`) needs no other frame, while steps 2 and 3 (`Back`) need the frames
+//! in order: the two halves are kept apart so that this stays visible. (Running the front
+//! half on a second core was measured slower on the 2-core machine this is benchmarked on:
+//! BENCHMARKS.md, issue 15.)
 //!
 //! ```
 //! use wirelab::pipeline::{Config, Pipeline};
