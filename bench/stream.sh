@@ -5,7 +5,7 @@
 #
 # Builds a capture of TCP connections (handshake, request, 6 KB response with a loss and a
 # fast retransmission in every tenth, teardown) with bench/make_tcp_capture.py, then times:
-#   1. conversation statistics: `wirelab dissect --stats`  vs  `tshark -q -z conv,tcp`
+#   1. conversation statistics: `wirelab dissect --stats`  vs  `tshark -q -z conv,tcp` (goal <= 0.25)
 #   2. per-packet analysis fields: `wirelab dissect --view summary` (which runs the full stream
 #      analysis) vs `tshark -T fields -e tcp.stream -e tcp.seq -e tcp.ack
 #      -e tcp.analysis.ack_rtt -e tcp.analysis.retransmission`

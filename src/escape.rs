@@ -92,7 +92,12 @@ fn needs(c: char, style: Style) -> bool {
 /// `s` made safe to print in `style`; borrowed when nothing needed escaping (the common case
 /// costs one scan and no copy).
 pub fn escape_as(s: &str, style: Style) -> Cow<'_, str> {
-    let Some(first) = s.find(|c| needs(c, style)) else {
+    // Printable ASCII never needs escaping (but for quotes and backslashes when quoted): skip
+    // it a byte at a time, then look at characters from the first byte that may.
+    let quoted = style == Style::Quoted;
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && !(quoted && (b == b'"' || b == b'\\'));
+    let ascii = s.bytes().position(|b| !plain(b)).unwrap_or(s.len());
+    let Some(first) = s[ascii..].find(|c| needs(c, style)).map(|i| ascii + i) else {
         return Cow::Borrowed(s);
     };
     let mut out = String::with_capacity(s.len() + 8);

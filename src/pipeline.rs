@@ -37,7 +37,13 @@
 //! little: a *lean* dissection (no per-bit fields) and only the numbering of TCP segments
 //! (relative sequence numbers and the scaled window, [`Tracking::Numbers`]). The layer tree,
 //! JSON, the ladder, `--stats`, `--follow` and `--graph` need the whole SEQ/ACK analysis
-//! ([`Tracking::Analysis`]) and every field.
+//! ([`Tracking::Analysis`]) and every field; `--stats` alone needs the whole analysis but no
+//! fields and no application layers ([`Config::conversations`]).
+//!
+//! Inside, step 1 (`Front`) needs no other frame, while steps 2 and 3 (`Back`) need the frames
+//! in order: the two halves are kept apart so that this stays visible. (Running the front
+//! half on a second core was measured slower on the 2-core machine this is benchmarked on:
+//! BENCHMARKS.md, issue 15.)
 //!
 //! ```
 //! use wirelab::pipeline::{Config, Pipeline};
@@ -114,6 +120,23 @@ impl Config {
         }
     }
 
+    /// What the conversation table (`--stats` alone) needs: the whole SEQ/ACK analysis
+    /// (retransmissions, duplicate ACKs and round-trip times are counted per direction), but
+    /// nothing a packet view shows: a lean dissection (the typed views the tracker reads are the
+    /// same as the full one's), no analysis fields added to each packet, no HTTP or WebSocket
+    /// layers (the table counts TCP segments, not the messages in them).
+    pub fn conversations() -> Config {
+        Config {
+            lean: true,
+            tracking: Tracking::Analysis(TrackerConfig {
+                annotate: false,
+                ..TrackerConfig::default()
+            }),
+            upper: false,
+            reassemble_ip: true,
+        }
+    }
+
     /// What showing packets needs. The detailed views (layer tree, hex, JSON, ladder, the
     /// exports and the reports) need every field and the whole analysis. The summary alone
     /// needs the lean reading, unless a display filter looks at the fields (`filter_fields`,
@@ -144,16 +167,78 @@ pub struct Counts {
 
 /// Turns frames into dissections, in the one order. See the module documentation.
 pub struct Pipeline {
-    cfg: Config,
+    front: Front,
+    back: Back,
     d: Dissection,
-    tracker: Option<StreamTracker>,
-    upper: Option<Upper>,
+}
+
+/// Step 1 of the pipeline: each frame on its own (and the fragments of an IP datagram put
+/// back together). Needs nothing from the steps after it.
+struct Front {
+    lean: bool,
     defrag: Option<Defragmenter>,
-    dns: Option<DnsLinker>,
     /// The capture's first time stamp: every view counts time from it.
     start: Option<Timestamp>,
-    counts: Counts,
+    frames: u64,
+}
+
+/// Steps 2 and 3: what the frames before this one tell (the stream tracker, DNS links), and
+/// the messages in the byte streams. Takes the frames in capture order.
+struct Back {
+    tracker: Option<StreamTracker>,
+    upper: Option<Upper>,
+    dns: Option<DnsLinker>,
+    scale_unknown: u64,
     finished: bool,
+}
+
+impl Front {
+    fn push(&mut self, frame: &Frame, d: &mut Dissection) {
+        self.frames += 1;
+        // 1. The frame on its own.
+        if self.lean {
+            dissect_lean(d, frame);
+        } else {
+            dissect_into(d, frame);
+        }
+        // The clock every view reads: since the capture's first packet (as tshark, a first
+        // packet without a time counts as time 0).
+        if self.frames == 1 {
+            self.start = Some(frame.ts.unwrap_or_default());
+        }
+        d.capture_start = self.start;
+        if !self.lean {
+            time_relative_field(d);
+        }
+        // 1b. The pieces of a fragmented IP datagram, put back together in the frame that
+        // completes it (before the tracker, which reads the datagram's TCP or UDP header).
+        if let Some(f) = self.defrag.as_mut() {
+            f.observe(d, self.lean);
+        }
+    }
+}
+
+impl Back {
+    fn push(&mut self, d: &mut Dissection) {
+        // 2. What the frames before it tell.
+        if let Some(t) = self.tracker.as_mut() {
+            t.observe(d);
+        }
+        // DNS responses linked to their queries.
+        if let Some(l) = self.dns.as_mut() {
+            l.observe(d);
+        }
+        // 3. The messages in the byte streams.
+        if let Some(u) = self.upper.as_mut() {
+            u.observe(d);
+        }
+        if d.tcp_segment()
+            .and_then(|s| s.analysis)
+            .is_some_and(|a| a.scale == crate::dissect::tcp::WindowScale::Unknown)
+        {
+            self.scale_unknown += 1;
+        }
+    }
 }
 
 impl Pipeline {
@@ -168,15 +253,20 @@ impl Pipeline {
             Tracking::Analysis(t) => Some(StreamTracker::new(t.clone())),
         };
         Pipeline {
-            upper: cfg.upper.then(Upper::new),
-            defrag: cfg.reassemble_ip.then(Defragmenter::new),
-            dns: (!matches!(cfg.tracking, Tracking::Off)).then(DnsLinker::new),
-            cfg,
+            front: Front {
+                lean: cfg.lean,
+                defrag: cfg.reassemble_ip.then(Defragmenter::new),
+                start: None,
+                frames: 0,
+            },
+            back: Back {
+                upper: cfg.upper.then(Upper::new),
+                dns: (!matches!(cfg.tracking, Tracking::Off)).then(DnsLinker::new),
+                tracker,
+                scale_unknown: 0,
+                finished: false,
+            },
             d: Dissection::default(),
-            tracker,
-            start: None,
-            counts: Counts::default(),
-            finished: false,
         }
     }
 
@@ -188,47 +278,8 @@ impl Pipeline {
 
     /// [`Pipeline::push`], for a caller that adds to the dissection (a demo's notes).
     pub fn push_mut(&mut self, frame: &Frame) -> &mut Dissection {
-        self.counts.frames += 1;
-        // 1. The frame on its own.
-        if self.cfg.lean {
-            dissect_lean(&mut self.d, frame);
-        } else {
-            dissect_into(&mut self.d, frame);
-        }
-        // The clock every view reads: since the capture's first packet (as tshark, a first
-        // packet without a time counts as time 0).
-        if self.counts.frames == 1 {
-            self.start = Some(frame.ts.unwrap_or_default());
-        }
-        self.d.capture_start = self.start;
-        if !self.cfg.lean {
-            time_relative_field(&mut self.d);
-        }
-        // 1b. The pieces of a fragmented IP datagram, put back together in the frame that
-        // completes it (before the tracker, which reads the datagram's TCP or UDP header).
-        if let Some(f) = self.defrag.as_mut() {
-            f.observe(&mut self.d, self.cfg.lean);
-        }
-        // 2. What the frames before it tell.
-        if let Some(t) = self.tracker.as_mut() {
-            t.observe(&mut self.d);
-        }
-        // DNS responses linked to their queries.
-        if let Some(l) = self.dns.as_mut() {
-            l.observe(&mut self.d);
-        }
-        // 3. The messages in the byte streams.
-        if let Some(u) = self.upper.as_mut() {
-            u.observe(&mut self.d);
-        }
-        if self
-            .d
-            .tcp_segment()
-            .and_then(|s| s.analysis)
-            .is_some_and(|a| a.scale == crate::dissect::tcp::WindowScale::Unknown)
-        {
-            self.counts.scale_unknown += 1;
-        }
+        self.front.push(frame, &mut self.d);
+        self.back.push(&mut self.d);
         &mut self.d
     }
 
@@ -240,14 +291,15 @@ impl Pipeline {
     /// The capture is over: hand out what the stream readers still hold (bytes waiting behind
     /// holes). Call it once, after the last frame; later calls do nothing.
     pub fn finish(&mut self) {
-        if self.finished {
+        let b = &mut self.back;
+        if b.finished {
             return;
         }
-        self.finished = true;
-        if let Some(t) = self.tracker.as_mut() {
+        b.finished = true;
+        if let Some(t) = b.tracker.as_mut() {
             t.finish();
         }
-        if let Some(u) = self.upper.as_mut() {
+        if let Some(u) = b.upper.as_mut() {
             u.finish();
         }
     }
@@ -255,16 +307,19 @@ impl Pipeline {
     /// The stream tracker, for the reports over whole conversations (`--stats`, `--follow`,
     /// `--graph`).
     pub fn tracker(&self) -> Option<&StreamTracker> {
-        self.tracker.as_ref()
+        self.back.tracker.as_ref()
     }
 
     /// When the capture's first packet was seen.
     pub fn start(&self) -> Option<Timestamp> {
-        self.start
+        self.front.start
     }
 
     pub fn counts(&self) -> Counts {
-        self.counts
+        Counts {
+            frames: self.front.frames,
+            scale_unknown: self.back.scale_unknown,
+        }
     }
 
     /// Every frame through the pipeline, each dissection kept (for a lesson's questions, a

@@ -68,3 +68,36 @@ fn lean_and_full_dissection_give_the_same_summary() {
     }
     assert!(checked > 100, "only {checked} packets checked");
 }
+
+/// `--stats` alone runs the lean dissection with the whole stream analysis but no fields and no
+/// application layers (`Config::conversations`): its report must be the one the full pipeline
+/// gives, on every capture of the corpus and every lesson's trace.
+#[test]
+fn conversation_table_is_the_same_from_the_lean_pipeline() {
+    use wirelab::pipeline::{Config, Pipeline};
+    let report = |cfg: Config, frames: &[wirelab::source::OwnedFrame]| {
+        let mut p = Pipeline::new(cfg);
+        for f in frames {
+            p.push(&f.as_frame());
+        }
+        p.finish();
+        let mut out = String::new();
+        wirelab::render::stats::report(p.tracker().expect("tracking"), None, 100, &mut |s| {
+            out.push_str(s);
+            Ok(())
+        })
+        .unwrap();
+        (out, p.counts())
+    };
+    let mut checked = 0;
+    for path in files() {
+        let Ok(frames) = read_all(&path) else {
+            continue;
+        };
+        let full = report(Config::full(), &frames);
+        let lean = report(Config::conversations(), &frames);
+        assert_eq!(full, lean, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} captures checked");
+}

@@ -378,3 +378,52 @@ fn ladder_switches_between_interleaved_streams() {
         "{out}"
     );
 }
+
+/// Without reassembly the tracker finds the connections to put to rest from a queue of the
+/// closed ones instead of looking at every connection: the same ones, at the same frames, as
+/// the full look (which it still does with reassembly on).
+#[test]
+fn quiet_connections_found_from_the_queue_as_by_the_full_look() {
+    let mut cap = Capture::new();
+    for i in 0..400u32 {
+        let client = Host {
+            port: 10_000 + i as u16,
+            ip: [10, 1, (i / 250) as u8, (i % 250) as u8 + 1],
+            ..CLIENT
+        };
+        let (c, s) = (i * 7, i * 11);
+        cap.tcp_between(client, SERVER, c, 0, "S", 64240, &[], b"")
+            .tcp_between(SERVER, client, s, c + 1, "SA", 64240, &[], b"")
+            .tcp_between(client, SERVER, c + 1, s + 1, "PA", 502, &[], b"hello")
+            .tcp_between(client, SERVER, c + 6, s + 1, "FA", 502, &[], b"");
+        if i % 3 != 0 {
+            cap.tcp_between(SERVER, client, s + 1, c + 7, "FA", 502, &[], b"")
+                .tcp_between(client, SERVER, c + 7, s + 2, "A", 502, &[], b"");
+        }
+        cap.wait(if i % 5 == 0 { 0.3 } else { 0.01 });
+    }
+    let (_dir, file) = saved(&cap);
+    let run = |reassemble: bool| {
+        let mut tracker = StreamTracker::new(TrackerConfig {
+            reassemble,
+            linger: 1.0,
+            ..TrackerConfig::default()
+        });
+        let mut reader = CaptureReader::open(&file).expect("open");
+        let mut d = Dissection::default();
+        let mut active = Vec::new();
+        while let Some(frame) = reader.next_frame().expect("read") {
+            dissect_into(&mut d, &frame);
+            tracker.observe(&mut d);
+            active.push(tracker.active_tcp_states());
+        }
+        tracker.finish();
+        (active, tracker.conversations().len())
+    };
+    let (queue, full) = (run(false), run(true));
+    assert!(
+        queue.0.iter().any(|&n| n < 100),
+        "some connections were put to rest"
+    );
+    assert_eq!(queue, full);
+}

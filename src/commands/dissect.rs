@@ -122,9 +122,25 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         || args.export.is_some();
     let names = filter.as_ref().map(|f| f.field_names());
     let mut cfg = Config::for_display(detailed, names.as_deref());
+    // `--stats` alone reads every packet only for the conversation table: no packet is shown,
+    // so the fields and the application layers would go unused (`Config::conversations`).
+    let stats_only = args.stats
+        && !args.packets
+        && !args.rtt
+        && args.follow.is_none()
+        && args.graph.is_none()
+        && args.stream.is_none()
+        && args.export.is_none()
+        && filter.is_none();
+    if stats_only {
+        cfg = Config::conversations();
+    }
     cfg.reassemble_ip = !args.view.no_reassembly;
     if let Tracking::Analysis(t) = &mut cfg.tracking {
-        *t = tracker_config(args)?;
+        *t = TrackerConfig {
+            annotate: !stats_only,
+            ..tracker_config(args)?
+        };
     }
     let mut pipe = Pipeline::new(cfg);
     let show_packets = !(reports || args.export.is_some()) || args.packets;

@@ -327,12 +327,27 @@ fn write_ip_endpoints(src: IpAddr, dst: IpAddr, ports: Option<(u64, u64)>, out: 
 fn push_ip(out: &mut String, a: IpAddr) {
     match a {
         IpAddr::V4(a) => {
-            for (i, b) in a.octets().iter().enumerate() {
+            // The four numbers written into one small buffer, appended at once.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (i, &b) in a.octets().iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                push_uint(out, *b as u64);
+                if b >= 100 {
+                    buf[n] = b'0' + b / 100;
+                    n += 1;
+                }
+                if b >= 10 {
+                    buf[n] = b'0' + b / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + b % 10;
+                n += 1;
             }
+            // Only ASCII digits and dots were written.
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         }
         IpAddr::V6(a) => crate::dissect::model::push_ipv6(out, &a.octets()),
     }
@@ -465,7 +480,8 @@ fn push_uint(out: &mut String, mut v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+    // Only ASCII digits were written, so this is always valid UTF-8.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Append a number right-aligned in `width` columns.
@@ -516,6 +532,20 @@ mod tests {
             let mut s = String::new();
             push_uint(&mut s, v);
             assert_eq!(s, v.to_string());
+        }
+    }
+
+    #[test]
+    fn push_ip_writes_ipv4_as_std_does() {
+        for a in [
+            [0, 0, 0, 0],
+            [10, 0, 88, 85],
+            [255, 255, 255, 255],
+            [192, 168, 100, 9],
+        ] {
+            let mut s = String::new();
+            push_ip(&mut s, IpAddr::from(a));
+            assert_eq!(s, IpAddr::from(a).to_string());
         }
     }
 
