@@ -92,6 +92,11 @@ fn needs(c: char, style: Style) -> bool {
 /// `s` made safe to print in `style`; borrowed when nothing needed escaping (the common case
 /// costs one scan and no copy).
 pub fn escape_as(s: &str, style: Style) -> Cow<'_, str> {
+    // Printable ASCII, which nearly every value is, is never escaped outside quotes (a check
+    // of whole bytes, much faster than looking at each character).
+    if style != Style::Quoted && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     let Some(first) = s.find(|c| needs(c, style)) else {
         return Cow::Borrowed(s);
     };
