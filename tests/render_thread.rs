@@ -29,9 +29,17 @@ fn files(corpus: &Path) -> Vec<PathBuf> {
 }
 
 /// The text of every packet of `path` in `opts`' view, drawn here for the first
-/// `start_after` packets and on a second thread after that.
+/// `start_after` packets and on drawing threads after that.
 fn draw(path: &Path, opts: &Options, start_after: u64) -> String {
-    let frames = read_all(path).unwrap_or_default();
+    draw_all(&[path.to_path_buf()], opts, start_after)
+}
+
+/// The same for the frames of several captures, one after another in one run.
+fn draw_all(paths: &[PathBuf], opts: &Options, start_after: u64) -> String {
+    let frames: Vec<_> = paths
+        .iter()
+        .flat_map(|p| read_all(p).unwrap_or_default())
+        .collect();
     let mut pipe = Pipeline::new(Config::full());
     let mut out = Output::starting_after(Printer::new(Vec::new(), opts.clone()), start_after);
     for f in &frames {
@@ -97,4 +105,27 @@ fn a_second_thread_draws_every_view_byte_for_byte_the_same() {
         compared > 100,
         "only {compared} comparisons: corpus missing?"
     );
+}
+
+/// A long run (every frame of the corpus and the traces, one after another, four times): many
+/// batches in flight, some drawn by the calling thread while the drawing threads are busy, all
+/// written in order.
+#[test]
+fn a_long_run_is_drawn_in_order() {
+    let corpus = common::corpus_or_fail("a_long_run_is_drawn_in_order");
+    let one = files(&corpus);
+    let paths: Vec<PathBuf> = (0..4).flat_map(|_| one.iter().cloned()).collect();
+    for view in [View::Layers, View::Json] {
+        let opts = Options {
+            view,
+            ..Options::default()
+        };
+        let here = draw_all(&paths, &opts, u64::MAX);
+        let there = draw_all(&paths, &opts, 100);
+        assert!(here.len() > 1_000_000, "{} bytes", here.len());
+        assert!(
+            here == there,
+            "{view:?}: a long run differs when drawn on threads"
+        );
+    }
 }

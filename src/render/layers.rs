@@ -259,10 +259,11 @@ fn fields(
     opts: &Options,
     out: &mut String,
 ) {
-    let values = &mut memo.values;
     if fs.is_empty() {
         return;
     }
+    // Taken from the memo while the layer is drawn, given back at the end.
+    let mut values = std::mem::take(&mut memo.values);
     let width = opts.width();
     let color = opts.color;
     // Every value of the layer written one after another into one buffer (`text`), with
@@ -343,7 +344,7 @@ fn fields(
         // The explanation, under the label, the first time the name occurs in the packet.
         if !f.explain.is_empty() {
             let packet = memo.packet;
-            let name = memo.names.entry(f.name).or_default();
+            let name = memo.named(f.name);
             if name.packet != packet {
                 name.packet = packet;
                 let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
@@ -351,6 +352,7 @@ fn fields(
             }
         }
     }
+    memo.values = values;
 }
 
 /// A field's explanation, wrapped to the width under its label. The explanations are the
@@ -403,10 +405,36 @@ struct Memo {
     /// explained again.
     packet: u64,
     /// Per field name: the packet it was last explained in, and its explanation as wrapped.
-    names:
-        std::collections::HashMap<&'static str, Named, std::hash::BuildHasherDefault<AddrHasher>>,
+    named: Vec<Named>,
+    /// Where in `named` each name is. A name is nearly always the same string in memory,
+    /// so it is looked up by its address first (cheap to hash and compare), and by its
+    /// letters only the first time an address is seen: two copies of a name are one name.
+    by_address: std::collections::HashMap<(usize, usize), usize, Cheap>,
+    by_text: std::collections::HashMap<&'static str, usize, Cheap>,
     /// The values of the layer being drawn.
     values: Values,
+}
+
+type Cheap = std::hash::BuildHasherDefault<AddrHasher>;
+
+impl Memo {
+    /// What is kept for the field name `name`.
+    fn named(&mut self, name: &'static str) -> &mut Named {
+        let address = (name.as_ptr() as usize, name.len());
+        let i = match self.by_address.get(&address) {
+            Some(&i) => i,
+            None => {
+                let next = self.named.len();
+                let i = *self.by_text.entry(name).or_insert(next);
+                if i == next {
+                    self.named.push(Named::default());
+                }
+                self.by_address.insert(address, i);
+                i
+            }
+        };
+        &mut self.named[i]
+    }
 }
 
 #[derive(Default)]

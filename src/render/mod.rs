@@ -747,19 +747,24 @@ pub fn push_bit_pattern(frame: &[u8], at: u32, len: u32, mask: u32, out: &mut St
     };
     let raw = bytes.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32);
     let bits = len * 8;
-    out.reserve(bits as usize + bits as usize / 4);
+    // At most 32 bits and 7 spaces, written as bytes and appended at once.
+    let mut buf = [0u8; 40];
+    let mut n = 0;
     for i in (0..bits).rev() {
         if i != bits - 1 && (i + 1) % 4 == 0 {
-            out.push(' ');
+            buf[n] = b' ';
+            n += 1;
         }
-        out.push(if mask >> i & 1 == 0 {
-            '.'
+        buf[n] = if mask >> i & 1 == 0 {
+            b'.'
         } else if raw >> i & 1 == 1 {
-            '1'
+            b'1'
         } else {
-            '0'
-        });
+            b'0'
+        };
+        n += 1;
     }
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
     true
 }
 

@@ -61,6 +61,8 @@ pub struct Output<W: Write> {
     printed: u64,
 }
 
+// One per command, never copied per packet: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum State<W: Write> {
     Here(Printer<W>),
     There(Box<Pool<W>>),
