@@ -17,6 +17,7 @@ use crate::cli::{DissectArgs, GraphTarget, ViewArgs};
 use crate::dissect::Dissection;
 use crate::filter::Filter;
 use crate::pipeline::{Config, Pipeline, Tracking};
+use crate::render::thread::Output;
 use crate::render::{Options, Printer, follow, graph, stats};
 use crate::source::file::CaptureReader;
 use crate::stream::{Select, StreamId, TrackerConfig, Transport};
@@ -162,7 +163,13 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
     };
-    let mut printer = Printer::new(sink, opts);
+    // A long capture is drawn on every core while this one dissects (render::thread); paced
+    // output is taken packet by packet, so it stays here.
+    let mut output = if pace.paced() {
+        Output::here(Printer::new(sink, opts))
+    } else {
+        Output::new(Printer::new(sink, opts))
+    };
     let mut shown = 0u64;
     let mut progress = super::progress::Progress::new(
         &args.file,
@@ -183,7 +190,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {
             Ok(Some(frame)) => {
-                let d = pipe.push(&frame);
+                let d = pipe.push_mut(&frame);
                 let selected = args.stream.is_none_or(|id| in_stream(d, id))
                     && filter.as_ref().is_none_or(|f| f.matches(d));
                 if let Some(r) = rtt.as_mut()
@@ -199,7 +206,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                     }
                 }
                 if show_packets && selected {
-                    printer.print(d)?;
+                    output.print(d)?;
                     shown += 1;
                     if pace.paced()
                         && stepper.show(&chunks.take())? == crate::instructor::Flow::Quit
@@ -213,6 +220,7 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         }
     };
     progress.finish();
+    let printer = output.printer()?;
     if show_packets {
         printer.finish()?;
     }

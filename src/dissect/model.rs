@@ -35,7 +35,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
@@ -397,21 +397,30 @@ impl Field {
     pub fn write_tshark(&self, frame: &[u8], out: &mut String) {
         use std::fmt::Write;
         match &self.value {
-            Value::Uint(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Value::Uint(v) => push_u64(out, *v),
             Value::Hex { value, digits } => {
-                let _ = write!(out, "0x{:0w$x}", value, w = *digits as usize);
+                out.push_str("0x");
+                push_hex_digits(out, *value, *digits as usize);
             }
             Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
             Value::Mac(m) => write_mac(out, m),
-            Value::Ipv4(a) => {
-                let _ = write!(out, "{}", Ipv4Addr::from(*a));
-            }
+            Value::Ipv4(a) => push_ipv4(out, a),
             Value::Ipv6(a) => push_ipv6(out, a),
             Value::Text(t) => out.push_str(t),
             Value::Time(t) => {
-                let _ = write!(out, "{t}");
+                if t.secs >= 0 {
+                    push_u64(out, t.secs as u64);
+                    out.push('.');
+                    let at = out.len();
+                    push_u64(out, t.nanos as u64);
+                    let digits = out.len() - at;
+                    if digits < 9 {
+                        // Nine decimals: zeros in front.
+                        out.insert_str(at, &"000000000"[digits..]);
+                    }
+                } else {
+                    let _ = write!(out, "{t}");
+                }
             }
             Value::Bytes => {
                 let bytes = frame.get(self.range()).unwrap_or(&[]);
@@ -425,30 +434,78 @@ impl Field {
     /// Text from the packet is escaped ([`crate::escape`]): a peer's ESC or CR is shown as
     /// `\x1b` or `\r`, never sent to the terminal.
     pub fn display(&self, frame: &[u8]) -> String {
-        let mut s = match &self.value {
-            Value::Bool(b) => if *b { "1 (set)" } else { "0 (not set)" }.to_string(),
+        let mut s = String::new();
+        self.write_display(frame, &mut s);
+        s
+    }
+
+    /// Append [`Field::display`] to `out` (no allocation for most values: the layer tree
+    /// writes one for every field of every packet).
+    pub fn write_display(&self, frame: &[u8], out: &mut String) {
+        let start = out.len();
+        match &self.value {
+            Value::Bool(b) => out.push_str(if *b { "1 (set)" } else { "0 (not set)" }),
             Value::Bytes if self.len > 32 => {
-                format!("{} bytes", self.len)
+                use std::fmt::Write;
+                let _ = write!(out, "{} bytes", self.len);
             }
             // A body is shown by its meaning (length, type, the start of it), not whole.
-            Value::Text(_) if self.name == "http.file_data" => String::new(),
+            Value::Text(_) if self.name == "http.file_data" => {}
             // A header line's CR LF ends the line; it is not part of what a person reads.
             Value::Text(t) => {
-                crate::escape::escape(t.strip_suffix("\r\n").unwrap_or(t)).into_owned()
+                out.push_str(&crate::escape::escape(t.strip_suffix("\r\n").unwrap_or(t)))
             }
-            _ => self.tshark(frame),
-        };
+            _ => self.write_tshark(frame, out),
+        }
         if !self.meaning.is_empty() {
             let meaning = crate::escape::escape(&self.meaning);
-            if s.is_empty() {
-                s.push_str(&meaning);
+            if out.len() == start {
+                out.push_str(&meaning);
             } else {
-                s.push_str(" (");
-                s.push_str(&meaning);
-                s.push(')');
+                out.push_str(" (");
+                out.push_str(&meaning);
+                out.push(')');
             }
         }
-        s
+    }
+}
+
+/// Append an IPv4 address in dotted decimal (as `Ipv4Addr` displays it).
+pub fn push_ipv4(out: &mut String, a: &[u8; 4]) {
+    for (i, &b) in a.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(out, b as u64);
+    }
+}
+
+/// Append `v` in decimal (as `write!("{v}")` does, without the formatting machinery: the
+/// detailed views write a number for most fields of every packet).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Append `v` in lowercase hexadecimal with at least `width` digits, zeros in front (as
+/// `write!("{v:0width$x}")` does).
+pub fn push_hex_digits(out: &mut String, v: u64, width: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let needed = (16 - v.leading_zeros() as usize / 4).max(1);
+    for _ in needed..width {
+        out.push('0');
+    }
+    for k in (0..needed).rev() {
+        out.push(DIGITS[(v >> (4 * k) & 0xf) as usize] as char);
     }
 }
 
@@ -928,6 +985,45 @@ pub struct Frame<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    proptest! {
+        #[test]
+        fn numbers_are_written_as_format_writes_them(v: u64, w in 0usize..20) {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            prop_assert_eq!(s, format!("{v}"));
+            let mut s = String::new();
+            push_hex_digits(&mut s, v, w);
+            prop_assert_eq!(s, format!("{v:0w$x}"));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn addresses_and_times_are_written_as_display_writes_them(a: [u8; 4], secs in -5i64..5_000_000_000, nanos in 0u32..1_000_000_000) {
+            let mut s = String::new();
+            push_ipv4(&mut s, &a);
+            prop_assert_eq!(s, Ipv4Addr::from(a).to_string());
+            let t = Timestamp { secs, nanos };
+            let f = Field { value: Value::Time(t), ..Field::BLANK };
+            prop_assert_eq!(f.tshark(&[]), t.to_string());
+        }
+    }
+
+    #[test]
+    fn small_numbers_are_written_as_format_writes_them() {
+        for v in (0..70_000u64).chain([u64::MAX, 1 << 63, 0xffff_ffff, 0x1_0000_0000]) {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+            for w in [0, 1, 2, 4, 8] {
+                let mut s = String::new();
+                push_hex_digits(&mut s, v, w);
+                assert_eq!(s, format!("{v:0w$x}"));
+            }
+        }
+    }
 
     fn shown(a: [u8; 16]) -> String {
         let mut s = String::new();

@@ -43,7 +43,7 @@
 
 use super::{
     Options, byte_range, dim, fits_one_line, layer_range, packet_heading, paint, problem_layer,
-    wrap,
+    wrap, wrap_each,
 };
 use crate::dissect::describe;
 use crate::dissect::model::{Dissection, Field, Layer, Problem, Timestamp, Value};
@@ -101,30 +101,32 @@ pub fn tree(d: &Dissection, first: Timestamp, opts: &Options, out: &mut String) 
         .max()
         .unwrap_or(0)
         .min(MAX_LABEL_W);
-    // A field that occurs again (each TCP option has a Kind) is explained only the first time.
-    let mut explained: Explained = Explained::default();
     let mut introduced: Vec<u32> = Vec::new();
-    for (i, layer) in d.layers.iter().enumerate() {
-        out.push('\n');
-        if let Some(s) = d.source_of(i)
-            && !introduced.contains(&s)
-        {
-            introduced.push(s);
-            source_line(d, s, width, color, out);
+    MEMO.with_borrow_mut(|memo| {
+        // A new packet: no field explained in it yet.
+        memo.packet += 1;
+        for (i, layer) in d.layers.iter().enumerate() {
+            out.push('\n');
+            if let Some(s) = d.source_of(i)
+                && !introduced.contains(&s)
+            {
+                introduced.push(s);
+                source_line(d, s, width, color, out);
+            }
+            heading(d, layer, &ranges[i], bytes_w, width, color, out);
+            fields(
+                d.layer_bytes(i),
+                d.layer_fields(layer),
+                label_w,
+                memo,
+                opts,
+                out,
+            );
+            for p in d.problems.iter().filter(|p| problem_layer(d, p) == i) {
+                problem(p, width, color, out);
+            }
         }
-        heading(d, layer, &ranges[i], bytes_w, width, color, out);
-        fields(
-            d.layer_bytes(i),
-            d.layer_fields(layer),
-            label_w,
-            &mut explained,
-            opts,
-            out,
-        );
-        for p in d.problems.iter().filter(|p| problem_layer(d, p) == i) {
-            problem(p, width, color, out);
-        }
-    }
+    });
     if d.layers.is_empty() {
         for p in &d.problems {
             problem(p, width, color, out);
@@ -161,16 +163,17 @@ fn heading(
         indent = FIELD_INDENT;
         cols = " ".repeat(indent);
     }
-    let lines = wrap(&summary, width.saturating_sub(indent));
-    for (n, line) in lines.iter().enumerate() {
-        if n == 0 {
+    let mut first = true;
+    wrap_each(&summary, width.saturating_sub(indent), |line| {
+        if first {
             paint(out, &cols, c, true, color);
+            first = false;
         } else {
             spaces(out, indent);
         }
         paint(out, line, c, true, color);
         out.push('\n');
-    }
+    });
 }
 
 /// The line that introduces a source: what its bytes are and where they came from.
@@ -192,32 +195,47 @@ fn source_line(d: &Dissection, s: u32, width: usize, color: bool, out: &mut Stri
             src.frames_text()
         )
     };
-    for line in wrap(&text, width.saturating_sub(4)) {
+    wrap_each(&text, width.saturating_sub(4), |line| {
         out.push_str("  ");
-        dim(out, &line, color);
+        dim(out, line, color);
         out.push('\n');
+    });
+}
+
+/// Append what the value column shows for a field: its bits (for a bit field) and its value
+/// with its meaning. `bytes` are the ones the field's offsets count from.
+fn push_value(bytes: &[u8], f: &Field, out: &mut String) {
+    let start = out.len();
+    if super::push_bit_pattern(bytes, f.at, f.len, f.mask, out) {
+        out.push_str(" = ");
+        let shown = out.len();
+        f.write_display(bytes, out);
+        if out.len() == shown {
+            // No value to show: no bits either.
+            out.truncate(start);
+        }
+    } else {
+        f.write_display(bytes, out);
+    }
+    // The field's size on the wire, unless the value already says it (a long byte string).
+    let says_size = matches!(f.value, Value::Bytes) && f.len > 32;
+    if !says_size && f.len > 0 {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push('[');
+        super::push_field_size(f, out);
+        out.push(']');
     }
 }
 
-/// What the value column shows for a field: its bits (for a bit field) and its value with
-/// its meaning. `bytes` are the ones the field's offsets count from.
-fn value_text(bytes: &[u8], f: &Field) -> String {
-    let shown = f.display(bytes);
-    let mut s = match super::bit_pattern(bytes, f.at, f.len, f.mask) {
-        Some(bits) if !shown.is_empty() => format!("{bits} = {shown}"),
-        _ => shown,
-    };
-    // The field's size on the wire, unless the value already says it (a long byte string).
-    let says_size = matches!(f.value, Value::Bytes) && f.len > 32;
-    if let Some(size) = super::field_size(f).filter(|_| !says_size) {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push('[');
-        s.push_str(&size);
-        s.push(']');
+/// How many characters `s` has (its bytes, for ASCII text: nearly every value).
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
     }
-    s
 }
 
 /// A field's label as the tree shows it: `[label]` when wirelab worked the value out rather
@@ -233,22 +251,33 @@ fn label_text(f: &Field) -> String {
 }
 
 /// The field lines of one layer.
-fn fields<'f>(
+fn fields(
     bytes: &[u8],
-    fs: &'f [Field],
+    fs: &[Field],
     label_w: usize,
-    explained: &mut Explained<'f>,
+    memo: &mut Memo,
     opts: &Options,
     out: &mut String,
 ) {
     if fs.is_empty() {
         return;
     }
+    // Taken from the memo while the layer is drawn, given back at the end.
+    let mut values = std::mem::take(&mut memo.values);
     let width = opts.width();
     let color = opts.color;
-    let values: Vec<String> = fs.iter().map(|f| value_text(bytes, f)).collect();
+    // Every value of the layer written one after another into one buffer (`text`), with
+    // where each ends and how many characters it has: no string of its own for each.
+    values.text.clear();
+    values.ends.clear();
+    for f in fs {
+        let start = values.text.len();
+        push_value(bytes, f, &mut values.text);
+        let chars = char_count(&values.text[start..]);
+        values.ends.push((values.text.len(), chars));
+    }
     let name_w = fs.iter().map(|f| f.name.len()).max().unwrap_or(0);
-    let value_w = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
+    let value_w = values.ends.iter().map(|&(_, w)| w).max().unwrap_or(0);
     // Room left for the value between the label column and the name column. On a narrow
     // terminal there is not enough, and each value goes on its own line under its label.
     let room = width.saturating_sub(FIELD_INDENT + label_w + 2 + 2 + name_w);
@@ -281,14 +310,14 @@ fn fields<'f>(
         // terminal.
         let too_long = label_len > label_w
             && FIELD_INDENT + label_len + 2 + value_w + 2 + f.name.len() > width;
+        let (v, v_chars) = values.get(i);
         if narrow || too_long {
-            narrow_value(f, &values[i], width, color, out);
-        } else if fits_one_line(&values[i], value_w) {
+            narrow_value(f, v, width, color, out);
+        } else if v_chars <= value_w.max(8) && fits_one_line(v, value_w) {
             // The usual case, as the loop below writes it but without wrapping.
-            let v = &values[i];
             spaces(out, label_w.saturating_sub(label_len) + 2);
             out.push_str(v);
-            spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
+            spaces(out, value_w.saturating_sub(v_chars) + 2);
             paint(out, f.name, Some(colored::Color::Cyan), false, color);
             trim_line_end(out);
             out.push('\n');
@@ -296,61 +325,140 @@ fn fields<'f>(
             spaces(out, label_w.saturating_sub(label_len) + 2);
             let value_col = FIELD_INDENT + label_w.max(label_len) + 2;
             // The value, wrapped if it is long (a byte string); the name on its first line.
-            for (n, v) in wrap(&values[i], value_w).iter().enumerate() {
-                if n > 0 {
+            let mut first = true;
+            wrap_each(v, value_w, |v| {
+                if !first {
                     spaces(out, value_col);
                 }
                 out.push_str(v);
-                if n == 0 {
-                    spaces(out, value_w.saturating_sub(v.chars().count()) + 2);
+                if first {
+                    spaces(out, value_w.saturating_sub(char_count(v)) + 2);
                     paint(out, f.name, Some(colored::Color::Cyan), false, color);
+                    first = false;
                 }
                 trim_line_end(out);
                 out.push('\n');
-            }
+            });
         }
 
-        // The explanation, under the label.
-        if !f.explain.is_empty() && explained.insert(f.name) {
-            let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
-            explanation(f.explain, indent, width, color, out);
+        // The explanation, under the label, the first time the name occurs in the packet.
+        if !f.explain.is_empty() {
+            let packet = memo.packet;
+            let name = memo.named(f.name);
+            if name.packet != packet {
+                name.packet = packet;
+                let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
+                explanation(f.explain, indent, width, color, &mut name.wrapped, out);
+            }
         }
     }
+    memo.values = values;
 }
 
 /// A field's explanation, wrapped to the width under its label. The explanations are the
-/// program's own text and the same in every packet, so each is wrapped once per indent, width
-/// and kept (there are a few hundred of them). Coloured text is not kept: what `colored`
+/// program's own text and the same in every packet, so each is wrapped once and kept with its
+/// field name (`wrapped`: which text at which indent and width, and the lines), until the same
+/// name comes with another text, indent or width. Coloured text is not kept: what `colored`
 /// writes depends on its global setting, which may change.
-fn explanation(text: &'static str, indent: usize, width: usize, color: bool, out: &mut String) {
-    type Key = (usize, usize, usize, usize);
-    type Kept = std::collections::HashMap<Key, String, std::hash::BuildHasherDefault<AddrHasher>>;
-    thread_local! {
-        static WRAPPED: std::cell::RefCell<Kept> = std::cell::RefCell::default();
-    }
+fn explanation(
+    text: &'static str,
+    indent: usize,
+    width: usize,
+    color: bool,
+    wrapped: &mut Option<(Key, String)>,
+    out: &mut String,
+) {
     let write = |out: &mut String| {
-        for line in wrap(text, width.saturating_sub(indent).max(20)) {
+        wrap_each(text, width.saturating_sub(indent).max(20), |line| {
             spaces(out, indent);
-            dim(out, &line, color);
+            dim(out, line, color);
             out.push('\n');
-        }
+        });
     };
     if color {
         return write(out);
     }
     let key = (text.as_ptr() as usize, text.len(), indent, width);
-    WRAPPED.with_borrow_mut(|done| {
-        let block = done.entry(key).or_insert_with(|| {
+    match wrapped {
+        Some((k, block)) if *k == key => out.push_str(block),
+        _ => {
             let mut block = String::new();
             write(&mut block);
-            block
-        });
-        out.push_str(block);
-    });
+            out.push_str(&block);
+            *wrapped = Some((key, block));
+        }
+    }
 }
 
-/// The names of the fields already explained in this packet.
-type Explained<'f> = std::collections::HashSet<&'f str, std::hash::BuildHasherDefault<AddrHasher>>;
+/// Which explanation text at which indent and width: see [`explanation`].
+type Key = (usize, usize, usize, usize);
+
+thread_local! {
+    /// What the tree keeps from packet to packet, on each thread that draws trees.
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::default();
+}
+
+/// What the tree keeps from packet to packet (so that drawing a packet allocates little).
+#[derive(Default)]
+struct Memo {
+    /// Packets drawn so far on this thread: a name explained in an earlier packet must be
+    /// explained again.
+    packet: u64,
+    /// Per field name: the packet it was last explained in, and its explanation as wrapped.
+    named: Vec<Named>,
+    /// Where in `named` each name is. A name is nearly always the same string in memory,
+    /// so it is looked up by its address first (cheap to hash and compare), and by its
+    /// letters only the first time an address is seen: two copies of a name are one name.
+    by_address: std::collections::HashMap<(usize, usize), usize, Cheap>,
+    by_text: std::collections::HashMap<&'static str, usize, Cheap>,
+    /// The values of the layer being drawn.
+    values: Values,
+}
+
+type Cheap = std::hash::BuildHasherDefault<AddrHasher>;
+
+impl Memo {
+    /// What is kept for the field name `name`.
+    fn named(&mut self, name: &'static str) -> &mut Named {
+        let address = (name.as_ptr() as usize, name.len());
+        let i = match self.by_address.get(&address) {
+            Some(&i) => i,
+            None => {
+                let next = self.named.len();
+                let i = *self.by_text.entry(name).or_insert(next);
+                if i == next {
+                    self.named.push(Named::default());
+                }
+                self.by_address.insert(address, i);
+                i
+            }
+        };
+        &mut self.named[i]
+    }
+}
+
+#[derive(Default)]
+struct Named {
+    packet: u64,
+    wrapped: Option<(Key, String)>,
+}
+
+/// The values of one layer's fields, written one after another.
+#[derive(Default)]
+struct Values {
+    text: String,
+    /// Where each value ends in `text`, and its length in characters.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Values {
+    /// Value `i` and its length in characters.
+    fn get(&self, i: usize) -> (&str, usize) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].0 };
+        let (end, chars) = self.ends[i];
+        (&self.text[start..end], chars)
+    }
+}
 
 /// A hasher for field names and for the small numbers of [`explanation`]'s key (an address,
 /// lengths): mixing them by multiplication is enough, and much cheaper than SipHash.
@@ -359,10 +467,16 @@ struct AddrHasher(u64);
 
 impl std::hash::Hasher for AddrHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The table picks a bucket by the low bits, which a multiplication mixes least:
+        // fold the high ones in.
+        self.0 ^ (self.0 >> 32)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
             self.write_u64(b as u64);
         }
     }
@@ -380,17 +494,14 @@ fn narrow_value(f: &Field, value: &str, width: usize, color: bool, out: &mut Str
     out.push_str(":\n");
     let indent = FIELD_INDENT + 2 * f.depth as usize + 2;
     let avail = width.saturating_sub(indent);
-    let lines = if value.is_empty() {
-        Vec::new()
-    } else {
-        wrap(value, avail)
-    };
     let mut last_len = None;
-    for line in &lines {
-        spaces(out, indent);
-        out.push_str(line);
-        out.push('\n');
-        last_len = Some(line.chars().count());
+    if !value.is_empty() {
+        wrap_each(value, avail, |line| {
+            spaces(out, indent);
+            out.push_str(line);
+            out.push('\n');
+            last_len = Some(char_count(line));
+        });
     }
     match last_len {
         Some(n) if n + 2 + f.name.len() <= avail => {
@@ -442,7 +553,7 @@ fn push_label(out: &mut String, f: &Field) {
 
 /// How many characters [`label_text`] gives, without building it.
 fn label_width(f: &Field) -> usize {
-    2 * f.depth as usize + f.label.chars().count() + if is_computed(f) { 2 } else { 0 }
+    2 * f.depth as usize + char_count(f.label) + if is_computed(f) { 2 } else { 0 }
 }
 
 /// Append `n` spaces.

@@ -34,6 +34,7 @@ pub mod layers;
 pub mod rtt;
 pub mod stats;
 pub mod summary;
+pub mod thread;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -230,6 +231,33 @@ impl<W: Write> Printer<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// The writer the printer writes into.
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// The time packets are shown relative to when a dissection has no `capture_start`: the
+    /// first packet's ([`Printer::print`]). Set here from `d` if no packet was seen yet.
+    pub fn first_time(&mut self, d: &Dissection) -> Option<Timestamp> {
+        if self.first.is_none() {
+            self.first = d.capture_start.or(d.ts);
+        }
+        self.first
+    }
+
+    /// Start counting times from `first` (a printer that draws part of a capture, on another
+    /// thread, counts from the capture's first packet like the others).
+    pub fn set_first_time(&mut self, first: Option<Timestamp>) {
+        self.first = first;
+    }
+
+    /// Write text another printer drew (with the same options: [`thread`]), counting the
+    /// lines it cut to the width.
+    pub fn write_drawn(&mut self, text: &[u8], clipped: u64) -> io::Result<()> {
+        self.clipped += clipped;
+        self.out.write_all(text)
     }
 }
 
@@ -639,50 +667,132 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// [`wrap`], giving each line to `line` instead of collecting them. Text with single spaces
+/// between its words (nearly all) is broken into slices of itself, with no copy: its lines
+/// are the same as [`wrap`]'s, since [`wrap`] joins the words of a line with one space.
+pub fn wrap_each(text: &str, width: usize, mut line: impl FnMut(&str)) {
+    if fits_one_line(text, width) {
+        return line(text);
+    }
+    if text.is_empty() || text.starts_with(' ') || text.ends_with(' ') || text.contains("  ") {
+        for l in wrap(text, width) {
+            line(&l);
+        }
+        return;
+    }
+    let width = width.max(8);
+    // The line being filled is `text[start..end]`, `line_w` characters.
+    let (mut start, mut end, mut line_w) = (0, 0, 0);
+    let mut at = 0; // where the next word starts in `text`
+    for whole in text.split(' ') {
+        let (mut word, mut word_at) = (whole, at);
+        at += whole.len() + 1;
+        let mut word_w = if word.is_ascii() {
+            word.len()
+        } else {
+            word.chars().count()
+        };
+        // Cut words that cannot fit on any line.
+        while word_w > width {
+            if line_w > 0 {
+                line(&text[start..end]);
+                line_w = 0;
+            }
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            line(&word[..cut]);
+            word = &word[cut..];
+            word_at += cut;
+            word_w -= width;
+        }
+        let need = if line_w == 0 {
+            word_w
+        } else {
+            line_w + 1 + word_w
+        };
+        if need > width && line_w > 0 {
+            line(&text[start..end]);
+            line_w = 0;
+        }
+        if line_w == 0 {
+            start = word_at;
+            line_w = word_w;
+        } else {
+            line_w += 1 + word_w;
+        }
+        end = word_at + word.len();
+    }
+    if line_w > 0 {
+        line(&text[start..end]);
+    }
+}
+
 /// The bits of a field smaller than its bytes, the way Wireshark draws them: the field's own
 /// bits as 0 and 1, the others as dots, in groups of four. `0100 ....` is the IPv4 version
 /// nibble of 0x45. `None` for a whole-byte field.
 pub fn bit_pattern(frame: &[u8], at: u32, len: u32, mask: u32) -> Option<String> {
+    let mut s = String::new();
+    push_bit_pattern(frame, at, len, mask, &mut s).then_some(s)
+}
+
+/// Append [`bit_pattern`] to `out`; false (and nothing written) for a whole-byte field.
+pub fn push_bit_pattern(frame: &[u8], at: u32, len: u32, mask: u32, out: &mut String) -> bool {
     if mask == 0 || len == 0 || len > 4 {
-        return None;
+        return false;
     }
-    let bytes = frame.get(at as usize..(at + len) as usize)?;
+    let Some(bytes) = frame.get(at as usize..(at + len) as usize) else {
+        return false;
+    };
     let raw = bytes.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32);
     let bits = len * 8;
-    let mut s = String::with_capacity(bits as usize + bits as usize / 4);
+    // At most 32 bits and 7 spaces, written as bytes and appended at once.
+    let mut buf = [0u8; 40];
+    let mut n = 0;
     for i in (0..bits).rev() {
         if i != bits - 1 && (i + 1) % 4 == 0 {
-            s.push(' ');
+            buf[n] = b' ';
+            n += 1;
         }
-        s.push(if mask >> i & 1 == 0 {
-            '.'
+        buf[n] = if mask >> i & 1 == 0 {
+            b'.'
         } else if raw >> i & 1 == 1 {
-            '1'
+            b'1'
         } else {
-            '0'
-        });
+            b'0'
+        };
+        n += 1;
     }
-    Some(s)
+    out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+    true
 }
 
 /// How big a field is on the wire, as a person says it: `2 bytes`, `1 byte`, or for a field
 /// smaller than its bytes (a mask) the count of its bits, `4 bits`, `1 bit`. `None` for a
 /// value wirelab worked out rather than read (no bytes of its own).
 pub fn field_size(f: &crate::dissect::model::Field) -> Option<String> {
+    let mut s = String::new();
+    push_field_size(f, &mut s).then_some(s)
+}
+
+/// Append [`field_size`] to `out`; false (and nothing written) for a worked-out value.
+pub fn push_field_size(f: &crate::dissect::model::Field, out: &mut String) -> bool {
     if f.len == 0 {
-        return None;
+        return false;
     }
-    Some(if f.mask != 0 {
-        match f.mask.count_ones() {
-            1 => "1 bit".to_string(),
-            n => format!("{n} bits"),
-        }
+    let (n, one, many) = if f.mask != 0 {
+        (f.mask.count_ones(), "1 bit", " bits")
     } else {
-        match f.len {
-            1 => "1 byte".to_string(),
-            n => format!("{n} bytes"),
-        }
-    })
+        (f.len, "1 byte", " bytes")
+    };
+    if n == 1 {
+        out.push_str(one);
+    } else {
+        crate::dissect::model::push_u64(out, n as u64);
+        out.push_str(many);
+    }
+    true
 }
 
 /// Append `text` painted in `color` (bold if asked), or plain when colour is off.
@@ -787,6 +897,33 @@ mod tests {
         for t in texts {
             for w in [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200] {
                 assert_eq!(wrap(t, w), wrap_by_chars(t, w), "{t:?} at {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrap_each_gives_the_lines_of_wrap() {
+        let texts = [
+            "",
+            " ",
+            "a",
+            " lead",
+            "trail ",
+            "two  spaces here",
+            "the quick brown fox jumps over the lazy dog",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb cccccccccccccccccc",
+            "héllo wörld → ünïcödé straße 😀😀😀😀😀😀😀😀😀😀😀",
+            "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f",
+            "line\nbreak inside a word and more",
+            "exactly8 exactly8",
+            "x yyyyyyyyyyyyyyyyyyyyyyyyy z",
+            "GET /index.html HTTP/1.1 (request line of 26 bytes) [26 bytes]",
+        ];
+        for t in texts {
+            for w in [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200] {
+                let mut got = Vec::new();
+                wrap_each(t, w, |l| got.push(l.to_string()));
+                assert_eq!(got, wrap(t, w), "{t:?} at {w}");
             }
         }
     }
