@@ -287,19 +287,7 @@ fn load_allow() -> Vec<Allow> {
 }
 
 fn files(corpus: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
-        .expect("pcaps")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
-    for e in std::fs::read_dir(lessons).expect("lessons").flatten() {
-        let t = e.path().join("trace.pcapng");
-        if t.exists() {
-            v.push(t);
-        }
-    }
-    v.sort();
-    v
+    common::corpus_and_lesson_files(corpus)
 }
 
 #[test]

@@ -80,13 +80,7 @@ fn files(corpus: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|n| corpus.join("pcaps").join(n))
         .collect();
-    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
-    for e in std::fs::read_dir(lessons).expect("lessons").flatten() {
-        let t = e.path().join("trace.pcapng");
-        if t.exists() {
-            v.push(t);
-        }
-    }
+    v.extend(common::lesson_traces());
     v.sort();
     v
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wirelab::dissect::model::Timestamp;
 use wirelab::dissect::{Dissection, dissect_into, dissect_lean};
@@ -13,22 +13,8 @@ use wirelab::source::file::read_all;
 use wirelab::stream::upper::Upper;
 
 fn files() -> Vec<PathBuf> {
-    let mut v = Vec::new();
     let c = common::corpus_or_fail("lean_summary (corpus part)");
-    v.extend(
-        std::fs::read_dir(c.join("pcaps"))
-            .unwrap()
-            .map(|e| e.unwrap().path()),
-    );
-    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
-    for e in std::fs::read_dir(lessons).unwrap() {
-        let t = e.unwrap().path().join("trace.pcapng");
-        if t.exists() {
-            v.push(t);
-        }
-    }
-    v.sort();
-    v
+    common::corpus_and_lesson_files(&c)
 }
 
 #[test]

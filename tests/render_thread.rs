@@ -13,19 +13,7 @@ use wirelab::render::{Options, Printer, View};
 use wirelab::source::file::read_all;
 
 fn files(corpus: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
-        .expect("pcaps")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    let lessons = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
-    for e in std::fs::read_dir(lessons).expect("lessons").flatten() {
-        let t = e.path().join("trace.pcapng");
-        if t.exists() {
-            v.push(t);
-        }
-    }
-    v.sort();
-    v
+    common::corpus_and_lesson_files(corpus)
 }
 
 /// The text of every packet of `path` in `opts`' view, drawn here for the first

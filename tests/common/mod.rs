@@ -15,6 +15,32 @@ pub fn corpus_dir() -> Option<PathBuf> {
     p.join("pcaps").is_dir().then_some(p)
 }
 
+/// Every lesson's recorded trace (`lessons/*/trace.pcapng`), sorted: with the corpus, the
+/// captures the whole-corpus tests read.
+pub fn lesson_traces() -> Vec<PathBuf> {
+    let lessons = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(lessons)
+        .expect("lessons/")
+        .flatten()
+        .map(|e| e.path().join("trace.pcapng"))
+        .filter(|t| t.exists())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every capture of the corpus (`pcaps/`) and every lesson's trace, sorted.
+pub fn corpus_and_lesson_files(corpus: &std::path::Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus.join("pcaps"))
+        .expect("the corpus's pcaps/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    v.extend(lesson_traces());
+    v.sort();
+    v
+}
+
 /// The corpus directory, or a failing test saying where it was looked for.
 pub fn corpus_or_fail(test: &str) -> PathBuf {
     corpus_dir().unwrap_or_else(|| {
