@@ -46,7 +46,7 @@ pub fn fit(text: &str, width: usize) -> String {
 }
 
 /// `println!` for narration: to standard output, or to standard error once
-/// [`narration_to_stderr`] asked for it; fitted to the screen (see [`line`]).
+/// [`narration_to_stderr`] asked for it; fitted to the screen (see [`line()`]).
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
