@@ -15,7 +15,7 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style, Width};
 
 use crate::stream::conversation::{Conversation, TcpDirSummary, Transport};
-use crate::stream::fields::human_seconds;
+use crate::stream::fields::{fixed, human_seconds};
 use crate::stream::rtt::{ALPHA, BETA, K, MIN_RTO};
 use crate::stream::{Evicted, StreamTracker};
 
@@ -259,9 +259,9 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
             "0 / -".into()
         } else {
             format!(
-                "{} / {:.1}",
+                "{} / {}",
                 d.advancing_acks,
-                d.acked_bytes as f64 / d.advancing_acks as f64
+                fixed(d.acked_bytes as f64 / d.advancing_acks as f64, 1)
             )
         }
     });
@@ -453,14 +453,14 @@ fn three_times(a: f64, b: f64, c: f64) -> String {
     if ua.1 == ub.1 && ub.1 == uc.1 {
         let (scale, name, decimals) = ua;
         return format!(
-            "{:.decimals$} / {:.decimals$} / {:.decimals$} {name}",
-            a * scale,
-            b * scale,
-            c * scale
+            "{} / {} / {} {name}",
+            fixed(a * scale, decimals),
+            fixed(b * scale, decimals),
+            fixed(c * scale, decimals)
         );
     }
     let one = |x: f64, (scale, name, decimals): (f64, &str, usize)| {
-        format!("{:.decimals$} {name}", x * scale)
+        format!("{} {name}", fixed(x * scale, decimals))
     };
     format!("{} / {} / {}", one(a, ua), one(b, ub), one(c, uc))
 }
@@ -479,11 +479,11 @@ pub fn throughput(d: &TcpDirSummary) -> Option<(u64, f64)> {
 fn rate(bps: f64) -> String {
     let bits = bps * 8.0;
     if bits >= 1e9 {
-        format!("{:.2} Gbit/s", bits / 1e9)
+        fixed(bits / 1e9, 2) + " Gbit/s"
     } else if bits >= 1e6 {
-        format!("{:.2} Mbit/s", bits / 1e6)
+        fixed(bits / 1e6, 2) + " Mbit/s"
     } else if bits >= 1e3 {
-        format!("{:.2} kbit/s", bits / 1e3)
+        fixed(bits / 1e3, 2) + " kbit/s"
     } else {
         format!("{bits:.0} bit/s")
     }
