@@ -15,7 +15,7 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style, Width};
 
 use crate::stream::conversation::{Conversation, TcpDirSummary, Transport};
-use crate::stream::fields::human_seconds;
+use crate::stream::fields::{fixed, human_seconds};
 use crate::stream::rtt::{ALPHA, BETA, K, MIN_RTO};
 use crate::stream::{Evicted, StreamTracker};
 
@@ -128,6 +128,31 @@ pub fn conversations(convs: &[&Conversation], evicted: Evicted, width: usize, ou
     };
     let others: usize = (0..5).map(widest).sum();
     let room = width.max(60).saturating_sub(others + 17).max(16);
+    let wraps = widest(5) > room;
+    conversation_rows(records, wraps, room, out);
+    if evicted.conversations > 0 {
+        let _ = writeln!(
+            out,
+            "  + {} older finished conversations not listed ({} packets, {} bytes): the table keeps at most the newest ones to bound memory",
+            evicted.conversations, evicted.packets, evicted.bytes
+        );
+    }
+}
+
+/// The rows of the table, written by hand (a capture of 20,000 connections makes a table of
+/// 40,000 lines, and `tabled` took a sixth of the time of `--stats` on it) unless a state needs
+/// wrapping: then `tabled` lays the table out.
+fn conversation_rows(records: Vec<[String; 6]>, wraps: bool, room: usize, out: &mut String) {
+    let (header, rows) = records.split_first().expect("the header row");
+    let right = [false, false, false, true, false, false];
+    if wraps || !psql_table(header, rows, right, out) {
+        tabled_conversations(records, room, out);
+    }
+}
+
+/// The table of conversations as the `tabled` crate lays it out (`Style::psql()`, the bytes
+/// column right-aligned line by line, the state column wrapped at word breaks to `room`).
+fn tabled_conversations(records: Vec<[String; 6]>, room: usize, out: &mut String) {
     let mut b = Builder::new();
     for r in records {
         b.push_record(r);
@@ -140,13 +165,6 @@ pub fn conversations(convs: &[&Conversation], evicted: Evicted, width: usize, ou
     );
     t.modify(Columns::new(5..6), Width::wrap(room).keep_words(true));
     let _ = writeln!(out, "{t}");
-    if evicted.conversations > 0 {
-        let _ = writeln!(
-            out,
-            "  + {} older finished conversations not listed ({} packets, {} bytes): the table keeps at most the newest ones to bound memory",
-            evicted.conversations, evicted.packets, evicted.bytes
-        );
-    }
 }
 
 fn rtt_cell(d: &TcpDirSummary, f: impl Fn(&TcpDirSummary) -> Option<f64>) -> String {
@@ -241,9 +259,9 @@ pub fn tcp_detail(c: &Conversation, width: usize, out: &mut String) {
             "0 / -".into()
         } else {
             format!(
-                "{} / {:.1}",
+                "{} / {}",
                 d.advancing_acks,
-                d.acked_bytes as f64 / d.advancing_acks as f64
+                fixed(d.acked_bytes as f64 / d.advancing_acks as f64, 1)
             )
         }
     });
@@ -351,6 +369,77 @@ fn psql_three_columns(
     true
 }
 
+/// Columns a text takes. Every text in these tables is the program's own (labels, numbers,
+/// units, addresses): characters one column wide, no tabs or control characters.
+fn text_columns(c: &str) -> usize {
+    if c.is_ascii() {
+        c.len()
+    } else {
+        c.chars().count()
+    }
+}
+
+/// A table in `tabled`'s psql layout, written by hand (unit tests compare the two): each cell
+/// between one space on either side, columns joined by `|`, a `-+-` rule under the header, no
+/// outer border; a cell of several lines makes its row as tall, the other cells of the row
+/// padded with blank lines below; `right` columns aligned right line by line, the others left.
+/// Returns false, writing nothing, for a text that is not one column a character (the caller
+/// then leaves the table to `tabled`).
+fn psql_table<const N: usize>(
+    header: &[String; N],
+    rows: &[[String; N]],
+    right: [bool; N],
+    out: &mut String,
+) -> bool {
+    let mut w = [0usize; N];
+    for r in std::iter::once(header).chain(rows) {
+        for (i, c) in r.iter().enumerate() {
+            if c.chars().any(|ch| ch.is_control() && ch != '\n') {
+                return false;
+            }
+            for l in c.split('\n') {
+                w[i] = w[i].max(text_columns(l));
+            }
+        }
+    }
+    const SPACES: &str = "                                                                ";
+    let pad = |out: &mut String, n: usize| match SPACES.get(..n) {
+        Some(s) => out.push_str(s),
+        None => out.extend(std::iter::repeat_n(' ', n)),
+    };
+    let row = |out: &mut String, r: &[String; N]| {
+        let mut lines: [std::str::Split<'_, char>; N] = std::array::from_fn(|i| r[i].split('\n'));
+        let height = r.iter().map(|c| c.split('\n').count()).max().unwrap_or(1);
+        for _ in 0..height {
+            for (i, it) in lines.iter_mut().enumerate() {
+                out.push_str(if i == 0 { " " } else { " | " });
+                let l = it.next().unwrap_or("");
+                let gap = w[i] - text_columns(l);
+                if right[i] {
+                    pad(out, gap);
+                    out.push_str(l);
+                } else {
+                    out.push_str(l);
+                    pad(out, gap);
+                }
+            }
+            out.push_str(" \n");
+        }
+    };
+    row(out, header);
+    for (i, x) in w.iter().enumerate() {
+        if i > 0 {
+            out.push('+');
+        }
+        out.extend(std::iter::repeat_n('-', x + 2));
+    }
+    out.push('\n');
+    for r in rows {
+        row(out, r);
+    }
+    true
+}
+
 /// Three times in the unit that suits them: `12.1 / 30.5 / 61.0 ms` when one unit suits all
 /// three, else each in its own, `10.1 µs / 4.0 ms / 41.0 ms` (one unit for all would show a
 /// 10 µs minimum beside a 41 ms maximum as "0.0 ms").
@@ -364,14 +453,14 @@ fn three_times(a: f64, b: f64, c: f64) -> String {
     if ua.1 == ub.1 && ub.1 == uc.1 {
         let (scale, name, decimals) = ua;
         return format!(
-            "{:.decimals$} / {:.decimals$} / {:.decimals$} {name}",
-            a * scale,
-            b * scale,
-            c * scale
+            "{} / {} / {} {name}",
+            fixed(a * scale, decimals),
+            fixed(b * scale, decimals),
+            fixed(c * scale, decimals)
         );
     }
     let one = |x: f64, (scale, name, decimals): (f64, &str, usize)| {
-        format!("{:.decimals$} {name}", x * scale)
+        format!("{} {name}", fixed(x * scale, decimals))
     };
     format!("{} / {} / {}", one(a, ua), one(b, ub), one(c, uc))
 }
@@ -390,11 +479,11 @@ pub fn throughput(d: &TcpDirSummary) -> Option<(u64, f64)> {
 fn rate(bps: f64) -> String {
     let bits = bps * 8.0;
     if bits >= 1e9 {
-        format!("{:.2} Gbit/s", bits / 1e9)
+        fixed(bits / 1e9, 2) + " Gbit/s"
     } else if bits >= 1e6 {
-        format!("{:.2} Mbit/s", bits / 1e6)
+        fixed(bits / 1e6, 2) + " Mbit/s"
     } else if bits >= 1e3 {
-        format!("{:.2} kbit/s", bits / 1e3)
+        fixed(bits / 1e3, 2) + " kbit/s"
     } else {
         format!("{bits:.0} bit/s")
     }
@@ -484,6 +573,68 @@ mod tests {
         // Too wide for 60 columns: left to tabled, which wraps.
         let wide = vec![["x".repeat(40), "y".repeat(20), "z".repeat(20)]];
         assert!(!psql_three_columns(&header, &wide, 60, &mut String::new()));
+    }
+
+    fn conversation_records(state: &str) -> Vec<[String; 6]> {
+        let r = |c: [&str; 6]| c.map(String::from);
+        vec![
+            r([
+                "stream",
+                "ends (A sent first)",
+                "packets",
+                "bytes",
+                "duration",
+                "state reached",
+            ]),
+            r([
+                "tcp 0",
+                "A 127.0.0.1:40000\nB 127.0.0.1:8080",
+                "A→B 1 234\nB→A 6",
+                "1 234 567\n480",
+                "1.2 s",
+                state,
+            ]),
+            r([
+                "udp 12",
+                "A [::1]:5353\nB [2001:db8::1]:53",
+                "A→B 1\nB→A 0",
+                "75\n0",
+                "0 s",
+                "(UDP: no connection)",
+            ]),
+        ]
+    }
+
+    #[test]
+    fn hand_written_conversations_are_tabled_s_layout() {
+        // Two-line cells, a right-aligned column, a non-ASCII arrow: the same bytes.
+        let records = conversation_records("handshake, data, FIN both ways");
+        let mut a = String::new();
+        conversation_rows(records.clone(), false, 40, &mut a);
+        let mut b = String::new();
+        tabled_conversations(records, 40, &mut b);
+        assert_eq!(a, b);
+        assert!(a.contains(" | A→B 1 234 |"), "{a}");
+        // A state wider than its room is wrapped by tabled, over three lines of the row.
+        let records = conversation_records("handshake, data, FIN both ways, reset by B");
+        let mut a = String::new();
+        conversation_rows(records.clone(), true, 16, &mut a);
+        let mut b = String::new();
+        tabled_conversations(records.clone(), 16, &mut b);
+        assert_eq!(a, b);
+        assert!(
+            a.contains(
+                "\n        |                     |           |           |          | reset by B"
+            ),
+            "{a}"
+        );
+        // The hand-written layout of a cell that is already wrapped is tabled's too.
+        let records = conversation_records("handshake, data,\nFIN both ways,\nreset by B");
+        let mut a = String::new();
+        conversation_rows(records.clone(), false, 40, &mut a);
+        let mut b = String::new();
+        tabled_conversations(records, 40, &mut b);
+        assert_eq!(a, b);
     }
 
     #[test]
