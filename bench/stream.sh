@@ -6,9 +6,9 @@
 # Builds a capture of TCP connections (handshake, request, 6 KB response with a loss and a
 # fast retransmission in every tenth, teardown) with bench/make_tcp_capture.py, then times:
 #   1. conversation statistics: `wirelab dissect --stats`  vs  `tshark -q -z conv,tcp` (goal <= 0.25)
-#   2. per-packet analysis fields: `wirelab dissect --view summary` (which runs the full stream
-#      analysis) vs `tshark -T fields -e tcp.stream -e tcp.seq -e tcp.ack
-#      -e tcp.analysis.ack_rtt -e tcp.analysis.retransmission`
+#   2. per-packet analysis fields, the same five columns from both:
+#      `wirelab dissect --view fields -e tcp.stream -e tcp.seq -e tcp.ack
+#      -e tcp.analysis.ack_rtt -e tcp.analysis.retransmission` vs `tshark -T fields -e …` (same)
 # with hyperfine, and prints the median ratios. Needs: python3, tshark, hyperfine, and a
 # release build (cargo build --release). Nothing is sent on any network.
 set -eu
@@ -22,12 +22,13 @@ CAP="$TMP/tcp.pcap"
 python3 "$ROOT/bench/make_tcp_capture.py" "$CAP" "$N"
 echo "capture: $N connections, $(tshark -r "$CAP" -T fields -e frame.number 2>/dev/null | wc -l) packets, $(du -h "$CAP" | cut -f1)"
 
+FIELDS="-e tcp.stream -e tcp.seq -e tcp.ack -e tcp.analysis.ack_rtt -e tcp.analysis.retransmission"
 hyperfine --warmup 1 --runs 5 --export-json "$TMP/stats.json" \
   -n wirelab-stats "$W dissect $CAP --stats --color never > /dev/null" \
   -n tshark-conv "tshark -r $CAP -q -z conv,tcp > /dev/null 2>&1"
 hyperfine --warmup 1 --runs 5 --export-json "$TMP/fields.json" \
-  -n wirelab-packets "$W dissect $CAP --color never > /dev/null" \
-  -n tshark-fields "tshark -n -r $CAP -T fields -e tcp.stream -e tcp.seq -e tcp.ack -e tcp.analysis.ack_rtt -e tcp.analysis.retransmission > /dev/null 2>&1"
+  -n wirelab-fields "$W dissect $CAP --view fields $FIELDS > /dev/null" \
+  -n tshark-fields "tshark -n -r $CAP -T fields $FIELDS > /dev/null 2>&1"
 
 python3 - "$TMP/stats.json" "$TMP/fields.json" <<'PY'
 import json, sys
