@@ -877,25 +877,32 @@ mod tests {
         lines
     }
 
+    /// Texts and widths the wrapping tests try: spaces at either end and doubled, words
+    /// longer than the width, non-ASCII letters and emoji, a line break, exact fits.
+    const WRAP_TEXTS: &[&str] = &[
+        "",
+        " ",
+        "   ",
+        "a",
+        " lead",
+        "trail ",
+        "two  spaces here",
+        "the quick brown fox jumps over the lazy dog",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb cccccccccccccccccc",
+        "héllo wörld → ünïcödé straße 😀😀😀😀😀😀😀😀😀😀😀",
+        "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f",
+        "line\nbreak inside a word  and  more",
+        "line\nbreak inside a word and more",
+        "exactly8 exactly8",
+        "x yyyyyyyyyyyyyyyyyyyyyyyyy z",
+        "GET /index.html HTTP/1.1 (request line of 26 bytes) [26 bytes]",
+    ];
+    const WRAP_WIDTHS: [usize; 12] = [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200];
+
     #[test]
     fn wrap_matches_the_char_by_char_wrap() {
-        let texts = [
-            "",
-            " ",
-            "   ",
-            "a",
-            " lead",
-            "trail ",
-            "two  spaces here",
-            "the quick brown fox jumps over the lazy dog",
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb cccccccccccccccccc",
-            "héllo wörld → ünïcödé straße 😀😀😀😀😀😀😀😀😀😀😀",
-            "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f",
-            "line\nbreak inside a word  and  more",
-            "exactly8 exactly8",
-        ];
-        for t in texts {
-            for w in [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200] {
+        for &t in WRAP_TEXTS {
+            for w in WRAP_WIDTHS {
                 assert_eq!(wrap(t, w), wrap_by_chars(t, w), "{t:?} at {w}");
             }
         }
@@ -903,24 +910,8 @@ mod tests {
 
     #[test]
     fn wrap_each_gives_the_lines_of_wrap() {
-        let texts = [
-            "",
-            " ",
-            "a",
-            " lead",
-            "trail ",
-            "two  spaces here",
-            "the quick brown fox jumps over the lazy dog",
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bb cccccccccccccccccc",
-            "héllo wörld → ünïcödé straße 😀😀😀😀😀😀😀😀😀😀😀",
-            "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:2c:3d:4e:5f",
-            "line\nbreak inside a word and more",
-            "exactly8 exactly8",
-            "x yyyyyyyyyyyyyyyyyyyyyyyyy z",
-            "GET /index.html HTTP/1.1 (request line of 26 bytes) [26 bytes]",
-        ];
-        for t in texts {
-            for w in [0, 1, 7, 8, 9, 10, 12, 16, 20, 40, 80, 200] {
+        for &t in WRAP_TEXTS {
+            for w in WRAP_WIDTHS {
                 let mut got = Vec::new();
                 wrap_each(t, w, |l| got.push(l.to_string()));
                 assert_eq!(got, wrap(t, w), "{t:?} at {w}");
