@@ -257,22 +257,29 @@ fn reassembled_bytes_tie_back_to_frames() {
 
 /// A long capture of many short connections keeps its working state bounded: finished
 /// connections drop theirs, and the table folds the oldest away beyond its limit.
+/// Connection number `i` of many (its own client address and port), up to the client's FIN:
+/// handshake, "hello", FIN. Returns the client and both initial sequence numbers.
+fn short_connection(cap: &mut Capture, i: u32) -> (Host, u32, u32) {
+    let client = Host {
+        port: 10_000 + (i % 50_000) as u16,
+        ip: [10, 1, (i / 250) as u8, (i % 250) as u8 + 1],
+        ..CLIENT
+    };
+    let (c, s) = (i * 7, i * 11);
+    cap.tcp_between(client, SERVER, c, 0, "S", 64240, &[], b"")
+        .tcp_between(SERVER, client, s, c + 1, "SA", 64240, &[], b"")
+        .tcp_between(client, SERVER, c + 1, s + 1, "PA", 502, &[], b"hello")
+        .tcp_between(client, SERVER, c + 6, s + 1, "FA", 502, &[], b"");
+    (client, c, s)
+}
+
 #[test]
 fn tracker_memory_stays_bounded() {
     let mut cap = Capture::new();
     let n = 3000u32;
     for i in 0..n {
-        let client = Host {
-            port: 10_000 + (i % 50_000) as u16,
-            ip: [10, 1, (i / 250) as u8, (i % 250) as u8 + 1],
-            ..CLIENT
-        };
-        let (c, s) = (i * 7, i * 11);
-        cap.tcp_between(client, SERVER, c, 0, "S", 64240, &[], b"")
-            .tcp_between(SERVER, client, s, c + 1, "SA", 64240, &[], b"")
-            .tcp_between(client, SERVER, c + 1, s + 1, "PA", 502, &[], b"hello")
-            .tcp_between(client, SERVER, c + 6, s + 1, "FA", 502, &[], b"")
-            .tcp_between(SERVER, client, s + 1, c + 7, "FA", 502, &[], b"")
+        let (client, c, s) = short_connection(&mut cap, i);
+        cap.tcp_between(SERVER, client, s + 1, c + 7, "FA", 502, &[], b"")
             .tcp_between(client, SERVER, c + 7, s + 2, "A", 502, &[], b"")
             .wait(100.0);
     }
@@ -386,16 +393,7 @@ fn ladder_switches_between_interleaved_streams() {
 fn quiet_connections_found_from_the_queue_as_by_the_full_look() {
     let mut cap = Capture::new();
     for i in 0..400u32 {
-        let client = Host {
-            port: 10_000 + i as u16,
-            ip: [10, 1, (i / 250) as u8, (i % 250) as u8 + 1],
-            ..CLIENT
-        };
-        let (c, s) = (i * 7, i * 11);
-        cap.tcp_between(client, SERVER, c, 0, "S", 64240, &[], b"")
-            .tcp_between(SERVER, client, s, c + 1, "SA", 64240, &[], b"")
-            .tcp_between(client, SERVER, c + 1, s + 1, "PA", 502, &[], b"hello")
-            .tcp_between(client, SERVER, c + 6, s + 1, "FA", 502, &[], b"");
+        let (client, c, s) = short_connection(&mut cap, i);
         if i % 3 != 0 {
             cap.tcp_between(SERVER, client, s + 1, c + 7, "FA", 502, &[], b"")
                 .tcp_between(client, SERVER, c + 7, s + 2, "A", 502, &[], b"");
