@@ -56,6 +56,7 @@
 use super::cx::{Cx, Next};
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
+use std::fmt::Write as _;
 
 pub const HEADER_LEN: usize = 12;
 /// How many compression pointers one name may follow. Real names need two or three; the
@@ -348,7 +349,7 @@ fn read_name(data: &[u8], msg: usize, pos: usize, room: usize) -> Result<Name, N
                     if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
                         text.push(c as char);
                     } else {
-                        text.push_str(&format!("\\{c:03}"));
+                        let _ = write!(text, "\\{c:03}");
                     }
                 }
                 labels += 1;
@@ -775,7 +776,7 @@ fn record(cx: &mut Cx, m: Msg, i: usize, section: &'static str) -> Option<usize>
     cx.d.fields[head].len = (end - i) as u32;
     let mut heading = format!("{text}: type {}", type_name(ty));
     if !summary.is_empty() {
-        heading.push_str(&format!(", {summary}"));
+        let _ = write!(heading, ", {summary}");
     }
     cx.d.fields[head].meaning = heading.into();
     Some(end)
@@ -1090,12 +1091,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         id.tshark(&d.data)
     );
     for f in fields.iter().filter(|f| f.name == "dns.qry") {
-        s.push_str(&format!(": {}", f.meaning));
+        let _ = write!(s, ": {}", f.meaning);
     }
     if response {
         let rcode = flags & 0xf;
         if rcode != 0 {
-            s.push_str(&format!(" ({})", rcode_name(rcode)));
+            let _ = write!(s, " ({})", rcode_name(rcode));
         }
         let answers: Vec<String> = fields
             .iter()
@@ -1108,10 +1109,10 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         }
         // The query it answers, once the stream analysis linked them (stream::dnslink).
         if let Some(to) = get("dns.response_to").and_then(|f| f.value.as_u64()) {
-            s.push_str(&format!(" [answers #{to}"));
+            let _ = write!(s, " [answers #{to}");
             if let Some(Value::Time(t)) = get("dns.time").map(|f| &f.value) {
                 let ms = t.secs as f64 * 1e3 + t.nanos as f64 / 1e6;
-                s.push_str(&format!(" after {ms:.3} ms"));
+                let _ = write!(s, " after {ms:.3} ms");
             }
             s.push(']');
         }

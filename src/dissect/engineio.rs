@@ -41,6 +41,7 @@
 //! The parsing never panics: every read is checked, every rule broken becomes a
 //! [`Problem`](super::model::Problem), and what was read before it is kept.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::cx::Cx;
@@ -472,16 +473,16 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             .unwrap_or_else(|| "(bad packet)".into())
     );
     if let Some(Value::Text(sid)) = d.layer_field(layer, "eio.sid").map(|f| &f.value) {
-        s.push_str(&format!(" sid={sid}"));
+        let _ = write!(s, " sid={sid}");
     }
     if let Some(n) = d
         .layer_field(layer, "eio.binary_len")
         .and_then(|f| f.value.as_u64())
     {
-        s.push_str(&format!(" {n} bytes"));
+        let _ = write!(s, " {n} bytes");
     }
     if let Some(Value::Text(t)) = d.layer_field(layer, "eio.data").map(|f| &f.value) {
-        s.push_str(&format!(" {t:?}"));
+        let _ = write!(s, " {t:?}");
     }
     s
 }

@@ -84,6 +84,19 @@ pub fn ethertype_name(ty: u16) -> &'static str {
 
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Ethernet, at);
+    // For the one-line summary alone (lean), a whole header carrying IPv4 or IPv6 is not
+    // recorded field by field: the summary shows the IP addresses, never these.
+    if cx.lean
+        && cx.bytes(at, HEADER_LEN).is_some()
+        && let Some(ty @ (0x0800 | 0x86dd)) = cx.u16_at(at + 12)
+    {
+        cx.set_len(HEADER_LEN);
+        return Next::EtherType {
+            ty,
+            at: at + HEADER_LEN,
+            end,
+        };
+    }
     cx.read(&DST, at);
     cx.read(&SRC, at);
     let Some(ty) = cx.u16_at(at + 12) else {

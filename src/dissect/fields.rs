@@ -206,13 +206,14 @@ pub fn be_uint(bytes: &[u8]) -> u64 {
     }
 }
 
-/// `text` with its first letter in upper case, as a description starts: "destination
-/// unreachable" → "Destination unreachable".
-pub fn capitalized(text: &str) -> String {
+/// Append `text` with its first letter in upper case, as a description starts: "destination
+/// unreachable" → "Destination unreachable". (Appended to the description being written, not
+/// returned as a new `String`: descriptions are written once a packet.)
+pub fn push_capitalized(out: &mut String, text: &str) {
     let mut c = text.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+    if let Some(f) = c.next() {
+        out.extend(f.to_uppercase());
+        out.push_str(c.as_str());
     }
 }
 

@@ -10,6 +10,11 @@ use super::model::{Dissection, Layer, Proto, Value};
 
 pub fn dissect(cx: &mut Cx) {
     cx.begin(Proto::Frame, 0);
+    // The one-line summary (a lean dissection) takes the number and the time from the
+    // dissection itself, never from these fields: it skips writing them.
+    if cx.lean {
+        return;
+    }
     let number = cx.d.number;
     let ts = cx.d.ts;
     let wire = cx.d.wire_len as u64;

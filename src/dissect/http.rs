@@ -33,6 +33,7 @@
 //! panics and never reads past the buffer.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::model::{Dissection, Field, Layer, Problem, ProblemKind, Proto, Value};
@@ -607,7 +608,7 @@ impl Head {
     pub fn describe(&self, buf: &[u8]) -> String {
         let mut s = text(buf, &self.start_line);
         if let Some(u) = self.header(buf, "upgrade") {
-            s.push_str(&format!(" (Upgrade: {u})"));
+            let _ = write!(s, " (Upgrade: {u})");
         }
         s
     }
@@ -714,7 +715,7 @@ pub fn describe_layer(d: &Dissection, layer: &Layer) -> String {
         s.push_str(version.unwrap_or(""));
     } else if let Some(code) = code {
         s.push_str(version.unwrap_or(""));
-        s.push_str(&format!(" {code} "));
+        let _ = write!(s, " {code} ");
         s.push_str(phrase.unwrap_or(""));
     } else {
         s.truncate(4);

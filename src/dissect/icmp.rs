@@ -42,6 +42,7 @@ use super::checksum::internet_checksum;
 use super::cx::{Cx, Next};
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, ProblemKind, Proto};
+use std::fmt::Write as _;
 
 pub const HEADER_LEN: usize = 8;
 
@@ -492,22 +493,28 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     // unreachable)".
     let mut s = match type_name(t) {
         "" => format!("ICMP type {t}"),
-        name => format!("ICMP {}", super::fields::capitalized(name)),
+        name => {
+            let mut s = String::from("ICMP ");
+            super::fields::push_capitalized(&mut s, name);
+            s
+        }
     };
     let c = code_name(t, code);
     if !c.is_empty() && !matches!(t, 43) {
-        s.push_str(&format!(" ({})", super::fields::capitalized(c)));
+        s.push_str(" (");
+        super::fields::push_capitalized(&mut s, c);
+        s.push(')');
     } else if code != 0 {
-        s.push_str(&format!(" code {code}"));
+        let _ = write!(s, " code {code}");
     }
     if let (Some(id), Some(seq)) = (num("icmp.ident"), num("icmp.seq")) {
-        s.push_str(&format!(" id={id} seq={seq}"));
+        let _ = write!(s, " id={id} seq={seq}");
     }
     if let Some(mtu) = num("icmp.mtu") {
-        s.push_str(&format!(", next-hop MTU {mtu}"));
+        let _ = write!(s, ", next-hop MTU {mtu}");
     }
     if let Some(gw) = d.layer_field(layer, "icmp.redir_gw") {
-        s.push_str(&format!(", use gateway {}", gw.tshark(&d.data)));
+        let _ = write!(s, ", use gateway {}", gw.tshark(&d.data));
     }
     s
 }

@@ -45,6 +45,7 @@ use super::checksum::transport_checksum;
 use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
+use std::fmt::Write as _;
 
 pub const HEADER_LEN: usize = 4;
 
@@ -922,32 +923,38 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let code = num("icmpv6.code").unwrap_or(0) as u8;
     let mut s = match type_name(t) {
         "" => format!("ICMPv6 type {t}"),
-        name => format!("ICMPv6 {}", super::fields::capitalized(name)),
+        name => {
+            let mut s = String::from("ICMPv6 ");
+            super::fields::push_capitalized(&mut s, name);
+            s
+        }
     };
     let c = code_name(t, code);
     if !c.is_empty() {
-        s.push_str(&format!(" ({})", super::fields::capitalized(c)));
+        s.push_str(" (");
+        super::fields::push_capitalized(&mut s, c);
+        s.push(')');
     }
     if let (Some(id), Some(seq)) = (
         get("icmpv6.echo.identifier"),
         num("icmpv6.echo.sequence_number"),
     ) {
-        s.push_str(&format!(" id={id} seq={seq}"));
+        let _ = write!(s, " id={id} seq={seq}");
     }
     if let Some(mtu) = num("icmpv6.mtu") {
-        s.push_str(&format!(", MTU {mtu}"));
+        let _ = write!(s, ", MTU {mtu}");
     }
     if let Some(target) = get("icmpv6.nd.ns.target_address") {
-        s.push_str(&format!(": who has {target}?"));
+        let _ = write!(s, ": who has {target}?");
     }
     if let Some(target) = get("icmpv6.nd.na.target_address") {
-        s.push_str(&format!(": {target}"));
+        let _ = write!(s, ": {target}");
         if let Some(mac) = d
             .layer_fields(layer)
             .iter()
             .find(|f| f.name == "icmpv6.opt.linkaddr")
         {
-            s.push_str(&format!(" is at {}", mac.tshark(&d.data)));
+            let _ = write!(s, " is at {}", mac.tshark(&d.data));
         }
     }
     s

@@ -37,6 +37,7 @@ use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
 use super::ip::IpHeader;
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
+use std::fmt::Write as _;
 
 /// The smallest IPv4 header: five 32-bit words.
 pub const MIN_HEADER_LEN: usize = 20;
@@ -525,7 +526,8 @@ fn describe_header(d: &Dissection, layer: &Layer) -> String {
             s.truncate(s.len() - 3);
         }
         if h.is_fragment() {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 ", fragment id 0x{:04x} at byte {}{}",
                 h.id,
                 h.frag_offset,
@@ -534,7 +536,7 @@ fn describe_header(d: &Dissection, layer: &Layer) -> String {
                 } else {
                     ", last"
                 }
-            ));
+            );
         }
         return s;
     }
@@ -561,7 +563,8 @@ fn describe_header(d: &Dissection, layer: &Layer) -> String {
         .layer_field(layer, "ip.frag_offset")
         .and_then(|f| f.value.as_u64());
     if mf == Some(1) || off.unwrap_or(0) > 0 {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             ", fragment id {} at byte {}{}",
             get("ip.id"),
             off.unwrap_or(0) * 8,
@@ -570,7 +573,7 @@ fn describe_header(d: &Dissection, layer: &Layer) -> String {
             } else {
                 ", last"
             }
-        ));
+        );
     }
     s
 }

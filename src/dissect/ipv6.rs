@@ -63,6 +63,7 @@
 //! field one level deeper in the tree, because they are part of the IPv6 packet's header.
 
 use etherparse::{Ipv6FragmentHeaderSlice, Ipv6RawExtHeaderSlice};
+use std::fmt::Write as _;
 
 use super::cx::{Cx, IpPair, Next};
 use super::fields::{FieldDef, Fmt};
@@ -395,22 +396,30 @@ fn ext_name(nh: u8) -> &'static str {
 pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     cx.begin(Proto::Ipv6, at);
     cx.ip_depth += 1;
-    if cx.read_all_within(&FIELDS[..2], at, end) < 2 {
-        cx.fits("An IPv6 header", at, HEADER_LEN, end);
-        return Next::Done;
-    }
-    let version = cx.u8_at(at).unwrap_or(0) >> 4;
-    if version != 6 {
-        cx.problem(
-            ProblemKind::Malformed,
-            at,
-            format!("the version field must be 6 in an IPv6 header, but it is {version}"),
-        );
-        return Next::Done;
-    }
-    if cx.read_all_within(&FIELDS[2..], at, end) < FIELDS.len() - 2 {
-        cx.fits("An IPv6 header", at, HEADER_LEN, end);
-        return Next::Done;
+    // For the one-line summary alone (lean), a whole fixed header of version 6 is read only
+    // into the typed view below, as IPv4's is: the summary takes its addresses (and
+    // `describe` its hop limit) from there, so the fields would go unseen.
+    let lean_whole = cx.lean
+        && at + HEADER_LEN <= end
+        && cx.bytes(at, HEADER_LEN).is_some_and(|b| b[0] >> 4 == 6);
+    if !lean_whole {
+        if cx.read_all_within(&FIELDS[..2], at, end) < 2 {
+            cx.fits("An IPv6 header", at, HEADER_LEN, end);
+            return Next::Done;
+        }
+        let version = cx.u8_at(at).unwrap_or(0) >> 4;
+        if version != 6 {
+            cx.problem(
+                ProblemKind::Malformed,
+                at,
+                format!("the version field must be 6 in an IPv6 header, but it is {version}"),
+            );
+            return Next::Done;
+        }
+        if cx.read_all_within(&FIELDS[2..], at, end) < FIELDS.len() - 2 {
+            cx.fits("An IPv6 header", at, HEADER_LEN, end);
+            return Next::Done;
+        }
     }
     cx.set_len(HEADER_LEN);
     let plen = cx.u16_at(at + 4).unwrap_or(0) as usize;
@@ -831,12 +840,24 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             .map(|f| f.tshark(&d.data))
             .unwrap_or_else(|| "?".into())
     };
-    let mut s = format!(
-        "IPv6, {} → {}, hop limit {}",
-        get("ipv6.src"),
-        get("ipv6.dst"),
-        get("ipv6.hlim"),
-    );
+    // A lean dissection kept a whole fixed header only in the typed view.
+    let view = d.ip.iter().find(|h| {
+        h.version == 6
+            && d.layers
+                .get(h.layer as usize)
+                .is_some_and(|l| l.at == layer.at && l.proto == Proto::Ipv6)
+    });
+    let mut s = match view {
+        Some(h) if d.layer_field(layer, "ipv6.src").is_none() => {
+            format!("IPv6, {} → {}, hop limit {}", h.src, h.dst, h.ttl)
+        }
+        _ => format!(
+            "IPv6, {} → {}, hop limit {}",
+            get("ipv6.src"),
+            get("ipv6.dst"),
+            get("ipv6.hlim"),
+        ),
+    };
     let fields = d.layer_fields(layer);
     let mut exts = Vec::new();
     for f in fields {
@@ -849,7 +870,7 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         }
     }
     if !exts.is_empty() {
-        s.push_str(&format!(", with {}", exts.join(", ")));
+        let _ = write!(s, ", with {}", exts.join(", "));
     }
     if let Some(off) = d
         .layer_field(layer, "ipv6.fraghdr.offset")
@@ -859,12 +880,13 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             .layer_field(layer, "ipv6.fraghdr.more")
             .and_then(|f| f.value.as_u64())
             == Some(1);
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             " (fragment id {} at byte {}{})",
             get("ipv6.fraghdr.ident"),
             off * 8,
             if more { ", more follow" } else { ", last" }
-        ));
+        );
     }
     s
 }

@@ -34,6 +34,7 @@ use super::cx::{Cx, Next};
 use super::ethernet::ethertype_name;
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, Proto, Value};
+use std::fmt::Write as _;
 
 /// DSAP, SSAP and a one-byte control field.
 pub const MIN_LEN: usize = 3;
@@ -298,12 +299,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let get = |n| d.layer_field(layer, n).map(|f| f.display(&d.data));
     let mut s = "LLC".to_string();
     if let (Some(ds), Some(ss)) = (get("llc.dsap"), get("llc.ssap")) {
-        s.push_str(&format!(", DSAP {ds}, SSAP {ss}"));
+        let _ = write!(s, ", DSAP {ds}, SSAP {ss}");
     }
     if let Some(t) = get("llc.type") {
-        s.push_str(&format!(", SNAP type {t}"));
+        let _ = write!(s, ", SNAP type {t}");
     } else if let Some(p) = get("llc.pid") {
-        s.push_str(&format!(", SNAP protocol {p}"));
+        let _ = write!(s, ", SNAP protocol {p}");
     }
     s
 }

@@ -35,6 +35,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
 use serde::Serialize;
@@ -493,7 +494,18 @@ pub fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    push_ascii(out, &buf[i..]);
+}
+
+/// Append the few ASCII characters (digits, dots) a number writer put into a small buffer.
+/// Pushed one by one: for a handful of bytes this costs less than checking them as UTF-8 and
+/// copying them, which matters for the several numbers of every summary line. (A byte above
+/// ASCII would be pushed as the character of that number, never as invalid UTF-8.)
+#[inline]
+pub fn push_ascii(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(char::from(b));
+    }
 }
 
 /// Append `v` in lowercase hexadecimal with at least `width` digits, zeros in front (as
@@ -780,7 +792,7 @@ impl Source {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&format!("#{} ({} bytes)", p.frame, p.len));
+            let _ = write!(out, "#{} ({} bytes)", p.frame, p.len);
         }
         out
     }

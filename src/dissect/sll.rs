@@ -53,6 +53,7 @@ use super::cx::{Cx, Next};
 use super::ethernet::ethertype_name;
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, Proto, Value};
+use std::fmt::Write as _;
 
 /// Length of a v1 header.
 pub const V1_LEN: usize = 16;
@@ -371,22 +372,22 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let mut s = layer.proto.name().to_string();
     if let Some(t) = d.layer_field(layer, "sll.pkttype") {
         if t.meaning.is_empty() {
-            s.push_str(&format!(", packet type {}", t.tshark(&d.data)));
+            let _ = write!(s, ", packet type {}", t.tshark(&d.data));
         } else {
-            s.push_str(&format!(", {}", t.meaning));
+            let _ = write!(s, ", {}", t.meaning);
         }
     }
     if let Some(i) = get("sll.ifindex") {
-        s.push_str(&format!(", interface {i}"));
+        let _ = write!(s, ", interface {i}");
     }
     for name in ["sll.src.eth", "sll.src.ipv4", "sll.src.other"] {
         if let Some(a) = get(name) {
-            s.push_str(&format!(", from {a}"));
+            let _ = write!(s, ", from {a}");
         }
     }
     for name in ["sll.etype", "sll.gretype", "sll.ltype"] {
         if let Some(p) = get(name) {
-            s.push_str(&format!(", protocol {p}"));
+            let _ = write!(s, ", protocol {p}");
         }
     }
     s

@@ -39,6 +39,7 @@
 //! base (see [`super::engineio`] for why). Neither ever panics.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use serde_json::Value as Json;
@@ -586,16 +587,16 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             .unwrap_or_else(|| "(bad packet)".into())
     );
     if let Some(ns) = text("sio.namespace").filter(|n| n != "/") {
-        s.push_str(&format!(" {ns}"));
+        let _ = write!(s, " {ns}");
     }
     if let Some(ev) = text("sio.event") {
-        s.push_str(&format!(" {ev:?}"));
+        let _ = write!(s, " {ev:?}");
     }
     if let Some(id) = d
         .layer_field(layer, "sio.ack_id")
         .and_then(|f| f.value.as_u64())
     {
-        s.push_str(&format!(" ack={id}"));
+        let _ = write!(s, " ack={id}");
     }
     if let Some(args) = text("sio.args") {
         let short: String = args.chars().take(60).collect();

@@ -59,6 +59,7 @@ use super::checksum::transport_checksum;
 use super::cx::{Cx, Next};
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, ProblemKind, Proto, Value};
+use std::fmt::Write as _;
 
 pub const MIN_HEADER_LEN: usize = 20;
 
@@ -777,18 +778,18 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         num("tcp.dstport").map_or("?".into(), |v| v.to_string()),
     );
     if let Some(flags) = num("tcp.flags") {
-        s.push_str(&format!(" [{}]", Flags::from_bits(flags as u16)));
+        let _ = write!(s, " [{}]", Flags::from_bits(flags as u16));
     }
     if let Some(seq) = num("tcp.seq_raw") {
-        s.push_str(&format!(" seq={seq}"));
+        let _ = write!(s, " seq={seq}");
     }
     if num("tcp.flags").is_some_and(|f| Flags::from_bits(f as u16).ack())
         && let Some(ack) = num("tcp.ack_raw")
     {
-        s.push_str(&format!(" ack={ack}"));
+        let _ = write!(s, " ack={ack}");
     }
     if let Some(win) = num("tcp.window_size_value") {
-        s.push_str(&format!(" win={win}"));
+        let _ = write!(s, " win={win}");
     }
     s
 }

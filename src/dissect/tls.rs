@@ -43,6 +43,7 @@
 //! together across segments; `tests/registry_tshark.rs` compares with its reading with that
 //! off. On loopback, where the captures of the tests are made, records fit one segment.)
 
+use std::fmt::Write as _;
 use super::cx::{Cx, Next};
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, Osi, Proto, TcpIp, Value};
@@ -448,10 +449,10 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     let flush = |parts: &mut Vec<String>, sni: &mut Option<String>, alpn: &mut Vec<String>| {
         if let Some(last) = parts.last_mut() {
             if let Some(s) = sni.take() {
-                last.push_str(&format!(" (SNI={})", crate::escape::escape(&s)));
+                let _ = write!(last, " (SNI={})", crate::escape::escape(&s));
             }
             if !alpn.is_empty() {
-                last.push_str(&format!(" (ALPN={})", crate::escape::escape(&alpn.join(","))));
+                let _ = write!(last, " (ALPN={})", crate::escape::escape(&alpn.join(",")));
                 alpn.clear();
             }
         }

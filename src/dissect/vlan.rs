@@ -34,6 +34,7 @@ use super::cx::{Cx, Next};
 use super::ethernet::ethertype_name;
 use super::fields::{FieldDef, Fmt};
 use super::model::{Dissection, Layer, Proto};
+use std::fmt::Write as _;
 
 pub const TAG_LEN: usize = 4;
 
@@ -172,15 +173,15 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     };
     let mut s = kind.to_string();
     if let Some(v) = get(id) {
-        s.push_str(&format!(", VLAN {v}"));
+        let _ = write!(s, ", VLAN {v}");
     }
     if let Some(p) = get(pri) {
-        s.push_str(&format!(", priority {p}"));
+        let _ = write!(s, ", priority {p}");
     }
     if let Some(f) = d.layer_field(layer, ty) {
-        s.push_str(&format!(", type {}", f.display(&d.data)));
+        let _ = write!(s, ", type {}", f.display(&d.data));
     } else if let Some(l) = get("vlan.len") {
-        s.push_str(&format!(", 802.3 length {l}"));
+        let _ = write!(s, ", 802.3 length {l}");
     }
     s
 }

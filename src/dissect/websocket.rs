@@ -48,6 +48,7 @@
 //! reassembled TCP connection and then walks the frames, saying which packet completed each.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Cursor;
 use std::ops::Range;
 
@@ -713,7 +714,9 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         .or_else(|| num("websocket.payload_length_ext_16"))
         .or_else(|| num("websocket.payload_length"))
         .unwrap_or(0);
-    let mut s = format!("WebSocket {}", opcode_name(op as u8));
+    let mut s = String::with_capacity(64);
+    s.push_str("WebSocket ");
+    s.push_str(opcode_name(op as u8));
     if num("websocket.fin") == Some(1) {
         s.push_str(" [FIN]");
     } else {
@@ -722,11 +725,13 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     if num("websocket.mask") == Some(1) {
         s.push_str(" [MASKED]");
     }
-    s.push_str(&format!(" len={len}"));
+    s.push_str(" len=");
+    super::model::push_u64(&mut s, len);
     if let Some(code) = num("websocket.payload.close.status_code") {
-        s.push_str(&format!(" code={code}"));
+        let _ = write!(s, " code={code}");
         if let Some(Value::Text(r)) = get("websocket.payload.close.reason").map(|f| &f.value) {
-            s.push_str(&format!(" reason={}", quoted(r)));
+            s.push_str(" reason=");
+            push_quoted(&mut s, r);
         }
     } else if let Some(Value::Text(t)) = get("websocket.payload.text")
         .or_else(|| get("websocket.payload.continue"))
@@ -737,24 +742,23 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     {
         if !t.is_empty() {
             s.push(' ');
-            s.push_str(&quoted(t));
+            push_quoted(&mut s, t);
         }
     }
     s
 }
 
-/// A value in quotes, cut to 60 characters, escaped by [`crate::escape`].
-fn quoted(t: &str) -> String {
-    let mut out = String::from("\"");
+/// Append a value in quotes, cut to 60 characters, escaped by [`crate::escape`].
+fn push_quoted(out: &mut String, t: &str) {
+    out.push('"');
     for (n, c) in t.chars().enumerate() {
         if n == 60 {
             out.push('…');
             break;
         }
-        crate::escape::push_char(&mut out, c, crate::escape::Style::Quoted);
+        crate::escape::push_char(out, c, crate::escape::Style::Quoted);
     }
     out.push('"');
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

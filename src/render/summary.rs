@@ -166,58 +166,63 @@ fn is_upper(p: Proto) -> bool {
 /// Socket.IO packet inside the Engine.IO packet inside the WebSocket frame). Socket.IO
 /// packets start with the two digits they are written with on the wire (`42` is an event).
 pub fn stream_messages(d: &Dissection) -> Vec<(Proto, String)> {
+    let mut items = Vec::new();
+    for_each_stream_message(d, |proto, s| items.push((proto, s.to_string())));
+    items
+}
+
+/// [`stream_messages`] one at a time, without collecting them (the summary writes each
+/// straight into its line).
+fn for_each_stream_message(d: &Dissection, mut each: impl FnMut(Proto, &str)) {
+    let mut tell = |l: &Layer| {
+        let mut s = describe(d, l);
+        if l.proto == Proto::SocketIo
+            && let Some(t) = d.layer_field(l, "sio.type").and_then(|f| f.value.as_u64())
+        {
+            s = s.replacen("Socket.IO ", &format!("Socket.IO 4{t} "), 1);
+        }
+        // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
+        match s.strip_prefix("HTTP ") {
+            Some(rest) if rest.starts_with("HTTP/") => each(l.proto, rest),
+            _ => each(l.proto, &s),
+        }
+    };
     // Each HTTP or WebSocket layer, and each Engine.IO packet, starts a new item; the item
-    // is described by its last layer.
-    let mut items: Vec<&Layer> = Vec::new();
+    // is described by its last layer, so an item is told once the next one starts (or the
+    // layers end).
+    let mut item: Option<&Layer> = None;
     let mut in_eio = false;
     for l in &d.layers {
-        match l.proto {
+        let continues = match l.proto {
             Proto::Http | Proto::WebSocket => {
-                items.push(l);
                 in_eio = false;
+                false
             }
+            // The WebSocket frame carrying the packet is told by the packet.
             Proto::EngineIo => {
-                // The WebSocket frame carrying the packet is told by the packet.
-                if !in_eio && items.last().is_some_and(|p| p.proto == Proto::WebSocket) {
-                    items.pop();
-                }
-                items.push(l);
+                let c = !in_eio && item.is_some_and(|p| p.proto == Proto::WebSocket);
                 in_eio = true;
+                c
             }
-            Proto::SocketIo => {
-                if items.last().is_some_and(|p| p.proto == Proto::EngineIo) {
-                    items.pop();
-                }
-                items.push(l);
-            }
-            _ => {}
+            Proto::SocketIo => item.is_some_and(|p| p.proto == Proto::EngineIo),
+            _ => continue,
+        };
+        if !continues && let Some(done) = item {
+            tell(done);
         }
+        item = Some(l);
     }
-    items
-        .into_iter()
-        .map(|l| {
-            let mut s = describe(d, l);
-            if l.proto == Proto::SocketIo
-                && let Some(t) = d.layer_field(l, "sio.type").and_then(|f| f.value.as_u64())
-            {
-                s = s.replacen("Socket.IO ", &format!("Socket.IO 4{t} "), 1);
-            }
-            // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
-            if let Some(rest) = s.strip_prefix("HTTP ")
-                && rest.starts_with("HTTP/")
-            {
-                s = rest.to_string();
-            }
-            (l.proto, s)
-        })
-        .collect()
+    if let Some(done) = item {
+        tell(done);
+    }
 }
 
 /// The stream messages, joined by `; `; the first drops its protocol's name when the
 /// protocol column already says it.
 fn upper_info(d: &Dissection, column: Proto, out: &mut String) {
-    for (i, (proto, s)) in stream_messages(d).iter().enumerate() {
-        if i == 0 && *proto == column {
+    let mut i = 0;
+    for_each_stream_message(d, |proto, s| {
+        if i == 0 && proto == column {
             let rest = s
                 .strip_prefix(column.name())
                 .filter(|r| r.starts_with(' '))
@@ -229,7 +234,8 @@ fn upper_info(d: &Dissection, column: Proto, out: &mut String) {
             }
             out.push_str(s);
         }
-    }
+        i += 1;
+    });
 }
 
 /// The outermost layer with addresses worth showing: IPv4 or IPv6, else ARP, else the link.
@@ -346,8 +352,7 @@ fn push_ip(out: &mut String, a: IpAddr) {
                 buf[n] = b'0' + b % 10;
                 n += 1;
             }
-            // Only ASCII digits and dots were written.
-            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+            crate::dissect::model::push_ascii(out, &buf[..n]);
         }
         IpAddr::V6(a) => crate::dissect::model::push_ipv6(out, &a.octets()),
     }
@@ -480,8 +485,7 @@ fn push_uint(out: &mut String, mut v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    // Only ASCII digits were written, so this is always valid UTF-8.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    crate::dissect::model::push_ascii(out, &buf[i..]);
 }
 
 /// Append a number right-aligned in `width` columns.
