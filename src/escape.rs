@@ -126,6 +126,15 @@ pub fn escaped(s: String) -> String {
     }
 }
 
+/// Make the end of `out`, from byte `start` (a character boundary), safe to print on one
+/// line, in place: nothing is copied when nothing needed escaping.
+pub fn escape_tail(out: &mut String, start: usize) {
+    if let Cow::Owned(e) = escape(&out[start..]) {
+        out.truncate(start);
+        out.push_str(&e);
+    }
+}
+
 /// Write one byte of binary data: printable ASCII as it is, any other byte as `\xNN` (through
 /// [`push_char`] for the ASCII controls, so `\n` and `\r` read as usual).
 pub fn push_byte(out: &mut String, b: u8, style: Style) {

@@ -218,30 +218,40 @@ pub fn dissect(cx: &mut Cx, at: usize, end: usize) -> Next {
     Next::Done
 }
 
-pub fn describe(d: &Dissection, layer: &Layer) -> String {
-    let get = |a: &Addr| {
-        d.layer_field(layer, a.typed)
-            .or_else(|| d.layer_field(layer, a.raw))
-            .map(|f| f.tshark(&d.data))
-            .unwrap_or_else(|| "?".into())
+/// Append the layer's description (`ARP request: who has 10.0.0.2? Tell 10.0.0.1 (…)`) to `s`
+/// (see [`crate::dissect::describe_into`]).
+pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
+    let put = |s: &mut String, a: &Addr| match d
+        .layer_field(layer, a.typed)
+        .or_else(|| d.layer_field(layer, a.raw))
+    {
+        Some(f) => f.write_tshark(&d.data, s),
+        None => s.push('?'),
     };
     let op = d
         .layer_field(layer, "arp.opcode")
         .and_then(|f| f.value.as_u64());
     match op {
-        Some(1) => format!(
-            "ARP request: who has {}? Tell {} ({})",
-            get(&TARGET_PROTO),
-            get(&SENDER_PROTO),
-            get(&SENDER_HW)
-        ),
-        Some(2) => format!(
-            "ARP reply: {} is at {}",
-            get(&SENDER_PROTO),
-            get(&SENDER_HW)
-        ),
-        Some(n) => format!("ARP opcode {n} ({})", opcode_name(n)),
-        None => "ARP".to_string(),
+        Some(1) => {
+            s.push_str("ARP request: who has ");
+            put(s, &TARGET_PROTO);
+            s.push_str("? Tell ");
+            put(s, &SENDER_PROTO);
+            s.push_str(" (");
+            put(s, &SENDER_HW);
+            s.push(')');
+        }
+        Some(2) => {
+            s.push_str("ARP reply: ");
+            put(s, &SENDER_PROTO);
+            s.push_str(" is at ");
+            put(s, &SENDER_HW);
+        }
+        Some(n) => {
+            use std::fmt::Write;
+            let _ = write!(s, "ARP opcode {n} ({})", opcode_name(n));
+        }
+        None => s.push_str("ARP"),
     }
 }
 
@@ -282,7 +292,7 @@ mod tests {
         assert!(!d.is_malformed());
         let layer = d.layer(crate::dissect::Proto::Arp).unwrap();
         assert_eq!(
-            super::describe(&d, layer),
+            crate::dissect::describe(&d, layer),
             "ARP request: who has 192.168.1.7? Tell 192.168.1.2 (00:01:02:03:04:05)"
         );
     }

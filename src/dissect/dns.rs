@@ -1075,37 +1075,42 @@ fn rdata(cx: &mut Cx, m: Msg, ty: u16, at: usize, len: usize) -> Option<String> 
     }
 }
 
-pub fn describe(d: &Dissection, layer: &Layer) -> String {
+/// Append the layer's description (`DNS query 0x1a2b: example.com: type A, class IN`) to `s`
+/// (see [`crate::dissect::describe_into`]).
+pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
     let fields = d.layer_fields(layer);
     let get = |n| fields.iter().find(|f| f.name == n);
     let Some(id) = get("dns.id") else {
-        return "DNS".into();
+        s.push_str("DNS");
+        return;
     };
     // QR and RCODE from the flags word itself (its single-bit parts are not recorded when
     // only the summary is wanted).
     let flags = get("dns.flags").and_then(|f| f.value.as_u64()).unwrap_or(0);
     let response = flags & 0x8000 != 0;
-    let mut s = format!(
-        "DNS {} {}",
-        if response { "response" } else { "query" },
-        id.tshark(&d.data)
-    );
+    s.push_str(if response {
+        "DNS response "
+    } else {
+        "DNS query "
+    });
+    id.write_tshark(&d.data, s);
     for f in fields.iter().filter(|f| f.name == "dns.qry") {
-        let _ = write!(s, ": {}", f.meaning);
+        s.push_str(": ");
+        s.push_str(&f.meaning);
     }
     if response {
         let rcode = flags & 0xf;
         if rcode != 0 {
             let _ = write!(s, " ({})", rcode_name(rcode));
         }
-        let answers: Vec<String> = fields
+        let answers = fields
             .iter()
             .filter(|f| f.name == "dns.rr" && f.label == "Answer")
-            .map(|f| f.meaning.split_once(", ").map_or("", |x| x.1).to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !answers.is_empty() {
-            s.push_str(&format!(" → {}", answers.join("; ")));
+            .map(|f| f.meaning.split_once(", ").map_or("", |x| x.1))
+            .filter(|a| !a.is_empty());
+        for (i, a) in answers.enumerate() {
+            s.push_str(if i == 0 { " → " } else { "; " });
+            s.push_str(a);
         }
         // The query it answers, once the stream analysis linked them (stream::dnslink).
         if let Some(to) = get("dns.response_to").and_then(|f| f.value.as_u64()) {
@@ -1117,7 +1122,6 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
             s.push(']');
         }
     }
-    s
 }
 
 #[cfg(test)]
@@ -1172,7 +1176,7 @@ mod tests {
         assert_eq!(d.uint("dns.count.labels"), Some(3));
         assert!(!d.is_malformed(), "{:?}", d.problems);
         assert_eq!(
-            describe(&d, d.layer(Proto::Dns).unwrap()),
+            crate::dissect::describe(&d, d.layer(Proto::Dns).unwrap()),
             "DNS response 0x1234: www.example.org: type A → addr 93.184.215.14"
         );
     }

@@ -482,27 +482,31 @@ fn verify_checksum(cx: &mut Cx, at: usize, end: usize) {
     );
 }
 
-pub fn describe(d: &Dissection, layer: &Layer) -> String {
+/// Append the layer's description (`ICMP Echo (ping) request id=1 seq=2`) to `s` (see
+/// [`crate::dissect::describe_into`]).
+pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
     let num = |n| d.layer_field(layer, n).and_then(|f| f.value.as_u64());
     let Some(t) = num("icmp.type") else {
-        return "ICMP".into();
+        s.push_str("ICMP");
+        return;
     };
     let t = t as u8;
     let code = num("icmp.code").unwrap_or(0) as u8;
     // Capitalised as Wireshark's Info column writes them: "Destination unreachable (Port
     // unreachable)".
-    let mut s = match type_name(t) {
-        "" => format!("ICMP type {t}"),
-        name => {
-            let mut s = String::from("ICMP ");
-            super::fields::push_capitalized(&mut s, name);
-            s
+    match type_name(t) {
+        "" => {
+            let _ = write!(s, "ICMP type {t}");
         }
-    };
+        name => {
+            s.push_str("ICMP ");
+            super::fields::push_capitalized(s, name);
+        }
+    }
     let c = code_name(t, code);
     if !c.is_empty() && !matches!(t, 43) {
         s.push_str(" (");
-        super::fields::push_capitalized(&mut s, c);
+        super::fields::push_capitalized(s, c);
         s.push(')');
     } else if code != 0 {
         let _ = write!(s, " code {code}");
@@ -514,9 +518,9 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         let _ = write!(s, ", next-hop MTU {mtu}");
     }
     if let Some(gw) = d.layer_field(layer, "icmp.redir_gw") {
-        let _ = write!(s, ", use gateway {}", gw.tshark(&d.data));
+        s.push_str(", use gateway ");
+        gw.write_tshark(&d.data, s);
     }
-    s
 }
 
 #[cfg(test)]
@@ -579,7 +583,7 @@ mod tests {
         assert_eq!(d.uint("udp.dstport"), Some(53));
         assert!(!d.is_malformed(), "{:?}", d.problems);
         assert_eq!(
-            super::describe(&d, d.layer(Proto::Icmp).unwrap()),
+            crate::dissect::describe(&d, d.layer(Proto::Icmp).unwrap()),
             "ICMP Destination unreachable (Port unreachable)"
         );
     }

@@ -913,51 +913,60 @@ fn nd_options(cx: &mut Cx, start: usize, end: usize) {
     }
 }
 
-pub fn describe(d: &Dissection, layer: &Layer) -> String {
-    let num = |n| d.layer_field(layer, n).and_then(|f| f.value.as_u64());
-    let get = |n| d.layer_field(layer, n).map(|f| f.tshark(&d.data));
+/// Append the layer's description (`ICMPv6 Neighbor solicitation: who has fe80::1?`) to `s`
+/// (see [`crate::dissect::describe_into`]).
+pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
+    let field = |n| d.layer_field(layer, n);
+    let num = |n| field(n).and_then(|f| f.value.as_u64());
     let Some(t) = num("icmpv6.type") else {
-        return "ICMPv6".into();
+        s.push_str("ICMPv6");
+        return;
     };
     let t = t as u8;
     let code = num("icmpv6.code").unwrap_or(0) as u8;
-    let mut s = match type_name(t) {
-        "" => format!("ICMPv6 type {t}"),
-        name => {
-            let mut s = String::from("ICMPv6 ");
-            super::fields::push_capitalized(&mut s, name);
-            s
+    match type_name(t) {
+        "" => {
+            let _ = write!(s, "ICMPv6 type {t}");
         }
-    };
+        name => {
+            s.push_str("ICMPv6 ");
+            super::fields::push_capitalized(s, name);
+        }
+    }
     let c = code_name(t, code);
     if !c.is_empty() {
         s.push_str(" (");
-        super::fields::push_capitalized(&mut s, c);
+        super::fields::push_capitalized(s, c);
         s.push(')');
     }
     if let (Some(id), Some(seq)) = (
-        get("icmpv6.echo.identifier"),
+        field("icmpv6.echo.identifier"),
         num("icmpv6.echo.sequence_number"),
     ) {
-        let _ = write!(s, " id={id} seq={seq}");
+        s.push_str(" id=");
+        id.write_tshark(&d.data, s);
+        let _ = write!(s, " seq={seq}");
     }
     if let Some(mtu) = num("icmpv6.mtu") {
         let _ = write!(s, ", MTU {mtu}");
     }
-    if let Some(target) = get("icmpv6.nd.ns.target_address") {
-        let _ = write!(s, ": who has {target}?");
+    if let Some(target) = field("icmpv6.nd.ns.target_address") {
+        s.push_str(": who has ");
+        target.write_tshark(&d.data, s);
+        s.push('?');
     }
-    if let Some(target) = get("icmpv6.nd.na.target_address") {
-        let _ = write!(s, ": {target}");
+    if let Some(target) = field("icmpv6.nd.na.target_address") {
+        s.push_str(": ");
+        target.write_tshark(&d.data, s);
         if let Some(mac) = d
             .layer_fields(layer)
             .iter()
             .find(|f| f.name == "icmpv6.opt.linkaddr")
         {
-            let _ = write!(s, " is at {}", mac.tshark(&d.data));
+            s.push_str(" is at ");
+            mac.write_tshark(&d.data, s);
         }
     }
-    s
 }
 
 #[cfg(test)]
@@ -1011,7 +1020,7 @@ mod tests {
             "aa:00:04:00:0a:04"
         );
         assert_eq!(
-            super::describe(&d, d.layer(Proto::Icmpv6).unwrap()),
+            crate::dissect::describe(&d, d.layer(Proto::Icmpv6).unwrap()),
             "ICMPv6 Neighbor advertisement: fe80::1 is at aa:00:04:00:0a:04"
         );
     }

@@ -394,9 +394,34 @@ pub fn validate(d: &Dissection) -> Result<(), String> {
 /// it: `TCP 52000 → 80 [SYN] seq=0 win=64240`. Text from the packet in it (an HTTP path, an
 /// event name) is escaped ([`crate::escape`]): the description is printed to terminals.
 pub fn describe(d: &Dissection, layer: &Layer) -> String {
-    crate::escape::escaped(describe_raw(d, layer))
+    let mut s = String::new();
+    describe_raw_into(d, layer, &mut s);
+    crate::escape::escaped(s)
 }
 
+/// [`describe`], appended to `out`: the one-line summary writes it straight into its line.
+pub fn describe_into(d: &Dissection, layer: &Layer, out: &mut String) {
+    let start = out.len();
+    describe_raw_into(d, layer, out);
+    crate::escape::escape_tail(out, start);
+}
+
+/// The description, not yet escaped. The protocols most common in big captures append theirs
+/// to `out` directly; the others build a `String` of their own.
+fn describe_raw_into(d: &Dissection, layer: &Layer, out: &mut String) {
+    match layer.proto {
+        Proto::Arp => arp::describe_into(d, layer, out),
+        Proto::Icmp => icmp::describe_into(d, layer, out),
+        Proto::Icmpv6 => icmpv6::describe_into(d, layer, out),
+        Proto::Dns => dns::describe_into(d, layer, out),
+        Proto::WebSocket => websocket::describe_into(d, layer, out),
+        _ if out.is_empty() => *out = describe_raw(d, layer),
+        _ => out.push_str(&describe_raw(d, layer)),
+    }
+}
+
+/// The description of a layer of the other protocols ([`describe_raw_into`] names those that
+/// append theirs directly).
 fn describe_raw(d: &Dissection, layer: &Layer) -> String {
     match layer.proto {
         Proto::Frame => frame::describe(d, layer),
@@ -405,18 +430,13 @@ fn describe_raw(d: &Dissection, layer: &Layer) -> String {
         Proto::Null => null::describe(d, layer),
         Proto::Vlan => vlan::describe(d, layer),
         Proto::Llc => llc::describe(d, layer),
-        Proto::Arp => arp::describe(d, layer),
         Proto::Ipv4 => ipv4::describe(d, layer),
         Proto::Ipv6 => ipv6::describe(d, layer),
-        Proto::Icmp => icmp::describe(d, layer),
-        Proto::Icmpv6 => icmpv6::describe(d, layer),
         Proto::Tcp => tcp::describe(d, layer),
         Proto::Udp => udp::describe(d, layer),
-        Proto::Dns => dns::describe(d, layer),
         Proto::EngineIo => engineio::describe(d, layer),
         Proto::SocketIo => socketio::describe(d, layer),
         Proto::Http => http::describe_layer(d, layer),
-        Proto::WebSocket => websocket::describe(d, layer),
         Proto::Reg(p) => (p.0.describe)(d, layer),
         _ => data::describe(d, layer),
     }

@@ -704,17 +704,19 @@ pub fn push_layer(
 }
 
 /// One line about a WebSocket layer: `WebSocket Text FIN MASKED len=5 "Hello"`.
-pub fn describe(d: &Dissection, layer: &Layer) -> String {
+/// Append the layer's description (`WebSocket Text [FIN] [MASKED] len=5 "hello"`) to `s` (see
+/// [`crate::dissect::describe_into`]).
+pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
     let get = |n| d.layer_field(layer, n);
     let num = |n| get(n).and_then(|f| f.value.as_u64());
     let Some(op) = num("websocket.opcode") else {
-        return "WebSocket".into();
+        s.push_str("WebSocket");
+        return;
     };
     let len = num("websocket.payload_length_ext_64")
         .or_else(|| num("websocket.payload_length_ext_16"))
         .or_else(|| num("websocket.payload_length"))
         .unwrap_or(0);
-    let mut s = String::with_capacity(64);
     s.push_str("WebSocket ");
     s.push_str(opcode_name(op as u8));
     if num("websocket.fin") == Some(1) {
@@ -726,12 +728,12 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
         s.push_str(" [MASKED]");
     }
     s.push_str(" len=");
-    super::model::push_u64(&mut s, len);
+    super::model::push_u64(s, len);
     if let Some(code) = num("websocket.payload.close.status_code") {
         let _ = write!(s, " code={code}");
         if let Some(Value::Text(r)) = get("websocket.payload.close.reason").map(|f| &f.value) {
             s.push_str(" reason=");
-            push_quoted(&mut s, r);
+            push_quoted(s, r);
         }
     } else if let Some(Value::Text(t)) = get("websocket.payload.text")
         .or_else(|| get("websocket.payload.continue"))
@@ -742,10 +744,9 @@ pub fn describe(d: &Dissection, layer: &Layer) -> String {
     {
         if !t.is_empty() {
             s.push(' ');
-            push_quoted(&mut s, t);
+            push_quoted(s, t);
         }
     }
-    s
 }
 
 /// Append a value in quotes, cut to 60 characters, escaped by [`crate::escape`].
@@ -1006,7 +1007,8 @@ pub fn walk_frames(dir: Dir, side: &DirBytes, start: usize) -> Vec<Pdu> {
         }
         let mut d = Dissection::default();
         push_layer(&mut d, Proto::WebSocket, 0, 0, fields, Vec::new());
-        let summary = describe(&d, &d.layers[0]);
+        let mut summary = String::new();
+        describe_into(&d, &d.layers[0], &mut summary);
         out.push(Pdu {
             dir,
             proto: Proto::WebSocket,

@@ -33,7 +33,7 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
-use crate::dissect::describe;
+use crate::dissect::describe_into;
 use std::net::IpAddr;
 
 use crate::dissect::model::{Dissection, Field, Layer, Proto, Timestamp, Value, write_mac};
@@ -97,8 +97,11 @@ pub fn line_with(d: &Dissection, first: Timestamp, color: bool, absolute: bool, 
             }
         }
         Some(l) => {
-            let s = describe(d, l);
-            out.push_str(strip_known_prefix(&s, d, l, net, ports));
+            // Written into the line, then what the line already said is cut from its front.
+            let start = out.len();
+            describe_into(d, l, out);
+            let keep = strip_known_prefix(&out[start..], d, l, net, ports).len();
+            out.drain(start..out.len() - keep);
             if matches!(l.proto, Proto::Icmp | Proto::Icmpv6) {
                 quoted_info(d, out);
             }
@@ -167,26 +170,16 @@ fn is_upper(p: Proto) -> bool {
 /// packets start with the two digits they are written with on the wire (`42` is an event).
 pub fn stream_messages(d: &Dissection) -> Vec<(Proto, String)> {
     let mut items = Vec::new();
-    for_each_stream_message(d, |proto, s| items.push((proto, s.to_string())));
+    for_each_stream_message(d, |l| {
+        let mut s = String::new();
+        push_stream_message(d, l, &mut s);
+        items.push((l.proto, s));
+    });
     items
 }
 
-/// [`stream_messages`] one at a time, without collecting them (the summary writes each
-/// straight into its line).
-fn for_each_stream_message(d: &Dissection, mut each: impl FnMut(Proto, &str)) {
-    let mut tell = |l: &Layer| {
-        let mut s = describe(d, l);
-        if l.proto == Proto::SocketIo
-            && let Some(t) = d.layer_field(l, "sio.type").and_then(|f| f.value.as_u64())
-        {
-            s = s.replacen("Socket.IO ", &format!("Socket.IO 4{t} "), 1);
-        }
-        // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
-        match s.strip_prefix("HTTP ") {
-            Some(rest) if rest.starts_with("HTTP/") => each(l.proto, rest),
-            _ => each(l.proto, &s),
-        }
-    };
+/// The layers that are stream messages of their own, in order (see [`stream_messages`]).
+fn for_each_stream_message(d: &Dissection, mut each: impl FnMut(&Layer)) {
     // Each HTTP or WebSocket layer, and each Engine.IO packet, starts a new item; the item
     // is described by its last layer, so an item is told once the next one starts (or the
     // layers end).
@@ -208,12 +201,28 @@ fn for_each_stream_message(d: &Dissection, mut each: impl FnMut(Proto, &str)) {
             _ => continue,
         };
         if !continues && let Some(done) = item {
-            tell(done);
+            each(done);
         }
         item = Some(l);
     }
     if let Some(done) = item {
-        tell(done);
+        each(done);
+    }
+}
+
+/// Append the description of the stream message `l` to `out`.
+fn push_stream_message(d: &Dissection, l: &Layer, out: &mut String) {
+    let start = out.len();
+    describe_into(d, l, out);
+    if l.proto == Proto::SocketIo
+        && let Some(t) = d.layer_field(l, "sio.type").and_then(|f| f.value.as_u64())
+        && let Some(i) = out[start..].find("Socket.IO ")
+    {
+        out.insert_str(start + i + "Socket.IO ".len(), &format!("4{t} "));
+    }
+    // A response says HTTP itself: `HTTP/1.1 200 OK`, not `HTTP HTTP/1.1 200 OK`.
+    if out[start..].starts_with("HTTP HTTP/") {
+        out.drain(start..start + "HTTP ".len());
     }
 }
 
@@ -221,18 +230,20 @@ fn for_each_stream_message(d: &Dissection, mut each: impl FnMut(Proto, &str)) {
 /// protocol column already says it.
 fn upper_info(d: &Dissection, column: Proto, out: &mut String) {
     let mut i = 0;
-    for_each_stream_message(d, |proto, s| {
-        if i == 0 && proto == column {
+    for_each_stream_message(d, |l| {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        let start = out.len();
+        push_stream_message(d, l, out);
+        if i == 0 && l.proto == column {
+            let s = &out[start..];
             let rest = s
                 .strip_prefix(column.name())
                 .filter(|r| r.starts_with(' '))
                 .unwrap_or(s);
-            out.push_str(rest.trim_start());
-        } else {
-            if i > 0 {
-                out.push_str("; ");
-            }
-            out.push_str(s);
+            let keep = rest.trim_start().len();
+            out.drain(start..out.len() - keep);
         }
         i += 1;
     });
@@ -527,6 +538,7 @@ pub(crate) fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::describe;
     use crate::dissect::dissect;
     use crate::dissect::model::{Frame, LinkType};
 
