@@ -89,6 +89,21 @@ fn needs(c: char, style: Style) -> bool {
     }
 }
 
+/// May the character at byte `i` of a UTF-8 text need escaping? A fast first look, a byte at
+/// a time, at text that is almost always harmless (descriptions hold `→`). ASCII needs it unless
+/// `plain`. Above ASCII only the characters of [`is_hidden`] can, and their UTF-8 forms start
+/// with the byte C2 (U+0080–U+009F), D8 (U+061C) or E2 followed by 80 or 81 (U+200E–U+2069):
+/// every other byte (inside a character, or starting one such as `→`, E2 86 92) is skipped.
+/// Where this says yes the byte starts a character, and [`needs`] decides.
+fn may_need(bytes: &[u8], i: usize, plain: impl Fn(u8) -> bool) -> bool {
+    match bytes[i] {
+        b if b < 0x80 => !plain(b),
+        0xc2 | 0xd8 => true,
+        0xe2 => matches!(bytes.get(i + 1), Some(0x80 | 0x81)),
+        _ => false,
+    }
+}
+
 /// `s` made safe to print in `style`; borrowed when nothing needed escaping (the common case
 /// costs one scan and no copy).
 pub fn escape_as(s: &str, style: Style) -> Cow<'_, str> {
@@ -96,8 +111,11 @@ pub fn escape_as(s: &str, style: Style) -> Cow<'_, str> {
     // it a byte at a time, then look at characters from the first byte that may.
     let quoted = style == Style::Quoted;
     let plain = |b: u8| (0x20..0x7f).contains(&b) && !(quoted && (b == b'"' || b == b'\\'));
-    let ascii = s.bytes().position(|b| !plain(b)).unwrap_or(s.len());
-    let Some(first) = s[ascii..].find(|c| needs(c, style)).map(|i| ascii + i) else {
+    let bytes = s.as_bytes();
+    let scan = (0..bytes.len())
+        .position(|i| may_need(bytes, i, plain))
+        .unwrap_or(s.len());
+    let Some(first) = s[scan..].find(|c| needs(c, style)).map(|i| scan + i) else {
         return Cow::Borrowed(s);
     };
     let mut out = String::with_capacity(s.len() + 8);
@@ -214,6 +232,44 @@ mod tests {
         assert_eq!(quote(b"hello\n", 40), "\"hello\\n\"");
         assert_eq!(quote(b"\"\\\x1b\xc3", 40), "\"\\\"\\\\\\x1b\\xc3\"");
         assert_eq!(quote(b"abcdef", 3), "\"abc\"… (6 bytes)");
+    }
+
+    proptest::proptest! {
+        /// The byte scan of `escape_as` (`may_need`) changes nothing: the result is the rule
+        /// applied to every character, and borrowed exactly when no character needed it.
+        #[test]
+        fn byte_scan_agrees_with_the_character_rule(
+            s in "([ -~]|[\u{0}-\u{1f}\u{7f}-\u{a0}]|[→é✓\u{61c}\u{200d}-\u{2030}\u{2060}-\u{2070}]|.){0,24}",
+        ) {
+            for style in [Style::Line, Style::Lines, Style::Quoted] {
+                let mut want = String::new();
+                for c in s.chars() {
+                    push_char(&mut want, c, style);
+                }
+                let got = escape_as(&s, style);
+                proptest::prop_assert_eq!(got.as_ref(), want.as_str());
+                let none = !s.chars().any(|c| needs(c, style));
+                proptest::prop_assert_eq!(matches!(got, Cow::Borrowed(_)), none);
+            }
+        }
+    }
+
+    /// Every character up to U+3000, alone and between plain ones and `→`: the byte scan
+    /// finds each one that needs escaping.
+    #[test]
+    fn byte_scan_misses_no_character() {
+        for style in [Style::Line, Style::Lines, Style::Quoted] {
+            for u in 0..0x3000u32 {
+                let Some(c) = char::from_u32(u) else { continue };
+                for s in [c.to_string(), format!("a→{c}b")] {
+                    let mut want = String::new();
+                    for c in s.chars() {
+                        push_char(&mut want, c, style);
+                    }
+                    assert_eq!(escape_as(&s, style), want, "{u:#x} in {style:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -625,7 +625,11 @@ fn question(cx: &mut Cx, m: Msg, i: usize) -> Option<usize> {
     )?;
     cx.meaning(class_name(class as u16));
     cx.d.fields[head].len = (n + 4) as u32;
-    cx.d.fields[head].meaning = format!("{text}: type {}", type_name(ty as u16)).into();
+    // The heading is written onto the name's own `String` (no new one for each question).
+    let mut heading = text;
+    heading.push_str(": type ");
+    heading.push_str(type_name(ty as u16));
+    cx.d.fields[head].meaning = heading.into();
     Some(i + n + 4)
 }
 
@@ -774,9 +778,13 @@ fn record(cx: &mut Cx, m: Msg, i: usize, section: &'static str) -> Option<usize>
     let summary = rdata(cx, m, ty, data, rdlen)?;
     let end = data + rdlen;
     cx.d.fields[head].len = (end - i) as u32;
-    let mut heading = format!("{text}: type {}", type_name(ty));
+    // The heading is written onto the name's own `String` (no new one for each record).
+    let mut heading = text;
+    heading.push_str(": type ");
+    heading.push_str(type_name(ty));
     if !summary.is_empty() {
-        let _ = write!(heading, ", {summary}");
+        heading.push_str(", ");
+        heading.push_str(&summary);
     }
     cx.d.fields[head].meaning = heading.into();
     Some(end)

@@ -551,6 +551,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The hand-written number and address writers (digits pushed one by one) say what
+        /// `format!` says, for any value.
+        #[test]
+        fn number_and_address_writers_agree_with_format(
+            v in proptest::prelude::any::<u64>(),
+            a in proptest::prelude::any::<[u8; 4]>(),
+            b in proptest::prelude::any::<[u8; 16]>(),
+        ) {
+            let mut s = String::new();
+            push_uint(&mut s, v);
+            s.push(' ');
+            crate::dissect::model::push_u64(&mut s, v);
+            s.push(' ');
+            push_ip(&mut s, IpAddr::from(a));
+            s.push(' ');
+            push_ip(&mut s, IpAddr::from(b));
+            proptest::prop_assert_eq!(
+                s,
+                format!("{v} {v} {} {}", IpAddr::from(a), IpAddr::from(b))
+            );
+        }
+    }
+
     #[test]
     fn push_ip_writes_ipv4_as_std_does() {
         for a in [
