@@ -584,6 +584,20 @@ pub fn push_ipv6(out: &mut String, a: &[u8; 16]) {
 /// long payloads.)
 pub fn push_hex(out: &mut String, bytes: &[u8], sep: Option<char>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if sep.is_none() {
+        // Long runs (a binary WebSocket payload): 32 bytes at a time written into a small
+        // buffer, which is appended at once.
+        let mut buf = [0u8; 64];
+        for chunk in bytes.chunks(32) {
+            for (i, b) in chunk.iter().enumerate() {
+                buf[2 * i] = DIGITS[(b >> 4) as usize];
+                buf[2 * i + 1] = DIGITS[(b & 0xf) as usize];
+            }
+            // Only hex digits were written.
+            out.push_str(std::str::from_utf8(&buf[..2 * chunk.len()]).unwrap_or_default());
+        }
+        return;
+    }
     out.reserve(bytes.len() * if sep.is_some() { 3 } else { 2 });
     for (i, b) in bytes.iter().enumerate() {
         if i > 0
@@ -1078,6 +1092,17 @@ mod tests {
             push_hex(&mut s, &bytes, Some(':'));
             let want: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             prop_assert_eq!(s, want.join(":"));
+        }
+
+        /// Without a separator, in 32-byte pieces through a buffer: across piece boundaries too.
+        #[test]
+        fn hex_without_separator_matches_format(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut s = String::from("x");
+            push_hex(&mut s, &bytes, None);
+            let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            prop_assert_eq!(s, format!("x{want}"));
         }
     }
 }

@@ -703,9 +703,8 @@ pub fn push_layer(
     d.problems.extend(problems);
 }
 
-/// One line about a WebSocket layer: `WebSocket Text FIN MASKED len=5 "Hello"`.
-/// Append the layer's description (`WebSocket Text [FIN] [MASKED] len=5 "hello"`) to `s` (see
-/// [`crate::dissect::describe_into`]).
+/// One line about a WebSocket layer, appended to `s`: `WebSocket Text [FIN] [MASKED] len=5
+/// "Hello"` (see [`crate::dissect::describe_into`]).
 pub fn describe_into(d: &Dissection, layer: &Layer, s: &mut String) {
     let get = |n| d.layer_field(layer, n);
     let num = |n| get(n).and_then(|f| f.value.as_u64());

@@ -1092,7 +1092,8 @@ impl State {
                 at,
             },
         );
-        let mut fields = Vec::new();
+        // Room for a frame's usual fields at once (header, lengths, key, payload).
+        let mut fields = Vec::with_capacity(12);
         let mut problems = Vec::new();
         websocket::frame_fields(
             &bytes,
