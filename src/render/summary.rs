@@ -515,10 +515,7 @@ pub(crate) fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
     let ns = (ts.secs as i128 - first.secs as i128) * 1_000_000_000 + ts.nanos as i128
         - first.nanos as i128;
     let negative = ns < 0;
-    // Round to the nearest microsecond, halves away from zero.
-    let us = (ns.unsigned_abs() + 500) / 1000;
-    let secs = (us / 1_000_000) as u64;
-    let frac = (us % 1_000_000) as u64;
+    let (secs, frac) = split_micros(ns.unsigned_abs());
     let digits = secs.checked_ilog10().unwrap_or(0) as usize + 1 + usize::from(negative);
     for _ in digits + 7..11 {
         out.push(' ');
@@ -533,6 +530,22 @@ pub(crate) fn push_seconds(out: &mut String, ts: Timestamp, first: Timestamp) {
         out.push('0');
     }
     push_uint(out, frac);
+}
+
+/// Whole seconds and microseconds of `ns` nanoseconds, rounded to the nearest microsecond,
+/// halves up. In 64 bits where the value fits (any capture shorter than 292 years): dividing
+/// a 128-bit number is a slow library call, and this runs for every line.
+fn split_micros(ns: u128) -> (u64, u64) {
+    match u64::try_from(ns) {
+        Ok(n) if n <= u64::MAX / 2 => {
+            let us = (n + 500) / 1000;
+            (us / 1_000_000, us % 1_000_000)
+        }
+        _ => {
+            let us = (ns + 500) / 1000;
+            ((us / 1_000_000) as u64, (us % 1_000_000) as u64)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -572,6 +585,22 @@ mod tests {
                 s,
                 format!("{v} {v} {} {}", IpAddr::from(a), IpAddr::from(b))
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The 64-bit path of `split_micros` rounds as 128-bit arithmetic does.
+        #[test]
+        fn split_micros_agrees_with_128_bit_arithmetic(
+            ns in proptest::prop_oneof![
+                0u128..10_000_000_000,
+                0u128..=u64::MAX as u128 + 1,
+                0u128..=1 << 127,
+            ],
+        ) {
+            let us = (ns + 500) / 1000;
+            let want = ((us / 1_000_000) as u64, (us % 1_000_000) as u64);
+            proptest::prop_assert_eq!(split_micros(ns), want);
         }
     }
 
