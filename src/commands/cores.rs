@@ -32,13 +32,15 @@
 //!
 //! A thread keeps its batch from the file to the screen: the frames' bytes, dissections and
 //! text stay in its own core's cache and are reused for its next batch, and only the
-//! pipeline's state (a table of conversations) moves between the cores, once per batch. A
-//! batch is a few hundred frames, about half a millisecond of work, so the waits and
-//! hand-overs (a few per batch) cost little; at most one batch per thread is in hand, so the
-//! memory stays bounded however long the capture. Each frame goes through the same code as on
-//! one thread ([`FrontHalf::dissect`] then [`Pipeline::push_dissected`] is
-//! [`Pipeline::push`]; each thread's [`Printer`] has the same options), so the output is the
-//! same, byte for byte.
+//! pipeline's state (a table of conversations) moves between the cores, once per batch. That
+//! is why a batch is small ([`BATCH`], 64 frames, about 80 µs of work): 64 dissections fit in
+//! a core's cache, 512 did not, and on one core the bigger batches cost a third more time
+//! than the one-thread loop (BENCHMARKS.md, issue 15). A thread that must wait for its turn
+//! sleeps (a [`Condvar`]), so a thread the machine's other work keeps off a core costs nothing
+//! while it waits. At most one batch per thread is in hand, so the memory stays bounded
+//! however long the capture. Each frame goes through the same code as on one thread
+//! ([`FrontHalf::dissect`] then [`Pipeline::push_dissected`] is [`Pipeline::push`]; each
+//! thread's [`Printer`] has the same options), so the output is the same, byte for byte.
 //!
 //! `wirelab dissect` starts here only for the summary shown whole (no filter, `--stream`,
 //! report, export or `--pace`), on a machine with more than one core, and only after
@@ -57,7 +59,7 @@ use crate::source::file::{CaptureError, CaptureReader};
 /// would save less than it costs.
 pub const START_AFTER: u64 = 5_000;
 /// Frames a thread takes from the file at a time.
-pub const BATCH: usize = 512;
+pub const BATCH: usize = 64;
 
 /// Frames shown on one thread before the others join in: [`START_AFTER`] on a machine with more
 /// than one core, never on one. `WIRELAB_THREADS_AFTER` changes it (`never`, or a number of
@@ -132,9 +134,6 @@ pub fn show_rest<W: Write + Send>(
         }
         work(&shared, front, &opts);
     });
-    if std::env::var("WIRELAB_WAITS").is_ok() {
-        eprintln!("waits {}", WAITS.load(std::sync::atomic::Ordering::Relaxed)); // TEMP
-    }
     if let Some(e) = lock(&shared.out.state).value.error.take() {
         return Err(e);
     }
@@ -331,8 +330,6 @@ struct Turns<T> {
     waiting: u32,
 }
 
-pub static WAITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0); // TEMP
-
 impl<T> InTurn<T> {
     fn new(value: T) -> InTurn<T> {
         InTurn {
@@ -350,9 +347,6 @@ impl<T> InTurn<T> {
     /// another thread panicked.
     fn take_turn<R>(&self, turn: u64, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let mut s = lock(&self.state);
-        if s.turn != turn && !s.abandoned {
-            WAITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed); // TEMP
-        }
         while s.turn != turn && !s.abandoned {
             s.waiting += 1;
             s = self.next.wait(s).unwrap_or_else(|e| e.into_inner());

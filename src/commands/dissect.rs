@@ -211,14 +211,8 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
                 progress: &mut progress,
                 limit: args.view.count.map(|c| c - shown),
             };
-            let (end, more) = super::cores::show_rest(
-                job,
-                super::cores::threads(),
-                std::env::var("WIRELAB_BATCH")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(super::cores::BATCH), // TEMP
-            )?;
+            let (end, more) =
+                super::cores::show_rest(job, super::cores::threads(), super::cores::BATCH)?;
             shown += more;
             matched += more;
             break end;
