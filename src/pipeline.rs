@@ -41,9 +41,14 @@
 //! fields and no application layers ([`Config::conversations`]).
 //!
 //! Inside, step 1 (`Front`) needs no other frame, while steps 2 and 3 (`Back`) need the frames
-//! in order: the two halves are kept apart so that this stays visible. (Running the front
-//! half on a second core was measured slower on the 2-core machine this is benchmarked on:
-//! BENCHMARKS.md, issue 15.)
+//! in order: the two halves are kept apart so that this stays visible, and so that the
+//! summary of a long capture can run them on several cores: [`Pipeline::front_half`] gives
+//! step 1 alone, for any thread, and [`Pipeline::push_dissected`] the rest, in capture order
+//! (`commands::cores` explains how the threads share the work). A first try that ran the
+//! reading and step 1 on one thread and handed every dissection to another was slower: each
+//! dissection was written on one core and read on the other. There, one thread keeps a small
+//! batch of frames from the file to the screen, and only the pipeline's state moves between
+//! the cores (BENCHMARKS.md, issue 15).
 //!
 //! ```
 //! use wirelab::pipeline::{Config, Pipeline};
