@@ -65,11 +65,11 @@ pub const BATCH: usize = 64;
 /// than one core, never on one. `WIRELAB_THREADS_AFTER` changes it (`never`, or a number of
 /// frames: the tests use 1 to run every capture through the threads).
 pub fn start_after() -> u64 {
+    let usual = if cores() > 1 { START_AFTER } else { u64::MAX };
     match std::env::var("WIRELAB_THREADS_AFTER").ok().as_deref() {
         Some("never") => u64::MAX,
-        Some(n) if n.parse::<u64>().is_ok() => n.parse().unwrap_or(u64::MAX),
-        _ if cores() > 1 => START_AFTER,
-        _ => u64::MAX,
+        Some(n) => n.parse().unwrap_or(usual),
+        None => usual,
     }
 }
 
@@ -97,9 +97,9 @@ pub struct Summary<'a, W: Write + Send> {
 }
 
 /// Show every frame left in the file, in order, on `threads` threads (the calling one among
-/// them), `batch` frames at a time ([`BATCH`]; the tests try others). Returns how the reading ended (the end of the file, or the damage met, after every
-/// frame before it was shown) and how many frames were shown; an error only if the lines
-/// could not be written.
+/// them), `batch` frames at a time ([`BATCH`]; the tests try others). Returns how the reading
+/// ended (the end of the file, or the damage met, after every frame before it was shown) and
+/// how many frames were shown; an error only if the lines could not be written.
 pub fn show_rest<W: Write + Send>(
     job: Summary<'_, W>,
     threads: usize,
@@ -130,7 +130,8 @@ pub fn show_rest<W: Write + Send>(
     };
     std::thread::scope(|s| {
         for _ in 1..threads.max(1) {
-            s.spawn(|| work(&shared, front, &opts));
+            // A thread the system cannot start is one fewer to share the work.
+            let _ = std::thread::Builder::new().spawn_scoped(s, || work(&shared, front, &opts));
         }
         work(&shared, front, &opts);
     });
