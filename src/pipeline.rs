@@ -41,9 +41,14 @@
 //! fields and no application layers ([`Config::conversations`]).
 //!
 //! Inside, step 1 (`Front`) needs no other frame, while steps 2 and 3 (`Back`) need the frames
-//! in order: the two halves are kept apart so that this stays visible. (Running the front
-//! half on a second core was measured slower on the 2-core machine this is benchmarked on:
-//! BENCHMARKS.md, issue 15.)
+//! in order: the two halves are kept apart so that this stays visible, and so that the
+//! summary of a long capture can run them on several cores: [`Pipeline::front_half`] gives
+//! step 1 alone, for any thread, and [`Pipeline::push_dissected`] the rest, in capture order
+//! (`commands::cores` explains how the threads share the work). A first try that ran the
+//! reading and step 1 on one thread and handed every dissection to another was slower: each
+//! dissection was written on one core and read on the other. There, one thread keeps a small
+//! batch of frames from the file to the screen, and only the pipeline's state moves between
+//! the cores (BENCHMARKS.md, issue 15).
 //!
 //! ```
 //! use wirelab::pipeline::{Config, Pipeline};
@@ -195,25 +200,50 @@ struct Back {
 impl Front {
     fn push(&mut self, frame: &Frame, d: &mut Dissection) {
         self.frames += 1;
+        // The clock every view reads: since the capture's first packet (as tshark, a first
+        // packet without a time counts as time 0).
+        let start = *self.start.get_or_insert(frame.ts.unwrap_or_default());
         // 1. The frame on its own.
+        FrontHalf {
+            lean: self.lean,
+            start,
+        }
+        .dissect(frame, d);
+        self.in_order(d);
+    }
+
+    /// 1b. The pieces of a fragmented IP datagram, put back together in the frame that
+    /// completes it (before the tracker, which reads the datagram's TCP or UDP header). The
+    /// only part of step 1 that needs the frames before.
+    fn in_order(&mut self, d: &mut Dissection) {
+        if let Some(f) = self.defrag.as_mut() {
+            f.observe(d, self.lean);
+        }
+    }
+}
+
+/// Step 1 of the pipeline for one frame, on any thread: the frame on its own, and the time
+/// every view counts from. [`Pipeline::push_dissected`] then does the rest, in capture order.
+/// It is what lets the summary of a long capture use every core (`commands::cores`).
+#[derive(Clone, Copy, Debug)]
+pub struct FrontHalf {
+    lean: bool,
+    /// The capture's first time stamp.
+    start: Timestamp,
+}
+
+impl FrontHalf {
+    /// Read `frame`'s own headers into `d` (its previous contents are dropped, its memory
+    /// reused).
+    pub fn dissect(&self, frame: &Frame, d: &mut Dissection) {
         if self.lean {
             dissect_lean(d, frame);
         } else {
             dissect_into(d, frame);
         }
-        // The clock every view reads: since the capture's first packet (as tshark, a first
-        // packet without a time counts as time 0).
-        if self.frames == 1 {
-            self.start = Some(frame.ts.unwrap_or_default());
-        }
-        d.capture_start = self.start;
+        d.capture_start = Some(self.start);
         if !self.lean {
             time_relative_field(d);
-        }
-        // 1b. The pieces of a fragmented IP datagram, put back together in the frame that
-        // completes it (before the tracker, which reads the datagram's TCP or UDP header).
-        if let Some(f) = self.defrag.as_mut() {
-            f.observe(d, self.lean);
         }
     }
 }
@@ -281,6 +311,24 @@ impl Pipeline {
         self.front.push(frame, &mut self.d);
         self.back.push(&mut self.d);
         &mut self.d
+    }
+
+    /// Step 1 on its own, to run on any thread, once the capture's first frame went through
+    /// [`Pipeline::push`] (its time stamp is the clock every view reads): `None` before.
+    pub fn front_half(&self) -> Option<FrontHalf> {
+        Some(FrontHalf {
+            lean: self.front.lean,
+            start: self.front.start?,
+        })
+    }
+
+    /// The rest of [`Pipeline::push`] for a dissection [`FrontHalf::dissect`] made: the steps
+    /// that need the frames before it. Call it in capture order, with every frame after the
+    /// ones pushed.
+    pub fn push_dissected(&mut self, d: &mut Dissection) {
+        self.front.frames += 1;
+        self.front.in_order(d);
+        self.back.push(d);
     }
 
     /// The dissection of the last frame pushed.

@@ -158,10 +158,12 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
     let pace = args.pace.pace();
     let chunks = crate::instructor::Capture::default();
     let mut stepper = crate::instructor::stdout_stepper(pace, color);
-    let sink: Box<dyn Write> = if pace.paced() {
+    // `Send` (standard output not locked to this thread): the summary of a long capture is
+    // written by whichever thread's turn it is (`commands::cores`).
+    let sink: Box<dyn Write + Send> = if pace.paced() {
         Box::new(chunks.clone())
     } else {
-        Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+        Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
     };
     // A long capture is drawn on every core while this one dissects (render::thread); paced
     // output is taken packet by packet, so it stays here.
@@ -183,9 +185,37 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         show_packets && !pace.paced(),
     );
     let mut matched = 0u64;
+    // The summary of every packet of a long capture goes on every core after the first
+    // frames (`commands::cores`); anything that picks packets or reports stays here.
+    let on_cores = show_packets
+        && !pace.paced()
+        && !reports
+        && export.is_none()
+        && args.stream.is_none()
+        && filter.is_none()
+        && args.view.effective_view() == crate::render::View::Summary;
+    let cores_after = if on_cores {
+        super::cores::start_after().max(1)
+    } else {
+        u64::MAX
+    };
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
             break Ok(());
+        }
+        if shown >= cores_after {
+            let job = super::cores::Summary {
+                reader: &mut reader,
+                pipe: &mut pipe,
+                printer: output.printer()?,
+                progress: &mut progress,
+                limit: args.view.count.map(|c| c - shown),
+            };
+            let (end, more) =
+                super::cores::show_rest(job, super::cores::threads(), super::cores::BATCH)?;
+            shown += more;
+            matched += more;
+            break end;
         }
         progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {

@@ -4,6 +4,7 @@
 pub mod brief;
 pub mod capture;
 pub mod completions;
+pub mod cores;
 pub mod define;
 pub mod dissect;
 pub mod elsewhere;

@@ -25,8 +25,9 @@
 //! same code as on one thread, so the output is byte for byte the same: the same texts, in
 //! the same order. Only views that draw each packet on its own go on several threads (the
 //! layer tree, JSON, the hex dump); the ladder remembers the conversations it drew, the fields
-//! view its header, and the summary is cheap enough that one thread writes it faster than
-//! the hand-over would cost. The dissections travel in batches (a hand-over for every packet
+//! view its header. The summary's line is too cheap to be worth a hand-over on its own:
+//! `wirelab dissect` puts the summary on several cores its own way (`commands::cores`), where
+//! one thread takes a batch of frames from the file to the screen, its dissection included. The dissections travel in batches (a hand-over for every packet
 //! would cost more than some packets take to draw) and come back to be filled again, so
 //! their memory is reused as on one thread. At most a few batches per thread are in flight,
 //! so the memory stays bounded however long the capture.

@@ -107,7 +107,8 @@ const MAX_RECORD: usize = 16 << 20;
 /// Streams the frames of a pcap or pcapng file, in order.
 pub struct CaptureReader {
     path: PathBuf,
-    src: Box<dyn Read>,
+    /// `Send`, so that the summary of a long capture can read it on whichever thread is free.
+    src: Box<dyn Read + Send>,
     buf: Vec<u8>,
     /// Unparsed bytes are `buf[start..end]`; `offset` is the file offset of `buf[start]`.
     start: usize,
@@ -124,7 +125,7 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Open a capture file; `-` reads standard input.
     pub fn open(path: &Path) -> Result<CaptureReader, CaptureError> {
-        let src: Box<dyn Read> = if path == Path::new("-") {
+        let src: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(io::stdin())
         } else {
             let f = File::open(path).map_err(|e| CaptureError {
@@ -139,7 +140,10 @@ impl CaptureReader {
     }
 
     /// Read a capture from any byte source (`name` is used in error messages).
-    pub fn from_reader(name: &Path, src: Box<dyn Read>) -> Result<CaptureReader, CaptureError> {
+    pub fn from_reader(
+        name: &Path,
+        src: Box<dyn Read + Send>,
+    ) -> Result<CaptureReader, CaptureError> {
         let mut r = CaptureReader {
             path: name.to_path_buf(),
             src,
