@@ -290,7 +290,7 @@ impl Pipeline {
                 frames: 0,
             },
             back: Back {
-                upper: cfg.upper.then(Upper::new),
+                upper: cfg.upper.then(|| Upper::with_lean(cfg.lean)),
                 dns: (!matches!(cfg.tracking, Tracking::Off)).then(DnsLinker::new),
                 tracker,
                 scale_unknown: 0,

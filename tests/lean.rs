@@ -26,7 +26,7 @@ fn lean_and_full_dissection_give_the_same_summary() {
         };
         let (mut full, mut lean) = (Dissection::default(), Dissection::default());
         // As `wirelab dissect` does: HTTP, WebSocket and Socket.IO found in the streams.
-        let (mut up_full, mut up_lean) = (Upper::new(), Upper::new());
+        let (mut up_full, mut up_lean) = (Upper::new(), Upper::lean());
         let first = frames
             .first()
             .and_then(|f| f.ts)

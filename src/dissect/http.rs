@@ -456,6 +456,18 @@ impl Head {
     /// Like [`Head::fields`], appending to `out` (the stream reader fills a dissection's
     /// fields directly, without a vector of its own per message).
     pub fn fields_into(&self, buf: &[u8], base: usize, out: &mut Vec<Field>) {
+        self.fields_with(buf, base, false, out);
+    }
+
+    /// What the one-line summary reads of a head ([`describe_layer`]): the start line's
+    /// fields and the `Upgrade` header's, not the other header lines (a `String` each),
+    /// which only the detailed views show. The fields it keeps are the same as
+    /// [`Head::fields_into`]'s, in the same order.
+    pub fn summary_fields_into(&self, buf: &[u8], base: usize, out: &mut Vec<Field>) {
+        self.fields_with(buf, base, true, out);
+    }
+
+    fn fields_with(&self, buf: &[u8], base: usize, lean: bool, out: &mut Vec<Field>) {
         let f = |name, label, r: &Range<usize>, value, depth, explain| Field {
             name,
             label,
@@ -539,6 +551,21 @@ impl Head {
             ("http.response.line", "Response header line")
         };
         for h in &self.headers {
+            if lean {
+                if buf[h.name.clone()].eq_ignore_ascii_case(b"upgrade")
+                    && let Some((wname, label, explain)) = known_header("upgrade")
+                {
+                    out.push(f(
+                        wname,
+                        label,
+                        &h.value,
+                        Value::Text(text(buf, &h.value)),
+                        1,
+                        explain,
+                    ));
+                }
+                continue;
+            }
             // Wireshark's value for a header line includes its line ending.
             let raw = &buf[h.line.clone()];
             let mut line_text = String::with_capacity(raw.len() + 2);

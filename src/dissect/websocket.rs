@@ -267,6 +267,22 @@ pub fn frame_fields(
     fields: &mut Vec<Field>,
     problems: &mut Vec<Problem>,
 ) {
+    frame_fields_with(frame, head, base, message_opcode, false, fields, problems);
+}
+
+/// [`frame_fields`], or with `lean` only the fields the one-line summary reads
+/// ([`describe_into`]: FIN, opcode, MASK, the lengths and the payload's value), the same
+/// problems either way. The masking key, the reserved bits and the payload's byte ranges
+/// are left to the detailed views.
+pub fn frame_fields_with(
+    frame: &[u8],
+    head: &FrameHead,
+    base: usize,
+    message_opcode: Option<u8>,
+    lean: bool,
+    fields: &mut Vec<Field>,
+    problems: &mut Vec<Problem>,
+) {
     let problem = |problems: &mut Vec<Problem>, kind, at: usize, message: String| {
         problems.push(Problem {
             kind,
@@ -285,20 +301,22 @@ pub fn frame_fields(
         0,
         "1 if this frame ends its message; 0 means more fragments of the same message follow.",
     ));
-    fields.push(field(
-        "websocket.rsv",
-        "Reserved (RSV1-3)",
-        base,
-        1,
-        0x70,
-        Value::Hex {
-            value: head.rsv as u64,
-            digits: 2,
-        },
-        0,
-        "Three bits for extensions; all 0 unless the handshake agreed an extension (compression sets RSV1).",
-    ));
-    if head.rsv & 0x4 != 0 {
+    if !lean {
+        fields.push(field(
+            "websocket.rsv",
+            "Reserved (RSV1-3)",
+            base,
+            1,
+            0x70,
+            Value::Hex {
+                value: head.rsv as u64,
+                digits: 2,
+            },
+            0,
+            "Three bits for extensions; all 0 unless the handshake agreed an extension (compression sets RSV1).",
+        ));
+    }
+    if head.rsv & 0x4 != 0 && !lean {
         fields.push(field(
             "websocket.pmc",
             "Per-message compressed",
@@ -409,16 +427,18 @@ pub fn frame_fields(
     }
     if let Some(key) = head.mask {
         let _ = key;
-        fields.push(field(
-            "websocket.masking_key",
-            "Masking key",
-            base + at,
-            4,
-            0,
-            Value::Bytes,
-            0,
-            "Four random bytes chosen for this frame; payload byte i is XORed with key byte i mod 4.",
-        ));
+        if !lean {
+            fields.push(field(
+                "websocket.masking_key",
+                "Masking key",
+                base + at,
+                4,
+                0,
+                Value::Bytes,
+                0,
+                "Four random bytes chosen for this frame; payload byte i is XORed with key byte i mod 4.",
+            ));
+        }
         at += 4;
     }
     debug_assert_eq!(at, head.header_len);
@@ -480,7 +500,7 @@ pub fn frame_fields(
             ),
         );
     }
-    if head.masked {
+    if head.masked && !lean {
         fields.push(field(
             "websocket.masked_payload",
             "Masked payload",
@@ -492,16 +512,18 @@ pub fn frame_fields(
             "The payload as it crossed the network: each byte XORed with the masking key.",
         ));
     }
-    fields.push(field(
-        "websocket.payload",
-        "Payload",
-        base + payload_at,
-        shown,
-        0,
-        Value::None,
-        0,
-        "The application's data carried by this frame.",
-    ));
+    if !lean {
+        fields.push(field(
+            "websocket.payload",
+            "Payload",
+            base + payload_at,
+            shown,
+            0,
+            Value::None,
+            0,
+            "The application's data carried by this frame.",
+        ));
+    }
     let cut = shown.min(MAX_VALUE_BYTES);
     let mut plain = raw[..cut].to_vec();
     if let Some(key) = head.mask {
@@ -564,16 +586,18 @@ pub fn frame_fields(
             "The message's bytes, after unmasking; what they mean is up to the application.",
         )),
         8 => {
-            fields.push(field(
-                "websocket.payload.close",
-                "Close",
-                p_at,
-                shown,
-                0,
-                Value::None,
-                1,
-                "A close frame: the sender will send no more data frames; the other side answers with a close frame too.",
-            ));
+            if !lean {
+                fields.push(field(
+                    "websocket.payload.close",
+                    "Close",
+                    p_at,
+                    shown,
+                    0,
+                    Value::None,
+                    1,
+                    "A close frame: the sender will send no more data frames; the other side answers with a close frame too.",
+                ));
+            }
             if plain.len() >= 2 {
                 let code = u16::from_be_bytes([plain[0], plain[1]]);
                 let mut f = field(
@@ -646,6 +670,7 @@ pub fn frame_fields(
                 "A pong: the answer to a ping, carrying the ping's bytes back."
             },
         )),
+        _ if lean => {}
         _ => fields.push(field(
             "websocket.payload.unknown",
             "Unknown",

@@ -110,6 +110,7 @@ impl Default for Upper {
 }
 
 impl Upper {
+    /// Every field of every layer, for the detailed views and display filters.
     pub fn new() -> Upper {
         Upper {
             flows: HashMap::default(),
@@ -119,6 +120,23 @@ impl Upper {
             scratch: Vec::new(),
             spare: Vec::new(),
         }
+    }
+
+    /// For the one-line summary: the same layers and problems as [`Upper::new`]'s, but only
+    /// the fields their descriptions read (an HTTP layer's start line and `Upgrade` header,
+    /// not its other header lines or its body; a WebSocket frame's header fields that say
+    /// something and its payload's value, not the masking key or the payload's ranges), as
+    /// [`crate::dissect::dissect_lean`] does for the frame's own headers. Engine.IO and
+    /// Socket.IO layers are read in full.
+    pub fn lean() -> Upper {
+        let mut u = Upper::new();
+        u.state.lean = true;
+        u
+    }
+
+    /// [`Upper::lean`] if `lean`, else [`Upper::new`].
+    pub fn with_lean(lean: bool) -> Upper {
+        if lean { Upper::lean() } else { Upper::new() }
     }
 
     fn maybe(&self, a: u16, b: u16) -> bool {
@@ -505,6 +523,8 @@ struct State {
     spare: Vec<Conn>,
     frame: FrameWork,
     closed: Vec<PairKey>,
+    /// Only the fields the summary reads ([`Upper::lean`]).
+    lean: bool,
 }
 
 /// A PDU found in a stream, ready to be added to a frame.
@@ -643,26 +663,6 @@ impl State {
             pieces,
         });
         (Some(src), 0)
-    }
-
-    /// Push a layer (with its source) and remember the first one added to this frame.
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        d: &mut Dissection,
-        source: Option<u32>,
-        proto: Proto,
-        at: usize,
-        len: usize,
-        fields: Vec<Field>,
-        problems: Vec<Problem>,
-    ) {
-        let index = d.layers.len();
-        websocket::push_layer(d, proto, at, len, fields, problems);
-        if let Some(s) = source {
-            d.set_layer_source(index, s);
-        }
-        self.frame.first.get_or_insert(index);
     }
 
     /// Engine.IO packets in `payload` (which sits at `base` in `source`, or in the frame).
@@ -939,50 +939,13 @@ impl State {
         // The fields go straight into the dissection.
         let index = d.layers.len();
         let start = d.fields.len() as u32;
-        let request = head.is_request();
-        d.fields.push(flag(
-            if request {
-                "http.request"
-            } else {
-                "http.response"
-            },
-            if request { "Request" } else { "Response" },
-            base,
-            if request {
-                "This message is a request: a client asking a server for something."
-            } else {
-                "This message is a response: a server answering the request before it."
-            },
-        ));
-        head.fields_into(bytes, base, &mut d.fields);
-        if let Ok(Some(n)) = head.content_length(bytes) {
-            let mut f = flag(
-                "http.content_length",
-                "Content length",
-                base,
-                "The body's length in bytes, as the Content-Length header gives it.",
-            );
-            f.value = Value::Uint(n);
-            d.fields.push(f);
-        }
         // The body as the program received it: after the head, de-chunked if it came in
         // chunks.
         let data = dechunked.unwrap_or_else(|| bytes.get(head.len..head.len + body).unwrap_or(&[]));
-        if !data.is_empty() {
-            let mut f = flag(
-                "http.file_data",
-                "Body",
-                base + head.len,
-                if dechunked.is_some() {
-                    "The message body, put together from its chunks (Transfer-Encoding: chunked): what the receiving program gets."
-                } else {
-                    "The message body: the bytes after the empty line that ends the head."
-                },
-            );
-            f.len = body as u32;
-            f.value = Value::Text(String::from_utf8_lossy(data).into_owned());
-            f.meaning = body_meaning(head, bytes, data, dechunked.is_some()).into();
-            d.fields.push(f);
+        if self.lean {
+            head.summary_fields_into(bytes, base, &mut d.fields);
+        } else {
+            http_fields(d, head, bytes, base, body, data, dechunked.is_some());
         }
         d.layers.push(Layer {
             proto: Proto::Http,
@@ -1092,26 +1055,30 @@ impl State {
                 at,
             },
         );
-        // Room for a frame's usual fields at once (header, lengths, key, payload).
-        let mut fields = Vec::with_capacity(12);
+        // The frame's fields go straight into the dissection.
+        let index = d.layers.len();
+        let start = d.fields.len() as u32;
         let mut problems = Vec::new();
-        websocket::frame_fields(
+        websocket::frame_fields_with(
             &bytes,
             &head,
             base,
             message_opcode,
-            &mut fields,
+            self.lean,
+            &mut d.fields,
             &mut problems,
         );
-        self.push(
-            d,
-            source,
-            Proto::WebSocket,
-            base,
-            bytes.len(),
-            fields,
-            problems,
-        );
+        d.layers.push(Layer {
+            proto: Proto::WebSocket,
+            at: base as u32,
+            len: bytes.len() as u32,
+            fields: start..d.fields.len() as u32,
+        });
+        d.problems.extend(problems);
+        if let Some(s) = source {
+            d.set_layer_source(index, s);
+        }
+        self.frame.first.get_or_insert(index);
         self.give_back(stream, side, bytes, origins);
         if !eio {
             return true;
@@ -1161,6 +1128,61 @@ impl State {
             let body = bytes.len().saturating_sub(head.len);
             self.http_layers(d, &head, &bytes, &origins, at, body, None, eio, Vec::new());
         }
+    }
+}
+
+/// Every field of an HTTP message's layer (see [`State::http_layers`]): whether it is a
+/// request, its head's fields, its length and its body (`data`, de-chunked if `dechunked`).
+fn http_fields(
+    d: &mut Dissection,
+    head: &http::Head,
+    bytes: &[u8],
+    base: usize,
+    body: usize,
+    data: &[u8],
+    dechunked: bool,
+) {
+    let request = head.is_request();
+    d.fields.push(flag(
+        if request {
+            "http.request"
+        } else {
+            "http.response"
+        },
+        if request { "Request" } else { "Response" },
+        base,
+        if request {
+            "This message is a request: a client asking a server for something."
+        } else {
+            "This message is a response: a server answering the request before it."
+        },
+    ));
+    head.fields_into(bytes, base, &mut d.fields);
+    if let Ok(Some(n)) = head.content_length(bytes) {
+        let mut f = flag(
+            "http.content_length",
+            "Content length",
+            base,
+            "The body's length in bytes, as the Content-Length header gives it.",
+        );
+        f.value = Value::Uint(n);
+        d.fields.push(f);
+    }
+    if !data.is_empty() {
+        let mut f = flag(
+            "http.file_data",
+            "Body",
+            base + head.len,
+            if dechunked {
+                "The message body, put together from its chunks (Transfer-Encoding: chunked): what the receiving program gets."
+            } else {
+                "The message body: the bytes after the empty line that ends the head."
+            },
+        );
+        f.len = body as u32;
+        f.value = Value::Text(String::from_utf8_lossy(data).into_owned());
+        f.meaning = body_meaning(head, bytes, data, dechunked).into();
+        d.fields.push(f);
     }
 }
 
