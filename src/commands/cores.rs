@@ -36,18 +36,22 @@
 //! is why a batch is small ([`BATCH`], 64 frames, about 80 µs of work): 64 dissections fit in
 //! a core's cache, 512 did not, and on one core the bigger batches cost a third more time
 //! than the one-thread loop (BENCHMARKS.md, issue 15). A thread that must wait for its turn
-//! sleeps (a [`Condvar`]), so a thread the machine's other work keeps off a core costs nothing
+//! looks for it for up to [`SPIN`] (the turn usually comes within microseconds) and then
+//! sleeps (a [`Condvar`]), so a thread the machine's other work keeps off a core costs little
 //! while it waits. At most one batch per thread is in hand, so the memory stays bounded
 //! however long the capture. Each frame goes through the same code as on one thread
 //! ([`FrontHalf::dissect`] then [`Pipeline::push_dissected`] is [`Pipeline::push`]; each
 //! thread's [`Printer`] has the same options), so the output is the same, byte for byte.
 //!
 //! `wirelab dissect` starts here only for the summary shown whole (no filter, `--stream`,
-//! report, export or `--pace`), on a machine with more than one core, and only after
-//! [`START_AFTER`] frames on one thread: a small capture never starts a thread.
+//! report, export or `--pace`), on a machine with more than one core that other programs
+//! leave free ([`threads`]), and only after [`START_AFTER`] frames on one thread: a small
+//! capture never starts a thread.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::commands::progress::Progress;
 use crate::dissect::model::{Dissection, Frame, LinkType, Timestamp};
@@ -60,6 +64,10 @@ use crate::source::file::{CaptureError, CaptureReader};
 pub const START_AFTER: u64 = 5_000;
 /// Frames a thread takes from the file at a time.
 pub const BATCH: usize = 64;
+/// How long a thread waiting for its turn keeps looking before it sleeps. A batch's in-order
+/// steps take some tens of microseconds; a wait longer than this means the thread whose turn
+/// it is was taken off its core, and then sleeping is better than burning a core.
+pub const SPIN: Duration = Duration::from_micros(100);
 
 /// Frames shown on one thread before the others join in: [`START_AFTER`] on a machine with more
 /// than one core, never on one. `WIRELAB_THREADS_AFTER` changes it (`never`, or a number of
@@ -78,10 +86,45 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Threads to run: one per core, at most four. The in-order steps are about a quarter of
-/// the work, so more threads would only wait for their turns.
-pub fn threads() -> usize {
-    cores().min(4)
+/// Threads to run: one per core that is free, at most four. The in-order steps are about a
+/// quarter of the work, so more threads would only wait for their turns.
+///
+/// A core another program keeps busy is no help: the threads would take turns on the cores
+/// that are left, and waiting for each other's turns would make the summary *slower* than
+/// on one thread (measured: a third slower with two busy programs on a 2-core machine,
+/// BENCHMARKS.md, issue 15). So the cores busy with other work are left out: `busy_before`
+/// and [`busy_elsewhere`] now, two looks a few milliseconds apart, the smaller counting (a
+/// program that ran for a moment is not a busy core). With `WIRELAB_THREADS_AFTER` set (the
+/// tests) every core is used.
+pub fn threads(busy_before: usize) -> usize {
+    let all = cores().min(4);
+    if std::env::var_os("WIRELAB_THREADS_AFTER").is_some() {
+        return all;
+    }
+    all.saturating_sub(busy_before.min(busy_elsewhere())).max(1)
+}
+
+/// How many other threads want a core right now: on Linux, the fourth field of
+/// `/proc/loadavg` ("running/all") counts the threads running or ready to run on the whole
+/// machine, this one among them. Elsewhere (and if it cannot be read) 0: every core is
+/// taken as free.
+pub fn busy_elsewhere() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let running = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
+            s.split_whitespace()
+                .nth(3)?
+                .split('/')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        });
+        running.map_or(0, |r| r.saturating_sub(1))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
 }
 
 /// What the summary of the rest of a capture works with: everything the command set up, and
@@ -319,6 +362,9 @@ impl<W: Write> Shared<'_, W> {
 struct InTurn<T> {
     state: Mutex<Turns<T>>,
     next: Condvar,
+    /// The turn being taken, readable without the lock: a thread whose turn is just about
+    /// to come looks at it for a few microseconds before it goes to sleep.
+    now: AtomicU64,
 }
 
 struct Turns<T> {
@@ -341,12 +387,24 @@ impl<T> InTurn<T> {
                 waiting: 0,
             }),
             next: Condvar::new(),
+            now: AtomicU64::new(0),
         }
     }
 
     /// Wait for batch `turn`'s turn, do `f`, and give the turn to the next batch. `None` if
     /// another thread panicked.
     fn take_turn<R>(&self, turn: u64, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        // The turn usually comes within microseconds (another thread is numbering its
+        // batch): look for it for up to `SPIN` before sleeping, which would cost a context
+        // switch each way.
+        if self.now.load(Ordering::Acquire) != turn {
+            let until = Instant::now() + SPIN;
+            while self.now.load(Ordering::Acquire) != turn && Instant::now() < until {
+                for _ in 0..32 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
         let mut s = lock(&self.state);
         while s.turn != turn && !s.abandoned {
             s.waiting += 1;
@@ -358,6 +416,7 @@ impl<T> InTurn<T> {
         }
         let r = f(&mut s.value);
         s.turn += 1;
+        self.now.store(s.turn, Ordering::Release);
         let wake = s.waiting > 0;
         drop(s);
         if wake {

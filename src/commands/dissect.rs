@@ -194,28 +194,38 @@ pub fn run(args: &DissectArgs, color: bool) -> Result<ExitCode, Error> {
         && args.stream.is_none()
         && filter.is_none()
         && args.view.effective_view() == crate::render::View::Summary;
-    let cores_after = if on_cores {
+    let mut cores_after = if on_cores {
         super::cores::start_after().max(1)
     } else {
         u64::MAX
+    };
+    // A first look at how busy the machine is (the second look is when the threads would start).
+    let busy_before = if on_cores {
+        super::cores::busy_elsewhere()
+    } else {
+        0
     };
     let result = loop {
         if args.view.count.is_some_and(|c| shown >= c) {
             break Ok(());
         }
         if shown >= cores_after {
-            let job = super::cores::Summary {
-                reader: &mut reader,
-                pipe: &mut pipe,
-                printer: output.printer()?,
-                progress: &mut progress,
-                limit: args.view.count.map(|c| c - shown),
-            };
-            let (end, more) =
-                super::cores::show_rest(job, super::cores::threads(), super::cores::BATCH)?;
-            shown += more;
-            matched += more;
-            break end;
+            let threads = super::cores::threads(busy_before);
+            if threads > 1 {
+                let job = super::cores::Summary {
+                    reader: &mut reader,
+                    pipe: &mut pipe,
+                    printer: output.printer()?,
+                    progress: &mut progress,
+                    limit: args.view.count.map(|c| c - shown),
+                };
+                let (end, more) = super::cores::show_rest(job, threads, super::cores::BATCH)?;
+                shown += more;
+                matched += more;
+                break end;
+            }
+            // The other cores are busy with other work: go on here.
+            cores_after = u64::MAX;
         }
         progress.frame(reader.frames_read(), reader.bytes_read());
         match reader.next_frame() {
