@@ -551,36 +551,24 @@ impl Head {
             ("http.response.line", "Response header line")
         };
         for h in &self.headers {
-            if lean {
-                if buf[h.name.clone()].eq_ignore_ascii_case(b"upgrade")
-                    && let Some((wname, label, explain)) = known_header("upgrade")
-                {
-                    out.push(f(
-                        wname,
-                        label,
-                        &h.value,
-                        Value::Text(text(buf, &h.value)),
-                        1,
-                        explain,
-                    ));
-                }
-                continue;
+            if !lean {
+                // Wireshark's value for a header line includes its line ending.
+                let raw = &buf[h.line.clone()];
+                let mut line_text = String::with_capacity(raw.len() + 2);
+                line_text.push_str(&String::from_utf8_lossy(raw));
+                line_text.push_str("\r\n");
+                out.push(f(
+                    line_name,
+                    line_label,
+                    &h.line,
+                    Value::Text(line_text),
+                    0,
+                    "One header field: a name, a colon, and a value.",
+                ));
             }
-            // Wireshark's value for a header line includes its line ending.
-            let raw = &buf[h.line.clone()];
-            let mut line_text = String::with_capacity(raw.len() + 2);
-            line_text.push_str(&String::from_utf8_lossy(raw));
-            line_text.push_str("\r\n");
-            out.push(f(
-                line_name,
-                line_label,
-                &h.line,
-                Value::Text(line_text),
-                0,
-                "One header field: a name, a colon, and a value.",
-            ));
             // Header names are compared without regard to case; most are short, so the
-            // lower-case copy is made on the stack.
+            // lower-case copy is made on the stack. The lean reading keeps only `Upgrade`
+            // (what the summary line reads).
             let raw_name = &buf[h.name.clone()];
             let mut lower = [0u8; 32];
             let known = if raw_name.len() <= lower.len() {
@@ -588,6 +576,7 @@ impl Head {
                 lower[..raw_name.len()].make_ascii_lowercase();
                 std::str::from_utf8(&lower[..raw_name.len()])
                     .ok()
+                    .filter(|name| !lean || *name == "upgrade")
                     .and_then(known_header)
             } else {
                 None
