@@ -620,49 +620,25 @@ pub fn fits_one_line(text: &str, width: usize) -> bool {
 }
 
 /// Break text into lines of at most `width` characters, at spaces where possible; a word
-/// longer than a line is cut.
+/// longer than a line is cut. The words of a line are joined by one space, whatever spaces
+/// stood between them.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     if fits_one_line(text, width) {
         return vec![text.to_string()];
     }
-    let width = width.max(8);
     let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut line_w = 0;
-    for mut word in text.split(' ').filter(|w| !w.is_empty()) {
-        let mut word_w = word.chars().count();
-        // Cut words that cannot fit on any line.
-        while word_w > width {
-            if line_w > 0 {
-                lines.push(std::mem::take(&mut line));
-                line_w = 0;
-            }
-            let cut = word
-                .char_indices()
-                .nth(width)
-                .map_or(word.len(), |(i, _)| i);
-            lines.push(word[..cut].to_string());
-            word = &word[cut..];
-            word_w -= width;
-        }
-        let need = if line_w == 0 {
-            word_w
+    break_lines(text, width, |l| {
+        lines.push(if l.contains("  ") {
+            l.split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
         } else {
-            line_w + 1 + word_w
-        };
-        if need > width && line_w > 0 {
-            lines.push(std::mem::take(&mut line));
-            line_w = 0;
-        }
-        if line_w > 0 {
-            line.push(' ');
-            line_w += 1;
-        }
-        line.push_str(word);
-        line_w += word_w;
-    }
-    if line_w > 0 || lines.is_empty() {
-        lines.push(line);
+            l.to_string()
+        })
+    });
+    if lines.is_empty() {
+        lines.push(String::new());
     }
     lines
 }
@@ -680,6 +656,14 @@ pub fn wrap_each(text: &str, width: usize, mut line: impl FnMut(&str)) {
         }
         return;
     }
+    break_lines(text, width, line);
+}
+
+/// The line breaking under [`wrap`] and [`wrap_each`]: each line handed out as the slice of
+/// `text` from its first word to its last (a cut piece of a long word on its own). Between
+/// words a line counts one space; spaces beyond that stay in the slice, for the caller.
+#[inline]
+fn break_lines(text: &str, width: usize, mut line: impl FnMut(&str)) {
     let width = width.max(8);
     // The line being filled is `text[start..end]`, `line_w` characters.
     let (mut start, mut end, mut line_w) = (0, 0, 0);
@@ -687,6 +671,9 @@ pub fn wrap_each(text: &str, width: usize, mut line: impl FnMut(&str)) {
     for whole in text.split(' ') {
         let (mut word, mut word_at) = (whole, at);
         at += whole.len() + 1;
+        if whole.is_empty() {
+            continue;
+        }
         let mut word_w = if word.is_ascii() {
             word.len()
         } else {
